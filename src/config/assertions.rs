@@ -1,0 +1,208 @@
+//! Compiling `assert:` and `capture:` entries into typed assertions and captures.
+
+use regex::Regex;
+use serde_json::Value;
+use serde_json_path::JsonPath;
+use serde_saphyr::Location;
+
+use super::compile::Compiler;
+use super::raw::{RawAssert, RawBound, RawCapture, RawHeaderTest, RawJsonTest, RawTextTest, S};
+use super::values;
+use crate::assert::{Assertion, Bound, JsonQuery, JsonTest, TextTest};
+use crate::capture::{Capture, CaptureSource};
+use crate::run::Phase;
+use crate::template::valid_name;
+
+impl Compiler<'_> {
+    /// Compiles one `assert:` entry (a `latency:` entry may hold several phases).
+    pub(super) fn assertion(&mut self, a: &S<RawAssert>) -> Vec<Assertion> {
+        let one = match &a.value {
+            RawAssert::Status(s) => {
+                let r = values::status(&s.value);
+                self.check(&s.referenced, r).map(Assertion::Status)
+            }
+            RawAssert::Latency(phases) => return self.latency(phases, &a.referenced),
+            RawAssert::Header(h) => self.header(h),
+            RawAssert::Body(b) => self.text_test(&b.value, None, false, &b.referenced).map(Assertion::Body),
+            RawAssert::Json(j) => self.json(j),
+            RawAssert::Tls(t) => {
+                let b = &t.value.expires_in;
+                self.bound(&b.value, &b.referenced, values::duration_value).map(Assertion::TlsExpiresIn)
+            }
+        };
+        one.into_iter().collect()
+    }
+
+    fn latency(&mut self, phases: &std::collections::BTreeMap<String, S<RawBound>>, at: &Location) -> Vec<Assertion> {
+        if phases.is_empty() {
+            self.fail(at, "`latency:` needs a phase, like `latency: { total: { lt: 800ms } }`");
+        }
+        let mut out = Vec::new();
+        for (name, bound) in phases {
+            let Some(phase) = Phase::from_name(name) else {
+                let known: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+                self.fail(&bound.referenced, format!("unknown phase `{name}` (known: {})", known.join(", ")));
+                continue;
+            };
+            if let Some(b) = self.bound(&bound.value, &bound.referenced, values::duration_value) {
+                out.push(Assertion::Latency(phase, b));
+            }
+        }
+        out
+    }
+
+    fn header(&mut self, h: &S<RawHeaderTest>) -> Option<Assertion> {
+        let t = &h.value;
+        let name = t.name.value.trim().to_ascii_lowercase();
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            self.fail(&t.name.referenced, format!("`{}` is not a valid header name", t.name.value));
+            return None;
+        }
+        let text = RawTextTest {
+            equals: t.equals.clone(),
+            contains: t.contains.clone(),
+            not_contains: t.not_contains.clone(),
+            matches: t.matches.clone(),
+        };
+        let test = self.text_test(&text, t.exists, true, &h.referenced)?;
+        Some(Assertion::Header(name, test))
+    }
+
+    fn text_test(&mut self, t: &RawTextTest, exists: Option<bool>, header: bool, at: &Location) -> Option<TextTest> {
+        let given = [exists.is_some(), t.equals.is_some(), t.contains.is_some(), t.not_contains.is_some(), t.matches.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            let keys = if header { "exists, equals, contains, not_contains, matches" } else { "equals, contains, not_contains, matches" };
+            self.fail(at, format!("give exactly one test: {keys}"));
+            return None;
+        }
+        if let Some(e) = exists {
+            return Some(TextTest::Exists(e));
+        }
+        if let Some(s) = &t.equals {
+            return self.template(s).map(TextTest::Equals);
+        }
+        if let Some(s) = &t.contains {
+            return self.template(s).map(TextTest::Contains);
+        }
+        if let Some(s) = &t.not_contains {
+            return self.template(s).map(TextTest::NotContains);
+        }
+        let m = t.matches.as_ref()?;
+        self.regex(m).map(TextTest::Matches)
+    }
+
+    fn regex(&mut self, s: &S<String>) -> Option<Regex> {
+        let r = Regex::new(&s.value).map_err(|e| format!("bad regular expression: {}", one_line(&e.to_string())));
+        self.check(&s.referenced, r)
+    }
+
+    fn json_path(&mut self, s: &S<String>) -> Option<JsonQuery> {
+        let r = JsonPath::parse(&s.value)
+            .map(|path| JsonQuery { path, text: s.value.clone() })
+            .map_err(|e| format!("bad JSONPath `{}`: {}", s.value, one_line(&e.to_string())));
+        self.check(&s.referenced, r)
+    }
+
+    fn json(&mut self, j: &S<RawJsonTest>) -> Option<Assertion> {
+        let t = &j.value;
+        let query = self.json_path(&t.path);
+        let bounds = RawBound { lt: t.lt.clone(), lte: t.lte.clone(), gt: t.gt.clone(), gte: t.gte.clone() };
+        let has_bounds = [&t.lt, &t.lte, &t.gt, &t.gte].iter().any(|b| b.is_some());
+        let tests = [t.exists.is_some(), t.equals.is_some(), t.contains.is_some(), t.length.is_some(), t.matches.is_some(), has_bounds];
+        if tests.iter().filter(|g| **g).count() != 1 {
+            self.fail(&j.referenced, "give `path:` and exactly one test: exists, equals, contains, length, matches, or number bounds lt/lte/gt/gte");
+            return None;
+        }
+        let test = if let Some(e) = t.exists {
+            JsonTest::Exists(e)
+        } else if let Some(v) = &t.equals {
+            match &v.value {
+                Value::String(s) => {
+                    let r = self.vars.expand(s);
+                    JsonTest::EqualsText(self.check(&v.referenced, r)?)
+                }
+                other => JsonTest::Equals(other.clone()),
+            }
+        } else if let Some(v) = &t.contains {
+            JsonTest::Contains(v.value.clone())
+        } else if let Some(l) = &t.length {
+            JsonTest::Length(self.length(l)?)
+        } else if let Some(m) = &t.matches {
+            JsonTest::Matches(self.regex(m)?)
+        } else {
+            JsonTest::Number(self.bound(&bounds, &j.referenced, number)?)
+        };
+        Some(Assertion::Json(query?, test))
+    }
+
+    fn length(&mut self, l: &S<Value>) -> Option<Bound<u64>> {
+        if let Some(n) = l.value.as_u64() {
+            return Some(Bound { lt: None, lte: Some(n), gt: None, gte: Some(n), shown: format!("= {n}") });
+        }
+        let r = serde_json::from_value::<LengthBound>(l.value.clone())
+            .map_err(|_| "`length:` takes a number or bounds like `{ gte: 1 }`".to_string());
+        let raw = self.check(&l.referenced, r)?;
+        let wrap = |v: Option<u64>| v.map(|n| S { value: Value::from(n), referenced: l.referenced, defined: l.defined });
+        let b = RawBound { lt: wrap(raw.lt), lte: wrap(raw.lte), gt: wrap(raw.gt), gte: wrap(raw.gte) };
+        self.bound(&b, &l.referenced, |v| v.as_u64().ok_or_else(|| "a length is a whole number".into()))
+    }
+
+    /// Compiles bounds; each value with `parse`, shown as written.
+    pub(super) fn bound<T>(&mut self, b: &RawBound, at: &Location, parse: fn(&Value) -> Result<T, String>) -> Option<Bound<T>> {
+        let mut shown = Vec::new();
+        let mut one = |c: &mut Self, v: &Option<S<Value>>, op: &str| -> Option<Option<T>> {
+            let Some(v) = v else { return Some(None) };
+            shown.push(format!("{op} {}", values::text(&v.value)));
+            c.check(&v.referenced, parse(&v.value)).map(Some)
+        };
+        let (lt, lte, gt, gte) = (one(self, &b.lt, "<"), one(self, &b.lte, "<="), one(self, &b.gt, ">"), one(self, &b.gte, ">="));
+        if shown.is_empty() {
+            self.fail(at, "give at least one bound: lt, lte, gt or gte");
+            return None;
+        }
+        Some(Bound { lt: lt?, lte: lte?, gt: gt?, gte: gte?, shown: shown.join(" and ") })
+    }
+
+    /// Compiles one `capture:` entry.
+    pub(super) fn capture(&mut self, name: &str, c: &S<RawCapture>) -> Option<Capture> {
+        let r = &c.value;
+        if !valid_name(name) {
+            self.fail(&c.referenced, format!("`{name}` is not a valid capture name: letters, digits, `_`, `-`, `.`, starting with a letter or `_`"));
+            return None;
+        }
+        let given = [r.json.is_some(), r.header.is_some(), r.regex.is_some(), r.status.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            self.fail(&c.referenced, format!("capture `{name}`: give exactly one of json, header, regex, status"));
+            return None;
+        }
+        let source = if let Some(p) = &r.json {
+            CaptureSource::Json(self.json_path(p)?)
+        } else if let Some(h) = &r.header {
+            CaptureSource::Header(h.value.trim().to_ascii_lowercase())
+        } else if let Some(re) = &r.regex {
+            CaptureSource::Regex(self.regex(re)?)
+        } else {
+            CaptureSource::Status
+        };
+        Some(Capture { name: name.to_string(), source, secret: r.secret })
+    }
+}
+
+/// `length:` bounds.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LengthBound {
+    lt: Option<u64>,
+    lte: Option<u64>,
+    gt: Option<u64>,
+    gte: Option<u64>,
+}
+
+fn number(v: &Value) -> Result<f64, String> {
+    v.as_f64().ok_or_else(|| format!("`{}` is not a number", values::text(v)))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+

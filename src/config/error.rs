@@ -1,0 +1,162 @@
+//! Config errors: `file:line:col: message`, all of them, with "did you mean" for misspelt keys.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::Location;
+
+/// One problem in one canary file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, 0 when the problem is the file as a whole.
+    pub line: u64,
+    /// 1-based column, 0 when the problem is the file as a whole.
+    pub column: u64,
+    /// What is wrong and, where possible, how to fix it.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// A problem at a place in a file.
+    pub fn at(file: &Path, loc: &Location, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_path_buf(),
+            line: loc.line(),
+            column: loc.column(),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with a file as a whole (cannot read it, no canaries in a folder…).
+    pub fn file(file: &Path, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+        }
+    }
+
+    /// The error serde-saphyr gave for a file, its wording made plainer.
+    pub fn from_yaml(file: &Path, err: &serde_saphyr::Error) -> Self {
+        let raw = err.without_snippet().to_string();
+        let message = plain_message(&raw);
+        match err.location() {
+            Some(loc) if loc.line() > 0 => ConfigError::at(file, &loc, message),
+            _ => ConfigError::file(file, message),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        }
+    }
+}
+
+/// Every problem found in one load, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for e in &self.0 {
+            writeln!(f, "{e}")?;
+        }
+        let n = self.0.len();
+        write!(f, "{n} error{}", if n == 1 { "" } else { "s" })
+    }
+}
+
+/// Drops the " at line N, column M" tail (we print the place first) and rewords the
+/// messages a user meets most.
+fn plain_message(raw: &str) -> String {
+    let msg = match raw.rfind(" at line ") {
+        Some(i) => &raw[..i],
+        None => raw,
+    };
+    if let Some(rest) = msg.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest);
+        return format!("`{key}` is given twice");
+    }
+    if msg == "unexpected end of input" {
+        return "the file is empty: a canary needs at least `name:` and `http:` or `steps:`".into();
+    }
+    if msg.starts_with("expected mapping start") {
+        return "expected a mapping of `key: value` lines here".into();
+    }
+    suggest(msg).unwrap_or_else(|| msg.to_string())
+}
+
+/// For "unknown field `x`, expected one of a, b": adds the closest known name.
+fn suggest(msg: &str) -> Option<String> {
+    let (what, rest) = msg
+        .strip_prefix("unknown field `")
+        .map(|r| ("field", r))
+        .or_else(|| msg.strip_prefix("unknown variant `").map(|r| ("key", r)))?;
+    let (name, rest) = rest.split_once('`')?;
+    let known = rest
+        .trim_start_matches(',')
+        .trim()
+        .trim_start_matches("expected one of")
+        .trim_start_matches("expected")
+        .trim();
+    let options: Vec<&str> = known
+        .split(", ")
+        .map(|o| o.trim_matches('`'))
+        .filter(|o| !o.is_empty())
+        .collect();
+    let best = options
+        .iter()
+        .map(|o| (strsim::jaro_winkler(name, o), *o))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let known = options.join(", ");
+    Some(match best {
+        Some((_, o)) => format!("unknown {what} `{name}`: did you mean `{o}`? (known: {known})"),
+        None => format!("unknown {what} `{name}` (known: {known})"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_closest_name() {
+        assert_eq!(
+            plain_message("unknown field `timout`, expected one of name, timeout, retries at line 2, column 1"),
+            "unknown field `timout`: did you mean `timeout`? (known: name, timeout, retries)"
+        );
+        assert_eq!(
+            plain_message("unknown variant `statuz`, expected one of status, body"),
+            "unknown key `statuz`: did you mean `status`? (known: status, body)"
+        );
+        assert_eq!(
+            plain_message("unknown field `zzz`, expected one of name, timeout"),
+            "unknown field `zzz` (known: name, timeout)"
+        );
+    }
+
+    #[test]
+    fn rewords_common_messages() {
+        assert_eq!(
+            plain_message("duplicate mapping key: name, set DuplicateKeyPolicy in Options if acceptable at line 2, column 1"),
+            "`name` is given twice"
+        );
+        assert!(plain_message("unexpected end of input").contains("empty"));
+    }
+}

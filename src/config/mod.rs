@@ -1,0 +1,112 @@
+//! Loading canary files: discover → parse (YAML with locations) → compile; every error at once.
+
+mod assertions;
+mod compile;
+mod error;
+mod raw;
+mod values;
+mod vars;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use compile::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_SCHEDULE, DEFAULT_TIMEOUT};
+pub use error::{ConfigError, ConfigErrors};
+
+use crate::canary::Canary;
+
+/// What canary files can refer to besides themselves.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Values for `${NAME}`: `--var` and `--env-file` entries (`--var` wins).
+    pub vars: HashMap<String, String>,
+    /// Values for `${env:NAME}` and `${secret:NAME}`: the environment, then `--env-file`.
+    pub env: HashMap<String, String>,
+}
+
+/// Loads every canary under `paths` (files, or folders searched for `*.yaml`/`*.yml` at any depth).
+/// Either all load, or every error found is returned.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, ConfigErrors> {
+    let mut errors = Vec::new();
+    let files = discover(paths, &mut errors);
+    let default_tls = match crate::check::http::tls_config(false, Vec::new()) {
+        Ok(c) => Arc::new(c),
+        Err(e) => return Err(ConfigErrors(vec![ConfigError::file(Path::new("."), format!("TLS setup failed: {e}"))])),
+    };
+    let mut canaries: Vec<(Canary, serde_saphyr::Location)> = Vec::new();
+    for file in files {
+        match load_file(&file, opts, default_tls.clone()) {
+            Ok((canary, at)) => {
+                if let Some((other, _)) = canaries.iter().find(|(c, _)| c.name == canary.name) {
+                    errors.push(ConfigError::at(&file, &at, format!(
+                        "the name `{}` is already used by {}; names must be unique",
+                        canary.name,
+                        other.file.display()
+                    )));
+                    continue;
+                }
+                canaries.push((canary, at));
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(canaries.into_iter().map(|(c, _)| c).collect())
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// Parses and compiles one file; returns the canary and where its name is written.
+fn load_file(
+    file: &Path,
+    opts: &LoadOptions,
+    default_tls: Arc<rustls::ClientConfig>,
+) -> Result<(Canary, serde_saphyr::Location), Vec<ConfigError>> {
+    let text = std::fs::read(file).map_err(|e| vec![ConfigError::file(file, format!("cannot read: {e}"))])?;
+    let text = String::from_utf8(text).map_err(|_| vec![ConfigError::file(file, "not UTF-8 text")])?;
+    let raw: raw::RawCanary = serde_saphyr::from_str(&text).map_err(|e| vec![ConfigError::from_yaml(file, &e)])?;
+    let canary = compile::compile(file, &raw, opts, default_tls)?;
+    Ok((canary, raw.name.referenced))
+}
+
+/// The canary files under `paths`, each folder's sorted by path; hidden entries are skipped.
+fn discover(paths: &[PathBuf], errors: &mut Vec<ConfigError>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let before = files.len();
+            walk(path, &mut files, errors);
+            if files.len() == before {
+                errors.push(ConfigError::file(path, "no canary files (*.yaml, *.yml) in this folder"));
+            }
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            errors.push(ConfigError::file(path, "no such file or folder"));
+        }
+    }
+    files.dedup();
+    files
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<ConfigError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return errors.push(ConfigError::file(dir, format!("cannot read folder: {e}"))),
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, files, errors);
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            files.push(p);
+        }
+    }
+}

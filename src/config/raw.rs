@@ -1,0 +1,245 @@
+//! The canary file as written: serde types with source locations, before any validation.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+/// A value with the line and column it was written at.
+pub type S<T> = Spanned<T>;
+
+/// One canary file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCanary {
+    /// Unique name across all loaded files; the `CanaryName` in reports and metrics.
+    pub name: S<String>,
+    /// Free text for people reading the file.
+    #[allow(dead_code)]
+    pub description: Option<String>,
+    /// When `canary run` fires it: `rate(5 minutes)`, `cron(0/5 * * * ? *)` or `*/5 * * * *`.
+    /// Default `rate(5 minutes)`.
+    pub schedule: Option<S<String>>,
+    /// The time one attempt (all its steps) may take, e.g. `10s`. Default `30s`.
+    pub timeout: Option<S<String>>,
+    /// Extra attempts after a failed or errored one. Default 0. A pass after a retry is reported as such.
+    pub retries: Option<S<u32>>,
+    /// Free-form labels, shown by `canary list`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Named values for `${name}`; they may use `${env:…}`, `${secret:…}` and each other.
+    /// `--var` and `--env-file` override them.
+    #[serde(default)]
+    pub variables: BTreeMap<String, S<String>>,
+    /// A single-request canary: the request, with `assert:` and `capture:` inside.
+    pub http: Option<S<RawHttp>>,
+    /// A multi-step canary: steps run in order, passing captured values along.
+    pub steps: Option<S<Vec<S<RawStep>>>>,
+}
+
+/// One step of a multi-step canary.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// The step's name, unique within the canary; the `StepName` in reports. Default `step N`.
+    pub name: Option<S<String>>,
+    /// The request this step sends.
+    pub http: S<RawHttp>,
+    /// Assertions (may also sit inside `http:`).
+    #[serde(default)]
+    pub assert: Vec<S<RawAssert>>,
+    /// Captures (may also sit inside `http:`).
+    #[serde(default)]
+    pub capture: BTreeMap<String, S<RawCapture>>,
+    /// This step's own time limit, within the canary's `timeout`.
+    pub timeout: Option<S<String>>,
+    /// Run the following steps even if this one fails. Default false.
+    #[serde(default)]
+    pub continue_on_failure: bool,
+}
+
+/// An HTTP request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Absolute `http://` or `https://` URL.
+    pub url: S<String>,
+    /// GET (default), HEAD, POST, PUT, PATCH, DELETE, OPTIONS, or any other token.
+    pub method: Option<S<String>>,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, S<String>>,
+    /// Query parameters, appended to the URL (URL-encoded).
+    #[serde(default)]
+    pub query: BTreeMap<String, S<String>>,
+    /// A text body, sent as is (set `Content-Type` yourself).
+    pub body: Option<S<String>>,
+    /// A JSON body; sets `Content-Type: application/json`. Strings may use `${…}`.
+    pub json: Option<S<Value>>,
+    /// A form body (`application/x-www-form-urlencoded`).
+    pub form: Option<S<BTreeMap<String, S<String>>>>,
+    /// Authentication: `{ basic: { username, password } }` or `{ bearer: TOKEN }`.
+    pub auth: Option<S<RawAuth>>,
+    /// Follow redirects. Default true.
+    pub follow_redirects: Option<bool>,
+    /// At most this many redirects are followed; more is an error. Default 10.
+    pub max_redirects: Option<u32>,
+    /// TLS settings.
+    pub tls: Option<S<RawTls>>,
+    /// The most body bytes read (after decompression), e.g. `5MiB`; more is an error. Default `5MiB`.
+    pub max_body: Option<S<Value>>,
+    /// Assertions on the response.
+    #[serde(default)]
+    pub assert: Vec<S<RawAssert>>,
+    /// Values to keep for later steps, by name.
+    #[serde(default)]
+    pub capture: BTreeMap<String, S<RawCapture>>,
+}
+
+/// Request authentication.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// HTTP Basic authentication.
+    pub basic: Option<RawBasic>,
+    /// A bearer token: `Authorization: Bearer <token>`.
+    pub bearer: Option<S<String>>,
+}
+
+/// HTTP Basic credentials.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasic {
+    /// User name.
+    pub username: S<String>,
+    /// Password; use `${secret:NAME}`.
+    pub password: S<String>,
+}
+
+/// TLS settings of a request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// Accept any certificate (self-signed, expired, wrong host). Default false.
+    #[serde(default)]
+    pub insecure: bool,
+    /// A PEM file of CA certificates trusted in addition to the built-in roots.
+    pub ca_file: Option<S<String>>,
+}
+
+/// One assertion: a map with exactly one of these keys.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawAssert {
+    /// `status: 200`, `status: [200, 204]`, `status: 2xx`.
+    Status(S<Value>),
+    /// Phase bounds: `latency: { total: { lt: 800ms } }`; phases resolve, connect, tls,
+    /// processing, transfer, total.
+    Latency(BTreeMap<String, S<RawBound>>),
+    /// `header: { name: content-type, contains: html }`.
+    Header(S<RawHeaderTest>),
+    /// `body: { contains: "<title>" }`; also `equals`, `not_contains`, `matches` (regex).
+    Body(S<RawTextTest>),
+    /// `json: { path: $.id, exists: true }`; also `equals`, `contains`, `length`, `matches`, `lt`…
+    Json(S<RawJsonTest>),
+    /// `tls: { expires_in: { gt: 14d } }`.
+    Tls(S<RawTlsTest>),
+}
+
+/// Bounds: one or more of `lt`, `lte`, `gt`, `gte`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBound {
+    /// Less than.
+    pub lt: Option<S<Value>>,
+    /// Less than or equal.
+    pub lte: Option<S<Value>>,
+    /// Greater than.
+    pub gt: Option<S<Value>>,
+    /// Greater than or equal.
+    pub gte: Option<S<Value>>,
+}
+
+/// A text test: exactly one of its keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTextTest {
+    /// Equal to.
+    pub equals: Option<S<String>>,
+    /// Contains.
+    pub contains: Option<S<String>>,
+    /// Does not contain.
+    pub not_contains: Option<S<String>>,
+    /// Matches this regular expression (anywhere; anchor with `^…$`).
+    pub matches: Option<S<String>>,
+}
+
+/// A header test: the name and exactly one test.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeaderTest {
+    /// Header name (any case).
+    pub name: S<String>,
+    /// Present (`true`) or absent (`false`).
+    pub exists: Option<bool>,
+    /// Equal to.
+    pub equals: Option<S<String>>,
+    /// Contains.
+    pub contains: Option<S<String>>,
+    /// Does not contain.
+    pub not_contains: Option<S<String>>,
+    /// Matches this regular expression.
+    pub matches: Option<S<String>>,
+}
+
+/// A JSON test: a JSONPath (RFC 9535) and exactly one test (or number bounds).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJsonTest {
+    /// JSONPath, e.g. `$.items[0].id`. Several matches are tested as one array.
+    pub path: S<String>,
+    /// Something is (`true`) or is not (`false`) selected.
+    pub exists: Option<bool>,
+    /// Equal to this JSON value; a string may use `${…}` and is compared with the value as text.
+    pub equals: Option<S<Value>>,
+    /// A string contains this text, an array holds this value, or an object has this key.
+    pub contains: Option<S<Value>>,
+    /// Length of an array, string or object: a number, or bounds like `{ gte: 1 }`.
+    pub length: Option<S<Value>>,
+    /// The value as text matches this regular expression.
+    pub matches: Option<S<String>>,
+    /// A number less than.
+    pub lt: Option<S<Value>>,
+    /// A number less than or equal.
+    pub lte: Option<S<Value>>,
+    /// A number greater than.
+    pub gt: Option<S<Value>>,
+    /// A number greater than or equal.
+    pub gte: Option<S<Value>>,
+}
+
+/// A TLS test.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTlsTest {
+    /// Time left before the server certificate expires, e.g. `{ gt: 14d }`.
+    pub expires_in: S<RawBound>,
+}
+
+/// Where a captured value comes from: exactly one of `json`, `header`, `regex`, `status`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCapture {
+    /// A JSONPath; a string is kept unquoted, anything else as JSON text.
+    pub json: Option<S<String>>,
+    /// A response header.
+    pub header: Option<S<String>>,
+    /// A regex over the body: its first group, or the whole match.
+    pub regex: Option<S<String>>,
+    /// The status code (`status: true`).
+    pub status: Option<bool>,
+    /// Redact the value from every output (for tokens). Default false.
+    #[serde(default)]
+    pub secret: bool,
+}

@@ -1,0 +1,13 @@
+//! canary: synthetic monitoring canaries from YAML — HTTP checks run once (CI) or on a schedule.
+
+pub mod assert;
+pub mod canary;
+pub mod capture;
+pub mod check;
+pub mod config;
+pub mod redact;
+pub mod report;
+pub mod run;
+pub mod runner;
+pub mod schedule;
+pub mod template;

@@ -1,0 +1,98 @@
+//! The console report: a line per canary as it finishes, failures in detail, and a summary line.
+
+use std::io::{IsTerminal, Write};
+
+use super::{Summary, millis};
+use crate::run::{Attempt, Outcome, Run};
+
+/// Writes runs to a stream, in colour only on a terminal (and without `NO_COLOR`).
+pub struct Console<W: Write> {
+    out: W,
+    colour: bool,
+    progress: Option<Progress>,
+}
+
+/// A progress line on stderr, for many canaries on a terminal.
+struct Progress {
+    done: usize,
+    total: usize,
+}
+
+/// Show a progress line from this many canaries on.
+const PROGRESS_FROM: usize = 10;
+
+impl Console<std::io::Stdout> {
+    /// The console on stdout, with progress on stderr when both are terminals.
+    pub fn stdout(total: usize) -> Self {
+        let tty = std::io::stdout().is_terminal();
+        let colour = tty && std::env::var_os("NO_COLOR").is_none();
+        let progress = (tty && std::io::stderr().is_terminal() && total >= PROGRESS_FROM)
+            .then_some(Progress { done: 0, total });
+        Console { out: std::io::stdout(), colour, progress }
+    }
+}
+
+impl<W: Write> Console<W> {
+    /// A console on any stream, without colour or progress.
+    pub fn plain(out: W) -> Self {
+        Console { out, colour: false, progress: None }
+    }
+
+    /// Writes one finished run.
+    pub fn run(&mut self, run: &Run) {
+        self.clear_progress();
+        let (mark, colour) = match run.outcome() {
+            Outcome::Passed => ("✓", "32"),
+            Outcome::Failed => ("✗", "31"),
+            Outcome::Errored => ("!", "33"),
+        };
+        let attempts = match run.attempts.len() {
+            1 => String::new(),
+            n if run.flaky() => format!("  ({n} attempts: passed after retry)"),
+            n => format!("  ({n} attempts)"),
+        };
+        let line = format!("{} {}  {:.0}ms{attempts}", self.paint(mark, colour), run.canary, millis(run.duration));
+        let _ = writeln!(self.out, "{line}");
+        if run.outcome() != Outcome::Passed {
+            let _ = write!(self.out, "{}", details(run.last()));
+        }
+        if let Some(p) = &mut self.progress {
+            p.done += 1;
+            let _ = write!(std::io::stderr(), "[{}/{}] running…\r", p.done, p.total);
+        }
+    }
+
+    /// Writes the closing summary line.
+    pub fn summary(&mut self, s: &Summary) {
+        self.clear_progress();
+        let flaky = if s.flaky > 0 { format!(" ({} after retry)", s.flaky) } else { String::new() };
+        let _ = writeln!(self.out, "{} passed, {} failed, {} errored{flaky}", s.passed, s.failed, s.errored);
+    }
+
+    fn clear_progress(&mut self) {
+        if self.progress.is_some() {
+            let _ = write!(std::io::stderr(), "\x1b[2K\r");
+        }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+/// The failing steps of an attempt: each error, and each assertion that did not hold with
+/// expected vs actual. Indented, one item a line.
+pub fn details(a: &Attempt) -> String {
+    let mut out = String::new();
+    for s in a.steps.iter().filter(|s| s.outcome != Outcome::Passed) {
+        let status = s.status.map_or(String::new(), |c| format!(" (status {c})"));
+        out.push_str(&format!("    step {}{status}\n", s.name));
+        if let Some(e) = &s.error {
+            out.push_str(&format!("      error {}: {}\n", e.kind, e.message));
+        }
+        for f in s.assertions.iter().filter(|x| !x.passed) {
+            out.push_str(&format!("      {}: expected {}, got {}\n", f.subject, f.expected, f.actual));
+        }
+    }
+    out
+}

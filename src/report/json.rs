@@ -1,0 +1,115 @@
+//! The JSON report: a stable, documented document of every run (`--json FILE`).
+
+use serde::Serialize;
+
+use super::{Summary, millis};
+use crate::run::{Attempt, AssertionResult, CheckError, Run, StepRun};
+
+/// The report's format version; bumped on any incompatible change.
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    version: u32,
+    summary: Summary,
+    canaries: Vec<CanaryJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct CanaryJson<'a> {
+    name: &'a str,
+    file: String,
+    outcome: &'static str,
+    attempts: usize,
+    flaky: bool,
+    started_at: String,
+    duration_ms: f64,
+    steps: Vec<StepJson<'a>>,
+    retried: Vec<RetriedJson>,
+}
+
+#[derive(Serialize)]
+struct RetriedJson {
+    outcome: &'static str,
+    duration_ms: f64,
+    reason: Option<String>,
+}
+
+/// Phase durations in milliseconds, in wire order.
+#[derive(Serialize)]
+struct PhasesJson {
+    resolve: f64,
+    connect: f64,
+    tls: f64,
+    processing: f64,
+    transfer: f64,
+    total: f64,
+}
+
+#[derive(Serialize)]
+struct StepJson<'a> {
+    name: &'a str,
+    outcome: &'static str,
+    url: Option<&'a str>,
+    status: Option<u16>,
+    redirects: u32,
+    duration_ms: f64,
+    phases_ms: Option<PhasesJson>,
+    assertions: &'a [AssertionResult],
+    error: Option<&'a CheckError>,
+}
+
+/// The JSON report of `runs`, pretty-printed.
+pub fn render(runs: &[Run]) -> String {
+    let report = Report {
+        version: VERSION,
+        summary: Summary::of(runs),
+        canaries: runs.iter().map(canary).collect(),
+    };
+    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn canary(run: &Run) -> CanaryJson<'_> {
+    let (earlier, _) = run.attempts.split_at(run.attempts.len() - 1);
+    CanaryJson {
+        name: &run.canary,
+        file: run.file.display().to_string(),
+        outcome: run.outcome().as_str(),
+        attempts: run.attempts.len(),
+        flaky: run.flaky(),
+        started_at: humantime::format_rfc3339_millis(run.started_at).to_string(),
+        duration_ms: millis(run.duration),
+        steps: run.last().steps.iter().map(step).collect(),
+        retried: earlier.iter().map(retried).collect(),
+    }
+}
+
+fn retried(a: &Attempt) -> RetriedJson {
+    RetriedJson {
+        outcome: a.outcome.as_str(),
+        duration_ms: millis(a.duration),
+        reason: a.reason(),
+    }
+}
+
+fn step(s: &StepRun) -> StepJson<'_> {
+    let phases_ms = s.phases.map(|p| PhasesJson {
+        resolve: millis(p.resolve),
+        connect: millis(p.connect),
+        tls: millis(p.tls),
+        processing: millis(p.processing),
+        transfer: millis(p.transfer),
+        total: millis(p.total),
+    });
+    StepJson {
+        name: &s.name,
+        outcome: s.outcome.as_str(),
+        url: s.url.as_deref(),
+        status: s.status,
+        redirects: s.redirects,
+        duration_ms: millis(s.duration),
+        phases_ms,
+        assertions: &s.assertions,
+        error: s.error.as_ref(),
+    }
+}

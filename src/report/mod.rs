@@ -1,0 +1,46 @@
+//! Reports of finished runs: the console, a JSON document, JUnit XML.
+
+pub mod console;
+pub mod json;
+pub mod junit;
+
+use crate::run::{Outcome, Run};
+
+/// How many runs passed, failed and errored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Runs that passed (after retries or not).
+    pub passed: usize,
+    /// Runs whose assertions did not hold.
+    pub failed: usize,
+    /// Runs that could not complete.
+    pub errored: usize,
+    /// Runs that passed only after a retry (also counted in `passed`).
+    pub flaky: usize,
+}
+
+impl Summary {
+    /// Counts `runs`.
+    pub fn of(runs: &[Run]) -> Self {
+        let mut s = Summary::default();
+        for r in runs {
+            match r.outcome() {
+                Outcome::Passed => s.passed += 1,
+                Outcome::Failed => s.failed += 1,
+                Outcome::Errored => s.errored += 1,
+            }
+            s.flaky += usize::from(r.flaky());
+        }
+        s
+    }
+
+    /// True when every run passed.
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0 && self.errored == 0
+    }
+}
+
+/// Milliseconds with microsecond precision, as reports write durations.
+pub fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}

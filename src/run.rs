@@ -1,0 +1,272 @@
+//! The result types: a run, its attempts and steps, phase timings, and the fixed set of failure kinds.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+/// How a run, attempt or step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every assertion held.
+    Passed,
+    /// The check completed but an assertion (or a capture) did not hold.
+    Failed,
+    /// The check could not complete: timeout, refused, reset, DNS, TLS, body over the cap…
+    Errored,
+}
+
+impl Outcome {
+    /// The lower-case name used in reports and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Errored => "errored",
+        }
+    }
+}
+
+/// Why a check could not complete. A small fixed set, stable for use as a metric dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The attempt, or the step, ran out of time.
+    Timeout,
+    /// The host name could not be resolved.
+    Dns,
+    /// The TCP connection could not be made (refused, unreachable).
+    Connect,
+    /// The TLS handshake failed (untrusted, expired or mismatched certificate, protocol error).
+    Tls,
+    /// The peer closed or reset the connection before the response was complete.
+    Reset,
+    /// The response body was larger than `max_body`.
+    BodyTooLarge,
+    /// More redirects than `max_redirects`, or a redirect loop.
+    TooManyRedirects,
+    /// The response was not valid HTTP, or the request could not be built or sent.
+    Protocol,
+    /// The run was cut off because the runner was shutting down.
+    Shutdown,
+    /// A bug in canary itself; the message says what, please report it.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The snake_case name used in reports, logs and metric dimensions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Reset => "reset",
+            ErrorKind::BodyTooLarge => "body_too_large",
+            ErrorKind::TooManyRedirects => "too_many_redirects",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Shutdown => "shutdown",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A check that could not complete: its kind and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckError {
+    /// The failure kind.
+    pub kind: ErrorKind,
+    /// What happened, for a person.
+    pub message: String,
+}
+
+impl CheckError {
+    /// An error of `kind` saying `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        CheckError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Where the time of one request went, named as blackbox_exporter names the phases.
+/// The first five add up to `total`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Phases {
+    /// DNS resolution.
+    pub resolve: Duration,
+    /// TCP connection.
+    pub connect: Duration,
+    /// TLS handshake (zero for plain HTTP).
+    pub tls: Duration,
+    /// From the request being sent to the response headers arriving (server time and network).
+    pub processing: Duration,
+    /// Reading the response body.
+    pub transfer: Duration,
+    /// The whole request, redirects included.
+    pub total: Duration,
+}
+
+/// One of the six phases, as assertions and reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// See [`Phases::resolve`].
+    Resolve,
+    /// See [`Phases::connect`].
+    Connect,
+    /// See [`Phases::tls`].
+    Tls,
+    /// See [`Phases::processing`].
+    Processing,
+    /// See [`Phases::transfer`].
+    Transfer,
+    /// See [`Phases::total`].
+    Total,
+}
+
+impl Phase {
+    /// All phases, in wire order.
+    pub const ALL: [Phase; 6] = [
+        Phase::Resolve,
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Processing,
+        Phase::Transfer,
+        Phase::Total,
+    ];
+
+    /// The phase's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Resolve => "resolve",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Processing => "processing",
+            Phase::Transfer => "transfer",
+            Phase::Total => "total",
+        }
+    }
+
+    /// The phase with this name, if any.
+    pub fn from_name(name: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl Phases {
+    /// The duration of one phase.
+    pub fn get(&self, phase: Phase) -> Duration {
+        match phase {
+            Phase::Resolve => self.resolve,
+            Phase::Connect => self.connect,
+            Phase::Tls => self.tls,
+            Phase::Processing => self.processing,
+            Phase::Transfer => self.transfer,
+            Phase::Total => self.total,
+        }
+    }
+}
+
+/// The result of evaluating one assertion (or capture): what was expected and what was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssertionResult {
+    /// What was checked, e.g. `status`, `header content-type`, `json $.id`.
+    pub subject: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was expected, e.g. `200` or `< 800ms`.
+    pub expected: String,
+    /// What was seen.
+    pub actual: String,
+}
+
+/// One step of one attempt.
+#[derive(Debug, Clone)]
+pub struct StepRun {
+    /// The step's name.
+    pub name: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The final URL requested (after redirects), secrets redacted.
+    pub url: Option<String>,
+    /// The HTTP status of the final response, if one arrived.
+    pub status: Option<u16>,
+    /// Redirects followed.
+    pub redirects: u32,
+    /// Phase timings, if the request got far enough to time anything.
+    pub phases: Option<Phases>,
+    /// Every assertion and capture, in order.
+    pub assertions: Vec<AssertionResult>,
+    /// Why the step could not complete, when it errored.
+    pub error: Option<CheckError>,
+    /// How long the step took.
+    pub duration: Duration,
+}
+
+/// One attempt at a canary: its steps in order (a failed step stops the rest unless told otherwise).
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// How the attempt ended: the worst of its steps.
+    pub outcome: Outcome,
+    /// The steps that ran.
+    pub steps: Vec<StepRun>,
+    /// How long the attempt took.
+    pub duration: Duration,
+}
+
+impl Attempt {
+    /// A one-line reason for a failed or errored attempt: the first step that did not pass.
+    pub fn reason(&self) -> Option<String> {
+        let step = self.steps.iter().find(|s| s.outcome != Outcome::Passed)?;
+        if let Some(e) = &step.error {
+            return Some(format!("step {}: {}: {}", step.name, e.kind, e.message));
+        }
+        let a = step.assertions.iter().find(|a| !a.passed)?;
+        Some(format!(
+            "step {}: {} expected {}, got {}",
+            step.name, a.subject, a.expected, a.actual
+        ))
+    }
+}
+
+/// One run of a canary: all its attempts. The last attempt decides the outcome,
+/// and the earlier ones stay visible so a pass after a retry is not mistaken for a clean pass.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The canary's name.
+    pub canary: String,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// When the run started.
+    pub started_at: SystemTime,
+    /// Every attempt, in order; never empty.
+    pub attempts: Vec<Attempt>,
+    /// The whole run, all attempts.
+    pub duration: Duration,
+}
+
+impl Run {
+    /// The run's outcome: that of its last attempt.
+    pub fn outcome(&self) -> Outcome {
+        self.last().outcome
+    }
+
+    /// The attempt that decided the outcome.
+    pub fn last(&self) -> &Attempt {
+        self.attempts.last().expect("a run has at least one attempt")
+    }
+
+    /// True when the run passed only after a retry.
+    pub fn flaky(&self) -> bool {
+        self.outcome() == Outcome::Passed && self.attempts.len() > 1
+    }
+}

@@ -1,0 +1,129 @@
+//! Running canaries: attempts with retries, steps in order, many canaries in parallel.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::canary::Canary;
+use crate::check::{self, Scope};
+use crate::redact::Redactor;
+use crate::run::{Attempt, CheckError, ErrorKind, Outcome, Run, StepRun};
+
+/// Runs one canary: up to `retries + 1` attempts, stopping at the first pass.
+pub async fn run_canary(canary: &Canary) -> Run {
+    let started_at = SystemTime::now();
+    let start = Instant::now();
+    let mut attempts = Vec::new();
+    for _ in 0..=canary.retries {
+        let attempt = run_attempt(canary).await;
+        let passed = attempt.outcome == Outcome::Passed;
+        attempts.push(attempt);
+        if passed {
+            break;
+        }
+    }
+    Run {
+        canary: canary.name.clone(),
+        file: canary.file.clone(),
+        started_at,
+        attempts,
+        duration: start.elapsed(),
+    }
+}
+
+/// One attempt: the steps in order, within the canary's timeout. A step that does not
+/// pass stops the attempt unless it says `continue_on_failure`.
+async fn run_attempt(canary: &Canary) -> Attempt {
+    let start = Instant::now();
+    let mut scope = Scope {
+        captures: Default::default(),
+        redactor: Redactor::new(canary.secrets.iter().cloned()),
+        deadline: start + canary.timeout,
+    };
+    let mut outcome = Outcome::Passed;
+    let mut steps = Vec::new();
+    for step in &canary.steps {
+        let result = check::run(step, &mut scope).await;
+        outcome = worst(outcome, result.outcome);
+        let stop = result.outcome != Outcome::Passed && !step.continue_on_failure;
+        steps.push(result);
+        if stop {
+            break;
+        }
+    }
+    Attempt {
+        outcome,
+        steps,
+        duration: start.elapsed(),
+    }
+}
+
+fn worst(a: Outcome, b: Outcome) -> Outcome {
+    let rank = |o| match o {
+        Outcome::Passed => 0,
+        Outcome::Failed => 1,
+        Outcome::Errored => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// Runs every canary once, at most `parallel` at a time; `on_done` sees each run as it
+/// finishes. The runs come back in the canaries' order.
+pub async fn run_all(
+    canaries: &[Arc<Canary>],
+    parallel: usize,
+    mut on_done: impl FnMut(&Run),
+) -> Vec<Run> {
+    check::http::warm_up().await;
+    let permits = Arc::new(Semaphore::new(parallel.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut index = HashMap::new();
+    for (i, canary) in canaries.iter().enumerate() {
+        let canary = canary.clone();
+        let permits = permits.clone();
+        let handle = tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            run_canary(&canary).await
+        });
+        index.insert(handle.id(), i);
+    }
+    let mut runs: Vec<Option<Run>> = vec![None; canaries.len()];
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let (id, run) = match joined {
+            Ok((id, run)) => (id, run),
+            Err(e) => (e.id(), crashed(&canaries[index[&e.id()]], &e.to_string())),
+        };
+        on_done(&run);
+        runs[index[&id]] = Some(run);
+    }
+    runs.into_iter().flatten().collect()
+}
+
+/// The run of a canary whose task died (a bug): recorded as errored, never dropped.
+fn crashed(canary: &Canary, why: &str) -> Run {
+    let step = StepRun {
+        name: canary.steps.first().map_or_else(String::new, |s| s.name.clone()),
+        outcome: Outcome::Errored,
+        url: None,
+        status: None,
+        redirects: 0,
+        phases: None,
+        assertions: Vec::new(),
+        error: Some(CheckError::new(ErrorKind::Internal, format!("canary crashed: {why}"))),
+        duration: Duration::ZERO,
+    };
+    Run {
+        canary: canary.name.clone(),
+        file: canary.file.clone(),
+        started_at: SystemTime::now(),
+        attempts: vec![Attempt {
+            outcome: Outcome::Errored,
+            steps: vec![step],
+            duration: Duration::ZERO,
+        }],
+        duration: Duration::ZERO,
+    }
+}

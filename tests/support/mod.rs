@@ -1,0 +1,43 @@
+//! Test support: a real HTTP/1.1 server on 127.0.0.1:0 (plain or TLS) that can misbehave on
+//! purpose, certificates made on the spot, and helpers to run the real `canary` binary.
+#![allow(dead_code)]
+
+pub mod certs;
+pub mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// Writes `files` (name, text) into a fresh temporary folder.
+pub fn canary_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// The built `canary` binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_canary"))
+}
+
+/// Runs the real binary with `args`, in `cwd`, and waits for it.
+pub fn canary(cwd: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(binary())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run canary")
+}
+
+/// Stdout and stderr of a finished command, for assertion messages.
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
