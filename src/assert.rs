@@ -183,14 +183,19 @@ fn header(name: &str, test: &TextTest, resp: &Response, captures: &Captures) -> 
 fn text_test(test: &TextTest, text: Option<&str>, captures: &Captures) -> (bool, String) {
     match (test, text) {
         (TextTest::Exists(want), t) => (t.is_some() == *want, exists_word(*want).into()),
-        (TextTest::NotContains(s), None) => (true, format!("not containing {:?}", s.render(captures))),
+        (TextTest::NotContains(s), None) => {
+            (true, format!("not containing {:?}", s.render(captures)))
+        }
         (TextTest::Equals(s), t) => {
             let s = s.render(captures);
             (t == Some(s.as_str()), format!("{s:?}"))
         }
         (TextTest::Contains(s), t) => {
             let s = s.render(captures);
-            (t.is_some_and(|t| t.contains(&s)), format!("containing {s:?}"))
+            (
+                t.is_some_and(|t| t.contains(&s)),
+                format!("containing {s:?}"),
+            )
         }
         (TextTest::NotContains(s), Some(t)) => {
             let s = s.render(captures);
@@ -207,7 +212,12 @@ fn exists_word(want: bool) -> &'static str {
     if want { "present" } else { "absent" }
 }
 
-fn json(query: &JsonQuery, test: &JsonTest, resp: &Response, captures: &Captures) -> AssertionResult {
+fn json(
+    query: &JsonQuery,
+    test: &JsonTest,
+    resp: &Response,
+    captures: &Captures,
+) -> AssertionResult {
     let subject = format!("json {}", query.text);
     let doc = match resp.json() {
         Ok(doc) => doc,
@@ -219,7 +229,9 @@ fn json(query: &JsonQuery, test: &JsonTest, resp: &Response, captures: &Captures
         1 => Some(nodes[0].clone()),
         _ => Some(Value::Array(nodes.into_iter().cloned().collect())),
     };
-    let actual = node.as_ref().map_or_else(|| "(nothing selected)".into(), |v| preview(&v.to_string()));
+    let actual = node
+        .as_ref()
+        .map_or_else(|| "(nothing selected)".into(), |v| preview(&v.to_string()));
     let passed = match (test, &node) {
         (JsonTest::Exists(want), n) => n.is_some() == *want,
         (_, None) => false,
@@ -289,12 +301,20 @@ fn json_length(v: &Value) -> Option<u64> {
 fn tls_expiry(bound: &Bound<Duration>, not_after: Option<SystemTime>) -> AssertionResult {
     let subject = "tls expires_in".to_string();
     let Some(not_after) = not_after else {
-        return result(subject, false, bound.shown.clone(), "no certificate (plain HTTP)".into());
+        return result(
+            subject,
+            false,
+            bound.shown.clone(),
+            "no certificate (plain HTTP)".into(),
+        );
     };
     let until = humantime::format_rfc3339_seconds(not_after);
     let (left, actual) = match not_after.duration_since(SystemTime::now()) {
         Ok(left) => (left, format!("{} (until {until})", format_days(left))),
-        Err(e) => (Duration::ZERO, format!("expired {} ago ({until})", format_days(e.duration()))),
+        Err(e) => (
+            Duration::ZERO,
+            format!("expired {} ago ({until})", format_days(e.duration())),
+        ),
     };
     result(subject, bound.holds(&left), bound.shown.clone(), actual)
 }

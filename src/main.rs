@@ -137,8 +137,16 @@ fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
 }
 
 fn list(canaries: &[Canary]) {
-    let width = canaries.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
-    println!("{:width$}  {:5}  {:24}  {:20}  FILE", "NAME", "KIND", "SCHEDULE", "TAGS");
+    let width = canaries
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:width$}  {:5}  {:24}  {:20}  FILE",
+        "NAME", "KIND", "SCHEDULE", "TAGS"
+    );
     for c in canaries {
         println!(
             "{:width$}  {:5}  {:24}  {:20}  {}",
@@ -168,12 +176,16 @@ fn test(args: TestArgs) -> Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let runs = if json_to_stdout {
         let mut console = Console::plain(std::io::stderr());
-        let runs = rt.block_on(runner::run_all(&selected, args.parallel.into(), |r| console.run(r)));
+        let runs = rt.block_on(runner::run_all(&selected, args.parallel.into(), |r| {
+            console.run(r)
+        }));
         console.summary(&Summary::of(&runs));
         runs
     } else {
         let mut console = Console::stdout(selected.len());
-        let runs = rt.block_on(runner::run_all(&selected, args.parallel.into(), |r| console.run(r)));
+        let runs = rt.block_on(runner::run_all(&selected, args.parallel.into(), |r| {
+            console.run(r)
+        }));
         console.summary(&Summary::of(&runs));
         runs
     };
@@ -183,7 +195,11 @@ fn test(args: TestArgs) -> Result<ExitCode> {
     if let Some(path) = &args.junit {
         write_report(path, &report::junit::render(&runs))?;
     }
-    Ok(if Summary::of(&runs).all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if Summary::of(&runs).all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn write_report(path: &Path, text: &str) -> Result<()> {

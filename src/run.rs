@@ -262,7 +262,9 @@ impl Run {
 
     /// The attempt that decided the outcome.
     pub fn last(&self) -> &Attempt {
-        self.attempts.last().expect("a run has at least one attempt")
+        self.attempts
+            .last()
+            .expect("a run has at least one attempt")
     }
 
     /// True when the run passed only after a retry.

@@ -105,14 +105,20 @@ pub async fn run_all(
 /// The run of a canary whose task died (a bug): recorded as errored, never dropped.
 fn crashed(canary: &Canary, why: &str) -> Run {
     let step = StepRun {
-        name: canary.steps.first().map_or_else(String::new, |s| s.name.clone()),
+        name: canary
+            .steps
+            .first()
+            .map_or_else(String::new, |s| s.name.clone()),
         outcome: Outcome::Errored,
         url: None,
         status: None,
         redirects: 0,
         phases: None,
         assertions: Vec::new(),
-        error: Some(CheckError::new(ErrorKind::Internal, format!("canary crashed: {why}"))),
+        error: Some(CheckError::new(
+            ErrorKind::Internal,
+            format!("canary crashed: {why}"),
+        )),
         duration: Duration::ZERO,
     };
     Run {

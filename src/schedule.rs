@@ -109,7 +109,10 @@ impl std::str::FromStr for Schedule {
 }
 
 fn strip_call<'a>(s: &'a str, name: &str) -> Option<&'a str> {
-    s.strip_prefix(name)?.trim_start().strip_prefix('(')?.strip_suffix(')')
+    s.strip_prefix(name)?
+        .trim_start()
+        .strip_prefix('(')?
+        .strip_suffix(')')
 }
 
 fn parse_rate(inner: &str) -> Result<ScheduleKind, ScheduleError> {
@@ -166,13 +169,55 @@ struct Field {
     names_from: u32,
 }
 
-const MINUTE: Field = Field { name: "minutes", min: 0, max: 59, names: &[], names_from: 0 };
-const HOUR: Field = Field { name: "hours", min: 0, max: 23, names: &[], names_from: 0 };
-const DOM: Field = Field { name: "day-of-month", min: 1, max: 31, names: &[], names_from: 0 };
-const MONTH: Field = Field { name: "month", min: 1, max: 12, names: &MONTHS, names_from: 1 };
-const AWS_DOW: Field = Field { name: "day-of-week", min: 1, max: 7, names: &DAYS, names_from: 1 };
-const UNIX_DOW: Field = Field { name: "day-of-week", min: 0, max: 7, names: &DAYS, names_from: 0 };
-const YEAR: Field = Field { name: "year", min: 1970, max: 2199, names: &[], names_from: 0 };
+const MINUTE: Field = Field {
+    name: "minutes",
+    min: 0,
+    max: 59,
+    names: &[],
+    names_from: 0,
+};
+const HOUR: Field = Field {
+    name: "hours",
+    min: 0,
+    max: 23,
+    names: &[],
+    names_from: 0,
+};
+const DOM: Field = Field {
+    name: "day-of-month",
+    min: 1,
+    max: 31,
+    names: &[],
+    names_from: 0,
+};
+const MONTH: Field = Field {
+    name: "month",
+    min: 1,
+    max: 12,
+    names: &MONTHS,
+    names_from: 1,
+};
+const AWS_DOW: Field = Field {
+    name: "day-of-week",
+    min: 1,
+    max: 7,
+    names: &DAYS,
+    names_from: 1,
+};
+const UNIX_DOW: Field = Field {
+    name: "day-of-week",
+    min: 0,
+    max: 7,
+    names: &DAYS,
+    names_from: 0,
+};
+const YEAR: Field = Field {
+    name: "year",
+    min: 1970,
+    max: 2199,
+    names: &[],
+    names_from: 0,
+};
 
 impl Field {
     fn value(&self, s: &str) -> Result<u32, ScheduleError> {
@@ -187,7 +232,12 @@ impl Field {
                 self.name,
                 self.min,
                 self.max,
-                if self.names.is_empty() { "" } else { " or a name like " }.to_string()
+                if self.names.is_empty() {
+                    ""
+                } else {
+                    " or a name like "
+                }
+                .to_string()
                     + self.names.first().copied().unwrap_or("")
             )),
         }
@@ -291,7 +341,9 @@ fn parse_dom(s: &str) -> Result<DayOfMonth, ScheduleError> {
     if let Some(off) = s.strip_prefix("L-") {
         return match off.parse::<u8>() {
             Ok(n) if n <= 30 => Ok(DayOfMonth::Last(n)),
-            _ => err(format!("day-of-month field: `{s}` needs L-n with n from 0 to 30")),
+            _ => err(format!(
+                "day-of-month field: `{s}` needs L-n with n from 0 to 30"
+            )),
         };
     }
     if let Some(day) = s.strip_suffix('W') {
@@ -309,7 +361,9 @@ fn parse_aws_dow(s: &str) -> Result<DayOfWeek, ScheduleError> {
         let day = AWS_DOW.value(d)? as u8 - 1;
         return match n.parse::<u8>() {
             Ok(n @ 1..=5) => Ok(DayOfWeek::Nth(day, n)),
-            _ => err(format!("day-of-week field: `{s}`: the number after # is 1 to 5")),
+            _ => err(format!(
+                "day-of-week field: `{s}`: the number after # is 1 to 5"
+            )),
         };
     }
     if s == "L" {
@@ -341,10 +395,22 @@ mod tests {
     fn rates() {
         let k = |s: &str| s.parse::<Schedule>().unwrap().kind;
         assert_eq!(k("rate(0 minute)"), ScheduleKind::Once);
-        assert_eq!(k("rate(1 minute)"), ScheduleKind::Rate(Duration::from_secs(60)));
-        assert_eq!(k("rate(5 minutes)"), ScheduleKind::Rate(Duration::from_secs(300)));
-        assert_eq!(k("rate(2 hours)"), ScheduleKind::Rate(Duration::from_secs(7200)));
-        assert_eq!(k("rate(30 seconds)"), ScheduleKind::Rate(Duration::from_secs(30)));
+        assert_eq!(
+            k("rate(1 minute)"),
+            ScheduleKind::Rate(Duration::from_secs(60))
+        );
+        assert_eq!(
+            k("rate(5 minutes)"),
+            ScheduleKind::Rate(Duration::from_secs(300))
+        );
+        assert_eq!(
+            k("rate(2 hours)"),
+            ScheduleKind::Rate(Duration::from_secs(7200))
+        );
+        assert_eq!(
+            k("rate(30 seconds)"),
+            ScheduleKind::Rate(Duration::from_secs(30))
+        );
         fails("rate(5 fortnights)", "unknown unit");
         fails("rate(five minutes)", "not a whole number");
         fails("rate(0 hours)", "rate(0 minute)");
@@ -363,7 +429,10 @@ mod tests {
         assert_eq!(cron("cron(0 10 L * ? *)").days, DayOfMonth::Last(0));
         assert_eq!(cron("cron(0 10 L-2 * ? *)").days, DayOfMonth::Last(2));
         assert_eq!(cron("cron(0 10 LW * ? *)").days, DayOfMonth::LastWeekday);
-        assert_eq!(cron("cron(0 10 15W * ? *)").days, DayOfMonth::NearestWeekday(15));
+        assert_eq!(
+            cron("cron(0 10 15W * ? *)").days,
+            DayOfMonth::NearestWeekday(15)
+        );
         assert_eq!(cron("cron(0 10 ? * 6#3 *)").weekdays, DayOfWeek::Nth(5, 3));
         assert_eq!(cron("cron(0 10 ? * 6L *)").weekdays, DayOfWeek::Last(5));
         assert_eq!(cron("cron(0 10 ? * SUN *)").weekdays, DayOfWeek::Days(1));

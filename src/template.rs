@@ -235,9 +235,17 @@ mod tests {
     #[test]
     fn rejects_bad_references() {
         assert!(tokenize("${X").unwrap_err().contains("unclosed"));
-        assert!(tokenize("${}").unwrap_err().contains("not a valid reference"));
+        assert!(
+            tokenize("${}")
+                .unwrap_err()
+                .contains("not a valid reference")
+        );
         assert!(tokenize("${1A}").unwrap_err().contains("not a valid"));
-        assert!(tokenize("${vault:X}").unwrap_err().contains("unknown source"));
+        assert!(
+            tokenize("${vault:X}")
+                .unwrap_err()
+                .contains("unknown source")
+        );
     }
 
     #[test]

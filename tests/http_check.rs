@@ -17,9 +17,13 @@ async fn run_with(files: &[(&str, &str)], base: &str, env: &[(&str, &str)]) -> R
     let dir = support::canary_dir(files);
     let opts = LoadOptions {
         vars: HashMap::from([("U".to_string(), base.to_string())]),
-        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
-    let canaries = config::load(&[dir.path().join(files[0].0)], &opts).unwrap_or_else(|e| panic!("{e}"));
+    let canaries =
+        config::load(&[dir.path().join(files[0].0)], &opts).unwrap_or_else(|e| panic!("{e}"));
     canary::runner::run_canary(&canaries[0]).await
 }
 
@@ -29,12 +33,19 @@ async fn run(yaml: &str, base: &str) -> Run {
 
 /// The (subject, passed) of every assertion of the last attempt's steps.
 fn verdicts(run: &Run) -> Vec<(String, bool)> {
-    run.last().steps.iter().flat_map(|s| s.assertions.iter().map(|a| (a.subject.clone(), a.passed))).collect()
+    run.last()
+        .steps
+        .iter()
+        .flat_map(|s| s.assertions.iter().map(|a| (a.subject.clone(), a.passed)))
+        .collect()
 }
 
 fn error_kind(run: &Run) -> ErrorKind {
     let step = run.last().steps.last().unwrap();
-    step.error.as_ref().unwrap_or_else(|| panic!("no error in {step:?}")).kind
+    step.error
+        .as_ref()
+        .unwrap_or_else(|| panic!("no error in {step:?}"))
+        .kind
 }
 
 fn single(assert: &str) -> String {
@@ -43,7 +54,9 @@ fn single(assert: &str) -> String {
 
 #[tokio::test]
 async fn status_latency_header_body_assertions_hold_and_fail() {
-    let srv = Server::http(|_| Reply::text(200, "<title>Hello</title> world").with_header("X-Id", "abc-123"));
+    let srv = Server::http(|_| {
+        Reply::text(200, "<title>Hello</title> world").with_header("X-Id", "abc-123")
+    });
     let asserts = [
         "status: 200",
         "status: [201, 2xx]",
@@ -62,18 +75,33 @@ async fn status_latency_header_body_assertions_hold_and_fail() {
         "body: { matches: 'Hel+o' }",
         "body: { equals: nope }",
     ];
-    let yaml = single(&asserts.iter().map(|a| format!("    - {a}\n")).collect::<String>());
+    let yaml = single(
+        &asserts
+            .iter()
+            .map(|a| format!("    - {a}\n"))
+            .collect::<String>(),
+    );
     let r = run(&yaml, &srv.url("")).await;
     let got: Vec<bool> = verdicts(&r).into_iter().map(|v| v.1).collect();
     assert_eq!(
         got,
-        [true, true, false, false, true, true, false, true, false, true, true, false, false, true, true, true, false],
+        [
+            true, true, false, false, true, true, false, true, false, true, true, false, false,
+            true, true, true, false
+        ],
         "{:#?}",
         r.last().steps[0].assertions
     );
     assert_eq!(r.outcome(), Outcome::Failed);
-    let failed = r.last().steps[0].assertions.iter().find(|a| a.subject == "status" && !a.passed).unwrap();
-    assert_eq!((failed.expected.as_str(), failed.actual.as_str()), ("404", "200"));
+    let failed = r.last().steps[0]
+        .assertions
+        .iter()
+        .find(|a| a.subject == "status" && !a.passed)
+        .unwrap();
+    assert_eq!(
+        (failed.expected.as_str(), failed.actual.as_str()),
+        ("404", "200")
+    );
 }
 
 #[tokio::test]
@@ -101,19 +129,32 @@ async fn json_assertions_hold_and_fail() {
         ("{ path: '$.items[*]', length: 3 }", true),
         ("{ path: $.name, gt: 1 }", false),
     ];
-    let asserts: String = cases.iter().map(|(c, _)| format!("    - json: {c}\n")).collect();
+    let asserts: String = cases
+        .iter()
+        .map(|(c, _)| format!("    - json: {c}\n"))
+        .collect();
     let r = run(&single(&asserts), &srv.url("")).await;
     let got: Vec<bool> = verdicts(&r).into_iter().map(|v| v.1).collect();
     let want: Vec<bool> = cases.iter().map(|c| c.1).collect();
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert_eq!(g, w, "case {}: {:?}", cases[i].0, r.last().steps[0].assertions[i]);
+        assert_eq!(
+            g,
+            w,
+            "case {}: {:?}",
+            cases[i].0,
+            r.last().steps[0].assertions[i]
+        );
     }
 }
 
 #[tokio::test]
 async fn json_assertion_on_a_non_json_body_fails_with_the_reason() {
     let srv = Server::http(|_| Reply::text(200, "not json"));
-    let r = run(&single("    - json: { path: $.id, exists: true }\n"), &srv.url("")).await;
+    let r = run(
+        &single("    - json: { path: $.id, exists: true }\n"),
+        &srv.url(""),
+    )
+    .await;
     let a = &r.last().steps[0].assertions[0];
     assert!(!a.passed);
     assert!(a.actual.starts_with("body is not JSON"), "{a:?}");
@@ -124,10 +165,24 @@ async fn tls_expiry_is_read_from_the_certificate() {
     let ca = Ca::new();
     let srv = Server::https(ca.leaf(-1, 30), |_| Reply::text(200, "ok"));
     let yaml = "name: t\nhttp:\n  url: ${U}/\n  tls: { ca_file: ca.pem }\n  assert:\n    - tls: { expires_in: { gt: 14d } }\n    - tls: { expires_in: { gt: 60d } }\n";
-    let r = run_with(&[("c.yaml", yaml), ("ca.pem", &ca.pem())], &srv.url(""), &[]).await;
-    assert_eq!(verdicts(&r), [("tls expires_in".into(), true), ("tls expires_in".into(), false)]);
+    let r = run_with(
+        &[("c.yaml", yaml), ("ca.pem", &ca.pem())],
+        &srv.url(""),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        verdicts(&r),
+        [
+            ("tls expires_in".into(), true),
+            ("tls expires_in".into(), false)
+        ]
+    );
     let phases = r.last().steps[0].phases.unwrap();
-    assert!(phases.tls > Duration::ZERO && phases.connect > Duration::ZERO, "{phases:?}");
+    assert!(
+        phases.tls > Duration::ZERO && phases.connect > Duration::ZERO,
+        "{phases:?}"
+    );
     let sum = phases.resolve + phases.connect + phases.tls + phases.processing + phases.transfer;
     assert_eq!(sum, phases.total);
 }
@@ -135,9 +190,16 @@ async fn tls_expiry_is_read_from_the_certificate() {
 #[tokio::test]
 async fn plain_http_has_no_tls_phase_and_fails_a_tls_assertion() {
     let srv = Server::http(|_| Reply::text(200, "ok"));
-    let r = run(&single("    - tls: { expires_in: { gt: 1d } }\n"), &srv.url("")).await;
+    let r = run(
+        &single("    - tls: { expires_in: { gt: 1d } }\n"),
+        &srv.url(""),
+    )
+    .await;
     assert_eq!(r.last().steps[0].phases.unwrap().tls, Duration::ZERO);
-    assert_eq!(r.last().steps[0].assertions[0].actual, "no certificate (plain HTTP)");
+    assert_eq!(
+        r.last().steps[0].assertions[0].actual,
+        "no certificate (plain HTTP)"
+    );
 }
 
 #[tokio::test]
@@ -147,18 +209,39 @@ async fn tls_errors_untrusted_expired_and_insecure() {
     let r = run("name: t\nhttp: { url: '${U}/' }\n", &srv.url("")).await;
     assert_eq!(error_kind(&r), ErrorKind::Tls);
     let msg = &r.last().steps[0].error.as_ref().unwrap().message;
-    assert!(msg.contains("UnknownIssuer") || msg.contains("unknown issuer"), "{msg}");
+    assert!(
+        msg.contains("UnknownIssuer") || msg.contains("unknown issuer"),
+        "{msg}"
+    );
 
     let expired = Server::https(ca.leaf(-30, -1), |_| Reply::text(200, "ok"));
     let yaml = "name: t\nhttp: { url: '${U}/', tls: { ca_file: ca.pem } }\n";
-    let r = run_with(&[("c.yaml", yaml), ("ca.pem", &ca.pem())], &expired.url(""), &[]).await;
+    let r = run_with(
+        &[("c.yaml", yaml), ("ca.pem", &ca.pem())],
+        &expired.url(""),
+        &[],
+    )
+    .await;
     assert_eq!(error_kind(&r), ErrorKind::Tls);
-    assert!(r.last().steps[0].error.as_ref().unwrap().message.contains("xpired"), "{:?}", r.last().steps[0].error);
+    assert!(
+        r.last().steps[0]
+            .error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("xpired"),
+        "{:?}",
+        r.last().steps[0].error
+    );
 
     let yaml = "name: t\nhttp:\n  url: '${U}/'\n  tls: { insecure: true }\n  assert: [ { tls: { expires_in: { lte: 0d } } } ]\n";
     let r = run(yaml, &expired.url("")).await;
     assert_eq!(r.outcome(), Outcome::Passed, "{:?}", r.last());
-    assert!(r.last().steps[0].assertions[0].actual.starts_with("expired 1.0d ago"));
+    assert!(
+        r.last().steps[0].assertions[0]
+            .actual
+            .starts_with("expired 1.0d ago")
+    );
 }
 
 #[tokio::test]
@@ -167,17 +250,28 @@ async fn connection_errors_have_their_kinds() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let r = run("name: t\nhttp: { url: '${U}/' }\n", &format!("http://{refused}")).await;
+    let r = run(
+        "name: t\nhttp: { url: '${U}/' }\n",
+        &format!("http://{refused}"),
+    )
+    .await;
     assert_eq!(error_kind(&r), ErrorKind::Connect);
 
-    let r = run("name: t\nhttp: { url: 'http://no-such-host.invalid/' }\n", "").await;
+    let r = run(
+        "name: t\nhttp: { url: 'http://no-such-host.invalid/' }\n",
+        "",
+    )
+    .await;
     assert_eq!(error_kind(&r), ErrorKind::Dns);
 
     let srv = Server::http(|_| Reply::Reset);
     let r = run("name: t\nhttp: { url: '${U}/' }\n", &srv.url("")).await;
     assert_eq!(error_kind(&r), ErrorKind::Reset);
 
-    let srv = Server::http(|_| Reply::Truncated { promised: 1000, body: b"short".to_vec() });
+    let srv = Server::http(|_| Reply::Truncated {
+        promised: 1000,
+        body: b"short".to_vec(),
+    });
     let r = run("name: t\nhttp: { url: '${U}/' }\n", &srv.url("")).await;
     assert_eq!(error_kind(&r), ErrorKind::Reset);
     assert_eq!(r.last().steps[0].status, Some(200));
@@ -185,15 +279,29 @@ async fn connection_errors_have_their_kinds() {
 
 #[tokio::test]
 async fn timeouts_say_where_they_happened() {
-    let srv = Server::http(|_| Reply::Delayed(Duration::from_secs(5), Box::new(Reply::text(200, "late"))));
-    let r = run("name: t\ntimeout: 300ms\nhttp: { url: '${U}/' }\n", &srv.url("")).await;
+    let srv = Server::http(|_| {
+        Reply::Delayed(Duration::from_secs(5), Box::new(Reply::text(200, "late")))
+    });
+    let r = run(
+        "name: t\ntimeout: 300ms\nhttp: { url: '${U}/' }\n",
+        &srv.url(""),
+    )
+    .await;
     assert_eq!(error_kind(&r), ErrorKind::Timeout);
     let e = r.last().steps[0].error.clone().unwrap();
     assert!(e.message.contains("waiting for the response"), "{e:?}");
     assert!(r.duration < Duration::from_secs(2));
 
-    let srv = Server::http(|_| Reply::Trickle { chunk: b"x".to_vec(), every: Duration::from_millis(100), count: 50 });
-    let r = run("name: t\ntimeout: 500ms\nhttp: { url: '${U}/' }\n", &srv.url("")).await;
+    let srv = Server::http(|_| Reply::Trickle {
+        chunk: b"x".to_vec(),
+        every: Duration::from_millis(100),
+        count: 50,
+    });
+    let r = run(
+        "name: t\ntimeout: 500ms\nhttp: { url: '${U}/' }\n",
+        &srv.url(""),
+    )
+    .await;
     let e = r.last().steps[0].error.clone().unwrap();
     assert_eq!(e.kind, ErrorKind::Timeout);
     assert!(e.message.contains("reading the body"), "{e:?}");
@@ -203,8 +311,18 @@ async fn timeouts_say_where_they_happened() {
 
 #[tokio::test]
 async fn a_slow_body_within_the_timeout_is_timed_as_transfer() {
-    let srv = Server::http(|_| Reply::Trickle { chunk: b"abc".to_vec(), every: Duration::from_millis(40), count: 5 });
-    let r = run(&single("    - body: { equals: abcabcabcabcabc }\n    - latency: { transfer: { gt: 120ms } }\n"), &srv.url("")).await;
+    let srv = Server::http(|_| Reply::Trickle {
+        chunk: b"abc".to_vec(),
+        every: Duration::from_millis(40),
+        count: 5,
+    });
+    let r = run(
+        &single(
+            "    - body: { equals: abcabcabcabcabc }\n    - latency: { transfer: { gt: 120ms } }\n",
+        ),
+        &srv.url(""),
+    )
+    .await;
     assert_eq!(r.outcome(), Outcome::Passed, "{:?}", r.last());
 }
 
@@ -221,11 +339,23 @@ async fn a_step_timeout_holds_within_the_canary_timeout() {
 async fn oversized_bodies_are_errors_not_memory() {
     let big = "x".repeat(300_000);
     let srv = Server::http(move |_| Reply::text(200, &big));
-    let r = run("name: t\nhttp: { url: '${U}/', max_body: 100KiB }\n", &srv.url("")).await;
+    let r = run(
+        "name: t\nhttp: { url: '${U}/', max_body: 100KiB }\n",
+        &srv.url(""),
+    )
+    .await;
     assert_eq!(error_kind(&r), ErrorKind::BodyTooLarge);
 
-    let srv = Server::http(|_| Reply::Trickle { chunk: vec![b'y'; 64 * 1024], every: Duration::ZERO, count: 10 });
-    let r = run("name: t\nhttp: { url: '${U}/', max_body: 100KiB }\n", &srv.url("")).await;
+    let srv = Server::http(|_| Reply::Trickle {
+        chunk: vec![b'y'; 64 * 1024],
+        every: Duration::ZERO,
+        count: 10,
+    });
+    let r = run(
+        "name: t\nhttp: { url: '${U}/', max_body: 100KiB }\n",
+        &srv.url(""),
+    )
+    .await;
     assert_eq!(error_kind(&r), ErrorKind::BodyTooLarge);
 }
 
@@ -239,7 +369,11 @@ async fn redirects_are_followed_counted_bounded_and_loops_caught() {
         "/loop2" => Reply::redirect("/loop"),
         p => Reply::redirect(&format!("{}x", p)),
     });
-    let r = run(&single("    - body: { equals: end }\n").replace("/x", "/a"), &srv.url("")).await;
+    let r = run(
+        &single("    - body: { equals: end }\n").replace("/x", "/a"),
+        &srv.url(""),
+    )
+    .await;
     assert_eq!(r.outcome(), Outcome::Passed);
     let s = &r.last().steps[0];
     assert_eq!((s.redirects, s.url.clone().unwrap()), (2, srv.url("/c")));
@@ -250,9 +384,20 @@ async fn redirects_are_followed_counted_bounded_and_loops_caught() {
     let r = run("name: t\nhttp: { url: '${U}/loop' }\n", &srv.url("")).await;
     assert_eq!(error_kind(&r), ErrorKind::TooManyRedirects);
 
-    let r = run("name: t\nhttp: { url: '${U}/z', max_redirects: 3 }\n", &srv.url("")).await;
+    let r = run(
+        "name: t\nhttp: { url: '${U}/z', max_redirects: 3 }\n",
+        &srv.url(""),
+    )
+    .await;
     assert_eq!(error_kind(&r), ErrorKind::TooManyRedirects);
-    assert!(r.last().steps[0].error.as_ref().unwrap().message.contains("more than 3"));
+    assert!(
+        r.last().steps[0]
+            .error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("more than 3")
+    );
 }
 
 #[tokio::test]
@@ -265,11 +410,18 @@ async fn gzip_bodies_are_decompressed_for_assertions() {
         assert!(req.header("accept-encoding").unwrap_or("").contains("gzip"));
         Reply::Full {
             status: 200,
-            headers: vec![("Content-Encoding".into(), "gzip".into()), ("Content-Type".into(), "application/json".into())],
+            headers: vec![
+                ("Content-Encoding".into(), "gzip".into()),
+                ("Content-Type".into(), "application/json".into()),
+            ],
             body: gz.clone(),
         }
     });
-    let r = run(&single("    - json: { path: $.compressed, equals: true }\n"), &srv.url("")).await;
+    let r = run(
+        &single("    - json: { path: $.compressed, equals: true }\n"),
+        &srv.url(""),
+    )
+    .await;
     assert_eq!(r.outcome(), Outcome::Passed, "{:?}", r.last());
 }
 
@@ -283,7 +435,10 @@ async fn request_options_reach_the_server() {
     let r = run_with(&[("c.yaml", yaml)], &srv.url(""), &[("E", "from-env")]).await;
     assert_eq!(r.outcome(), Outcome::Passed, "{:?}", r.last());
     let got = srv.received();
-    assert_eq!((got[0].method.as_str(), got[0].target.as_str()), ("POST", "/j?q=a+b"));
+    assert_eq!(
+        (got[0].method.as_str(), got[0].target.as_str()),
+        ("POST", "/j?q=a+b")
+    );
     let body: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
     assert_eq!(body, json!({"sku": "a", "qty": 2, "nested": ["from-env"]}));
     assert_eq!(got[0].header("content-type"), Some("application/json"));
@@ -291,9 +446,15 @@ async fn request_options_reach_the_server() {
     assert_eq!(got[1].method, "PUT");
     assert_eq!(String::from_utf8_lossy(&got[1].body), "a=1&b=x+y");
     assert_eq!(got[1].header("authorization"), Some("Basic dTpw"));
-    assert_eq!((got[2].method.as_str(), &got[2].body[..]), ("DELETE", &b"raw text"[..]));
+    assert_eq!(
+        (got[2].method.as_str(), &got[2].body[..]),
+        ("DELETE", &b"raw text"[..])
+    );
     assert_eq!(got[2].header("authorization"), Some("Bearer tok"));
-    assert!(got.iter().all(|r| r.header("user-agent").unwrap().starts_with("canary/")));
+    assert!(
+        got.iter()
+            .all(|r| r.header("user-agent").unwrap().starts_with("canary/"))
+    );
 }
 
 #[tokio::test]

@@ -23,25 +23,38 @@ impl Compiler<'_> {
             }
             RawAssert::Latency(phases) => return self.latency(phases, &a.referenced),
             RawAssert::Header(h) => self.header(h),
-            RawAssert::Body(b) => self.text_test(&b.value, None, false, &b.referenced).map(Assertion::Body),
+            RawAssert::Body(b) => self
+                .text_test(&b.value, None, false, &b.referenced)
+                .map(Assertion::Body),
             RawAssert::Json(j) => self.json(j),
             RawAssert::Tls(t) => {
                 let b = &t.value.expires_in;
-                self.bound(&b.value, &b.referenced, values::duration_value).map(Assertion::TlsExpiresIn)
+                self.bound(&b.value, &b.referenced, values::duration_value)
+                    .map(Assertion::TlsExpiresIn)
             }
         };
         one.into_iter().collect()
     }
 
-    fn latency(&mut self, phases: &std::collections::BTreeMap<String, S<RawBound>>, at: &Location) -> Vec<Assertion> {
+    fn latency(
+        &mut self,
+        phases: &std::collections::BTreeMap<String, S<RawBound>>,
+        at: &Location,
+    ) -> Vec<Assertion> {
         if phases.is_empty() {
-            self.fail(at, "`latency:` needs a phase, like `latency: { total: { lt: 800ms } }`");
+            self.fail(
+                at,
+                "`latency:` needs a phase, like `latency: { total: { lt: 800ms } }`",
+            );
         }
         let mut out = Vec::new();
         for (name, bound) in phases {
             let Some(phase) = Phase::from_name(name) else {
                 let known: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
-                self.fail(&bound.referenced, format!("unknown phase `{name}` (known: {})", known.join(", ")));
+                self.fail(
+                    &bound.referenced,
+                    format!("unknown phase `{name}` (known: {})", known.join(", ")),
+                );
                 continue;
             };
             if let Some(b) = self.bound(&bound.value, &bound.referenced, values::duration_value) {
@@ -55,7 +68,10 @@ impl Compiler<'_> {
         let t = &h.value;
         let name = t.name.value.trim().to_ascii_lowercase();
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            self.fail(&t.name.referenced, format!("`{}` is not a valid header name", t.name.value));
+            self.fail(
+                &t.name.referenced,
+                format!("`{}` is not a valid header name", t.name.value),
+            );
             return None;
         }
         let text = RawTextTest {
@@ -68,10 +84,26 @@ impl Compiler<'_> {
         Some(Assertion::Header(name, test))
     }
 
-    fn text_test(&mut self, t: &RawTextTest, exists: Option<bool>, header: bool, at: &Location) -> Option<TextTest> {
-        let given = [exists.is_some(), t.equals.is_some(), t.contains.is_some(), t.not_contains.is_some(), t.matches.is_some()];
+    fn text_test(
+        &mut self,
+        t: &RawTextTest,
+        exists: Option<bool>,
+        header: bool,
+        at: &Location,
+    ) -> Option<TextTest> {
+        let given = [
+            exists.is_some(),
+            t.equals.is_some(),
+            t.contains.is_some(),
+            t.not_contains.is_some(),
+            t.matches.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            let keys = if header { "exists, equals, contains, not_contains, matches" } else { "equals, contains, not_contains, matches" };
+            let keys = if header {
+                "exists, equals, contains, not_contains, matches"
+            } else {
+                "equals, contains, not_contains, matches"
+            };
             self.fail(at, format!("give exactly one test: {keys}"));
             return None;
         }
@@ -92,13 +124,17 @@ impl Compiler<'_> {
     }
 
     fn regex(&mut self, s: &S<String>) -> Option<Regex> {
-        let r = Regex::new(&s.value).map_err(|e| format!("bad regular expression: {}", one_line(&e.to_string())));
+        let r = Regex::new(&s.value)
+            .map_err(|e| format!("bad regular expression `{}`: {}", s.value, regex_reason(&e)));
         self.check(&s.referenced, r)
     }
 
     fn json_path(&mut self, s: &S<String>) -> Option<JsonQuery> {
         let r = JsonPath::parse(&s.value)
-            .map(|path| JsonQuery { path, text: s.value.clone() })
+            .map(|path| JsonQuery {
+                path,
+                text: s.value.clone(),
+            })
             .map_err(|e| format!("bad JSONPath `{}`: {}", s.value, one_line(&e.to_string())));
         self.check(&s.referenced, r)
     }
@@ -106,9 +142,21 @@ impl Compiler<'_> {
     fn json(&mut self, j: &S<RawJsonTest>) -> Option<Assertion> {
         let t = &j.value;
         let query = self.json_path(&t.path);
-        let bounds = RawBound { lt: t.lt.clone(), lte: t.lte.clone(), gt: t.gt.clone(), gte: t.gte.clone() };
+        let bounds = RawBound {
+            lt: t.lt.clone(),
+            lte: t.lte.clone(),
+            gt: t.gt.clone(),
+            gte: t.gte.clone(),
+        };
         let has_bounds = [&t.lt, &t.lte, &t.gt, &t.gte].iter().any(|b| b.is_some());
-        let tests = [t.exists.is_some(), t.equals.is_some(), t.contains.is_some(), t.length.is_some(), t.matches.is_some(), has_bounds];
+        let tests = [
+            t.exists.is_some(),
+            t.equals.is_some(),
+            t.contains.is_some(),
+            t.length.is_some(),
+            t.matches.is_some(),
+            has_bounds,
+        ];
         if tests.iter().filter(|g| **g).count() != 1 {
             self.fail(&j.referenced, "give `path:` and exactly one test: exists, equals, contains, length, matches, or number bounds lt/lte/gt/gte");
             return None;
@@ -137,30 +185,66 @@ impl Compiler<'_> {
 
     fn length(&mut self, l: &S<Value>) -> Option<Bound<u64>> {
         if let Some(n) = l.value.as_u64() {
-            return Some(Bound { lt: None, lte: Some(n), gt: None, gte: Some(n), shown: format!("= {n}") });
+            return Some(Bound {
+                lt: None,
+                lte: Some(n),
+                gt: None,
+                gte: Some(n),
+                shown: format!("= {n}"),
+            });
         }
         let r = serde_json::from_value::<LengthBound>(l.value.clone())
             .map_err(|_| "`length:` takes a number or bounds like `{ gte: 1 }`".to_string());
         let raw = self.check(&l.referenced, r)?;
-        let wrap = |v: Option<u64>| v.map(|n| S { value: Value::from(n), referenced: l.referenced, defined: l.defined });
-        let b = RawBound { lt: wrap(raw.lt), lte: wrap(raw.lte), gt: wrap(raw.gt), gte: wrap(raw.gte) };
-        self.bound(&b, &l.referenced, |v| v.as_u64().ok_or_else(|| "a length is a whole number".into()))
+        let wrap = |v: Option<u64>| {
+            v.map(|n| S {
+                value: Value::from(n),
+                referenced: l.referenced,
+                defined: l.defined,
+            })
+        };
+        let b = RawBound {
+            lt: wrap(raw.lt),
+            lte: wrap(raw.lte),
+            gt: wrap(raw.gt),
+            gte: wrap(raw.gte),
+        };
+        self.bound(&b, &l.referenced, |v| {
+            v.as_u64()
+                .ok_or_else(|| "a length is a whole number".into())
+        })
     }
 
     /// Compiles bounds; each value with `parse`, shown as written.
-    pub(super) fn bound<T>(&mut self, b: &RawBound, at: &Location, parse: fn(&Value) -> Result<T, String>) -> Option<Bound<T>> {
+    pub(super) fn bound<T>(
+        &mut self,
+        b: &RawBound,
+        at: &Location,
+        parse: fn(&Value) -> Result<T, String>,
+    ) -> Option<Bound<T>> {
         let mut shown = Vec::new();
         let mut one = |c: &mut Self, v: &Option<S<Value>>, op: &str| -> Option<Option<T>> {
             let Some(v) = v else { return Some(None) };
             shown.push(format!("{op} {}", values::text(&v.value)));
             c.check(&v.referenced, parse(&v.value)).map(Some)
         };
-        let (lt, lte, gt, gte) = (one(self, &b.lt, "<"), one(self, &b.lte, "<="), one(self, &b.gt, ">"), one(self, &b.gte, ">="));
+        let (lt, lte, gt, gte) = (
+            one(self, &b.lt, "<"),
+            one(self, &b.lte, "<="),
+            one(self, &b.gt, ">"),
+            one(self, &b.gte, ">="),
+        );
         if shown.is_empty() {
             self.fail(at, "give at least one bound: lt, lte, gt or gte");
             return None;
         }
-        Some(Bound { lt: lt?, lte: lte?, gt: gt?, gte: gte?, shown: shown.join(" and ") })
+        Some(Bound {
+            lt: lt?,
+            lte: lte?,
+            gt: gt?,
+            gte: gte?,
+            shown: shown.join(" and "),
+        })
     }
 
     /// Compiles one `capture:` entry.
@@ -170,9 +254,17 @@ impl Compiler<'_> {
             self.fail(&c.referenced, format!("`{name}` is not a valid capture name: letters, digits, `_`, `-`, `.`, starting with a letter or `_`"));
             return None;
         }
-        let given = [r.json.is_some(), r.header.is_some(), r.regex.is_some(), r.status.is_some()];
+        let given = [
+            r.json.is_some(),
+            r.header.is_some(),
+            r.regex.is_some(),
+            r.status.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            self.fail(&c.referenced, format!("capture `{name}`: give exactly one of json, header, regex, status"));
+            self.fail(
+                &c.referenced,
+                format!("capture `{name}`: give exactly one of json, header, regex, status"),
+            );
             return None;
         }
         let source = if let Some(p) = &r.json {
@@ -184,7 +276,11 @@ impl Compiler<'_> {
         } else {
             CaptureSource::Status
         };
-        Some(Capture { name: name.to_string(), source, secret: r.secret })
+        Some(Capture {
+            name: name.to_string(),
+            source,
+            secret: r.secret,
+        })
     }
 }
 
@@ -199,10 +295,17 @@ struct LengthBound {
 }
 
 fn number(v: &Value) -> Result<f64, String> {
-    v.as_f64().ok_or_else(|| format!("`{}` is not a number", values::text(v)))
+    v.as_f64()
+        .ok_or_else(|| format!("`{}` is not a number", values::text(v)))
+}
+
+/// The reason line of a regex error, without its caret diagram.
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let reason = text.lines().find_map(|l| l.trim().strip_prefix("error: "));
+    reason.map_or_else(|| one_line(&text), str::to_string)
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
-

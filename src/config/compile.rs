@@ -56,7 +56,11 @@ impl<'a> Compiler<'a> {
     fn duration(&mut self, s: &Option<S<String>>) -> Option<Option<Duration>> {
         let Some(s) = s else { return Some(None) };
         let r = values::duration(&s.value).and_then(|d| {
-            if d.is_zero() { Err("a timeout must be longer than zero".into()) } else { Ok(d) }
+            if d.is_zero() {
+                Err("a timeout must be longer than zero".into())
+            } else {
+                Ok(d)
+            }
         });
         self.check(&s.referenced, r).map(Some)
     }
@@ -81,19 +85,34 @@ pub fn compile(
     }
     let name = canary_name(&mut c, &raw.name);
     let schedule = match &raw.schedule {
-        Some(s) => c.check(&s.referenced, s.value.parse::<Schedule>().map_err(|e| e.to_string())),
+        Some(s) => c.check(
+            &s.referenced,
+            s.value.parse::<Schedule>().map_err(|e| e.to_string()),
+        ),
         None => DEFAULT_SCHEDULE.parse().ok(),
     };
-    let timeout = c.duration(&raw.timeout).map(|t| t.unwrap_or(DEFAULT_TIMEOUT));
+    let timeout = c
+        .duration(&raw.timeout)
+        .map(|t| t.unwrap_or(DEFAULT_TIMEOUT));
     let retries = raw.retries.as_ref().map_or(Some(0), |r| {
         let v = r.value;
-        c.check(&r.referenced, if v <= MAX_RETRIES { Ok(v) } else { Err(format!("retries: at most {MAX_RETRIES}")) })
+        c.check(
+            &r.referenced,
+            if v <= MAX_RETRIES {
+                Ok(v)
+            } else {
+                Err(format!("retries: at most {MAX_RETRIES}"))
+            },
+        )
     });
     let steps = steps(&mut c, raw, name.as_deref().unwrap_or_default());
     if !c.errors.is_empty() {
+        c.errors.sort_by_key(|e| (e.line, e.column));
         return Err(c.errors);
     }
-    let (Some(name), Some(schedule), Some(timeout), Some(retries)) = (name, schedule, timeout, retries) else {
+    let (Some(name), Some(schedule), Some(timeout), Some(retries)) =
+        (name, schedule, timeout, retries)
+    else {
         return Err(vec![ConfigError::file(file, "could not compile")]);
     };
     Ok(Canary {
@@ -124,19 +143,33 @@ fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
     match (&raw.http, &raw.steps) {
         (Some(h), None) => {
             let step = http_step(c, h, &[], &Default::default());
-            vec![Step { name: canary_name.to_string(), timeout: None, continue_on_failure: false, kind: step }]
+            vec![Step {
+                name: canary_name.to_string(),
+                timeout: None,
+                continue_on_failure: false,
+                kind: step,
+            }]
         }
         (None, Some(steps)) if !steps.value.is_empty() => many_steps(c, &steps.value),
         (None, Some(steps)) => {
-            c.fail(&steps.referenced, "`steps:` is empty: give at least one step");
+            c.fail(
+                &steps.referenced,
+                "`steps:` is empty: give at least one step",
+            );
             Vec::new()
         }
         (Some(h), Some(_)) => {
-            c.fail(&h.referenced, "give either `http:` (one request) or `steps:`, not both");
+            c.fail(
+                &h.referenced,
+                "give either `http:` (one request) or `steps:`, not both",
+            );
             Vec::new()
         }
         (None, None) => {
-            c.fail(&raw.name.referenced, "this canary has nothing to run: add `http:` (one request) or `steps:`");
+            c.fail(
+                &raw.name.referenced,
+                "this canary has nothing to run: add `http:` (one request) or `steps:`",
+            );
             Vec::new()
         }
     }
@@ -145,19 +178,32 @@ fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
 fn many_steps(c: &mut Compiler, raw: &[S<RawStep>]) -> Vec<Step> {
     for s in raw {
         c.vars.all_captures.extend(s.value.capture.keys().cloned());
-        c.vars.all_captures.extend(s.value.http.value.capture.keys().cloned());
+        c.vars
+            .all_captures
+            .extend(s.value.http.value.capture.keys().cloned());
     }
     let mut out: Vec<Step> = Vec::new();
     for (i, s) in raw.iter().enumerate() {
         let step = &s.value;
-        let name = step.name.as_ref().map_or_else(|| format!("step {}", i + 1), |n| n.value.trim().to_string());
+        let name = step
+            .name
+            .as_ref()
+            .map_or_else(|| format!("step {}", i + 1), |n| n.value.trim().to_string());
         if out.iter().any(|o| o.name == name) {
             let at = step.name.as_ref().map_or(&s.referenced, |n| &n.referenced);
-            c.fail(at, format!("step name `{name}` is used twice in this canary"));
+            c.fail(
+                at,
+                format!("step name `{name}` is used twice in this canary"),
+            );
         }
         let timeout = c.duration(&step.timeout).flatten();
         let kind = http_step(c, &step.http, &step.assert, &step.capture);
-        out.push(Step { name, timeout, continue_on_failure: step.continue_on_failure, kind });
+        out.push(Step {
+            name,
+            timeout,
+            continue_on_failure: step.continue_on_failure,
+            kind,
+        });
     }
     out
 }
@@ -219,8 +265,11 @@ fn request(c: &mut Compiler, raw: &S<RawHttp>) -> Option<Request> {
         c.check(&h.url.referenced, http::parse_url(&u));
     }
     let headers = headers(c, h);
-    let query: Vec<(String, Template)> =
-        h.query.iter().filter_map(|(k, v)| Some((k.clone(), c.template(v)?))).collect();
+    let query: Vec<(String, Template)> = h
+        .query
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), c.template(v)?)))
+        .collect();
     let body = body(c, raw);
     let auth = h.auth.as_ref().and_then(|a| auth(c, a));
     let tls = tls(c, h);
@@ -250,13 +299,16 @@ fn headers(c: &mut Compiler, h: &RawHttp) -> Vec<(HeaderName, Template)> {
     for (name, value) in &h.headers {
         let Some(hn) = c.check(
             &value.referenced,
-            HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a valid header name")),
+            HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("`{name}` is not a valid header name")),
         ) else {
             continue;
         };
         let Some(t) = c.template(value) else { continue };
         if let Some(s) = t.as_static() {
-            let r = HeaderValue::from_str(&s).map(|_| ()).map_err(|_| format!("header `{name}`: the value has characters a header cannot hold"));
+            let r = HeaderValue::from_str(&s).map(|_| ()).map_err(|_| {
+                format!("header `{name}`: the value has characters a header cannot hold")
+            });
             c.check(&value.referenced, r);
         }
         out.push((hn, t));
@@ -268,7 +320,10 @@ fn body(c: &mut Compiler, raw: &S<RawHttp>) -> Option<Body> {
     let h = &raw.value;
     let given = [h.body.is_some(), h.json.is_some(), h.form.is_some()];
     if given.iter().filter(|g| **g).count() > 1 {
-        c.fail(&raw.referenced, "give at most one of `body:`, `json:` and `form:`");
+        c.fail(
+            &raw.referenced,
+            "give at most one of `body:`, `json:` and `form:`",
+        );
         return None;
     }
     if let Some(b) = &h.body {
@@ -278,7 +333,11 @@ fn body(c: &mut Compiler, raw: &S<RawHttp>) -> Option<Body> {
         return json_template(c, &j.value, &j.referenced).map(Body::Json);
     }
     if let Some(f) = &h.form {
-        let pairs: Option<Vec<_>> = f.value.iter().map(|(k, v)| Some((k.clone(), c.template(v)?))).collect();
+        let pairs: Option<Vec<_>> = f
+            .value
+            .iter()
+            .map(|(k, v)| Some((k.clone(), c.template(v)?)))
+            .collect();
         return pairs.map(Body::Form);
     }
     Some(Body::Empty)
@@ -291,9 +350,12 @@ fn json_template(c: &mut Compiler, v: &serde_json::Value, loc: &Location) -> Opt
             let r = c.vars.expand(s);
             JsonTemplate::String(c.check(loc, r)?)
         }
-        Value::Array(items) => {
-            JsonTemplate::Array(items.iter().map(|i| json_template(c, i, loc)).collect::<Option<_>>()?)
-        }
+        Value::Array(items) => JsonTemplate::Array(
+            items
+                .iter()
+                .map(|i| json_template(c, i, loc))
+                .collect::<Option<_>>()?,
+        ),
         Value::Object(map) => JsonTemplate::Object(
             map.iter()
                 .map(|(k, v)| Some((k.clone(), json_template(c, v, loc)?)))
@@ -311,25 +373,41 @@ fn auth(c: &mut Compiler, a: &S<super::raw::RawAuth>) -> Option<Auth> {
         }),
         (None, Some(t)) => Some(Auth::Bearer(c.template(t)?)),
         _ => {
-            c.fail(&a.referenced, "`auth:` takes exactly one of `basic: { username, password }` or `bearer: TOKEN`");
+            c.fail(
+                &a.referenced,
+                "`auth:` takes exactly one of `basic: { username, password }` or `bearer: TOKEN`",
+            );
             None
         }
     }
 }
 
 fn tls(c: &mut Compiler, h: &RawHttp) -> Option<Arc<rustls::ClientConfig>> {
-    let Some(t) = &h.tls else { return Some(c.default_tls.clone()) };
+    let Some(t) = &h.tls else {
+        return Some(c.default_tls.clone());
+    };
     let mut roots = Vec::new();
     if let Some(ca) = &t.value.ca_file {
         let path = c.template(ca)?.as_static().unwrap_or_default();
-        let path = c.file.parent().unwrap_or(Path::new(".")).join(path);
-        roots = c.check(&ca.referenced, read_pem(&path))?;
+        if !path.trim().is_empty() {
+            let path = locate(c.file, Path::new(path.trim()));
+            roots = c.check(&ca.referenced, read_pem(&path))?;
+        }
     }
     if !t.value.insecure && roots.is_empty() {
         return Some(c.default_tls.clone());
     }
     let r = http::tls_config(t.value.insecure, roots);
     c.check(&t.referenced, r).map(Arc::new)
+}
+
+/// A relative path is looked up next to the canary file first, then from the current folder.
+fn locate(canary_file: &Path, path: &Path) -> std::path::PathBuf {
+    let beside = canary_file.parent().unwrap_or(Path::new(".")).join(path);
+    if path.is_relative() && !beside.exists() && path.exists() {
+        return path.to_path_buf();
+    }
+    beside
 }
 
 fn read_pem(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
@@ -339,7 +417,10 @@ fn read_pem(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static
         .collect();
     match certs {
         Ok(c) if !c.is_empty() => Ok(c),
-        Ok(_) => Err(format!("CA file {} holds no PEM certificate", path.display())),
+        Ok(_) => Err(format!(
+            "CA file {} holds no PEM certificate",
+            path.display()
+        )),
         Err(e) => Err(format!("CA file {}: {e}", path.display())),
     }
 }

@@ -92,14 +92,45 @@ fn plain_message(raw: &str) -> String {
         let key = rest.split(',').next().unwrap_or(rest);
         return format!("`{key}` is given twice");
     }
-    if msg == "unexpected end of input" {
-        return "the file is empty: a canary needs at least `name:` and `http:` or `steps:`".into();
+    for (start, plain) in REWORDED {
+        if msg.starts_with(start) {
+            return plain.to_string();
+        }
     }
-    if msg.starts_with("expected mapping start") {
-        return "expected a mapping of `key: value` lines here".into();
+    if msg.contains("found a tab") {
+        return "YAML syntax: a tab cannot indent; use spaces".into();
+    }
+    if msg.starts_with("while parsing") || msg.starts_with("while scanning") {
+        return format!("YAML syntax: {msg} (check the indentation and the `key: value` form)");
     }
     suggest(msg).unwrap_or_else(|| msg.to_string())
 }
+
+/// serde-saphyr messages users meet most, and how we say them.
+const REWORDED: &[(&str, &str)] = &[
+    (
+        "unexpected end of input",
+        "the file is empty: a canary needs at least `name:` and `http:` or `steps:`",
+    ),
+    (
+        "expected mapping start",
+        "expected a mapping of `key: value` lines here",
+    ),
+    (
+        "expected sequence start",
+        "expected a list here: `- item` lines or `[a, b]`",
+    ),
+    (
+        "expected string scalar",
+        "expected a text value here, not a list or a mapping",
+    ),
+    ("invalid u32", "expected a whole number (0 or more)"),
+    ("invalid boolean", "expected true or false"),
+    (
+        "multiple YAML documents",
+        "one canary per file: this file holds several YAML documents (`---`)",
+    ),
+];
 
 /// For "unknown field `x`, expected one of a, b": adds the closest known name.
 fn suggest(msg: &str) -> Option<String> {
@@ -138,7 +169,9 @@ mod tests {
     #[test]
     fn suggests_the_closest_name() {
         assert_eq!(
-            plain_message("unknown field `timout`, expected one of name, timeout, retries at line 2, column 1"),
+            plain_message(
+                "unknown field `timout`, expected one of name, timeout, retries at line 2, column 1"
+            ),
             "unknown field `timout`: did you mean `timeout`? (known: name, timeout, retries)"
         );
         assert_eq!(
@@ -154,7 +187,9 @@ mod tests {
     #[test]
     fn rewords_common_messages() {
         assert_eq!(
-            plain_message("duplicate mapping key: name, set DuplicateKeyPolicy in Options if acceptable at line 2, column 1"),
+            plain_message(
+                "duplicate mapping key: name, set DuplicateKeyPolicy in Options if acceptable at line 2, column 1"
+            ),
             "`name` is given twice"
         );
         assert!(plain_message("unexpected end of input").contains("empty"));

@@ -32,18 +32,27 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
     let files = discover(paths, &mut errors);
     let default_tls = match crate::check::http::tls_config(false, Vec::new()) {
         Ok(c) => Arc::new(c),
-        Err(e) => return Err(ConfigErrors(vec![ConfigError::file(Path::new("."), format!("TLS setup failed: {e}"))])),
+        Err(e) => {
+            return Err(ConfigErrors(vec![ConfigError::file(
+                Path::new("."),
+                format!("TLS setup failed: {e}"),
+            )]));
+        }
     };
     let mut canaries: Vec<(Canary, serde_saphyr::Location)> = Vec::new();
     for file in files {
         match load_file(&file, opts, default_tls.clone()) {
             Ok((canary, at)) => {
                 if let Some((other, _)) = canaries.iter().find(|(c, _)| c.name == canary.name) {
-                    errors.push(ConfigError::at(&file, &at, format!(
-                        "the name `{}` is already used by {}; names must be unique",
-                        canary.name,
-                        other.file.display()
-                    )));
+                    errors.push(ConfigError::at(
+                        &file,
+                        &at,
+                        format!(
+                            "the name `{}` is already used by {}; names must be unique",
+                            canary.name,
+                            other.file.display()
+                        ),
+                    ));
                     continue;
                 }
                 canaries.push((canary, at));
@@ -64,9 +73,12 @@ fn load_file(
     opts: &LoadOptions,
     default_tls: Arc<rustls::ClientConfig>,
 ) -> Result<(Canary, serde_saphyr::Location), Vec<ConfigError>> {
-    let text = std::fs::read(file).map_err(|e| vec![ConfigError::file(file, format!("cannot read: {e}"))])?;
-    let text = String::from_utf8(text).map_err(|_| vec![ConfigError::file(file, "not UTF-8 text")])?;
-    let raw: raw::RawCanary = serde_saphyr::from_str(&text).map_err(|e| vec![ConfigError::from_yaml(file, &e)])?;
+    let text = std::fs::read(file)
+        .map_err(|e| vec![ConfigError::file(file, format!("cannot read: {e}"))])?;
+    let text =
+        String::from_utf8(text).map_err(|_| vec![ConfigError::file(file, "not UTF-8 text")])?;
+    let raw: raw::RawCanary =
+        serde_saphyr::from_str(&text).map_err(|e| vec![ConfigError::from_yaml(file, &e)])?;
     let canary = compile::compile(file, &raw, opts, default_tls)?;
     Ok((canary, raw.name.referenced))
 }
@@ -79,7 +91,10 @@ fn discover(paths: &[PathBuf], errors: &mut Vec<ConfigError>) -> Vec<PathBuf> {
             let before = files.len();
             walk(path, &mut files, errors);
             if files.len() == before {
-                errors.push(ConfigError::file(path, "no canary files (*.yaml, *.yml) in this folder"));
+                errors.push(ConfigError::file(
+                    path,
+                    "no canary files (*.yaml, *.yml) in this folder",
+                ));
             }
         } else if path.is_file() {
             files.push(path.clone());
@@ -99,7 +114,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<ConfigError>) {
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
-        let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        let hidden = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if hidden {
             continue;
         }

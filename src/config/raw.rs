@@ -124,7 +124,9 @@ pub struct RawTls {
     /// Accept any certificate (self-signed, expired, wrong host). Default false.
     #[serde(default)]
     pub insecure: bool,
-    /// A PEM file of CA certificates trusted in addition to the built-in roots.
+    /// A PEM file of CA certificates trusted in addition to the built-in roots; a relative
+    /// path is looked up next to the canary file, then from the current folder.
+    /// Empty means none (handy with `${CA_FILE:-}`).
     pub ca_file: Option<S<String>>,
 }
 
@@ -138,11 +140,11 @@ pub enum RawAssert {
     /// processing, transfer, total.
     Latency(BTreeMap<String, S<RawBound>>),
     /// `header: { name: content-type, contains: html }`.
-    Header(S<RawHeaderTest>),
+    Header(Box<S<RawHeaderTest>>),
     /// `body: { contains: "<title>" }`; also `equals`, `not_contains`, `matches` (regex).
     Body(S<RawTextTest>),
     /// `json: { path: $.id, exists: true }`; also `equals`, `contains`, `length`, `matches`, `lt`…
-    Json(S<RawJsonTest>),
+    Json(Box<S<RawJsonTest>>),
     /// `tls: { expires_in: { gt: 14d } }`.
     Tls(S<RawTlsTest>),
 }

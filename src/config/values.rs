@@ -9,7 +9,9 @@ use crate::assert::StatusPattern;
 /// `800ms`, `10s`, `2m`, `14d`, `1h 30m` — a number with a unit.
 pub fn duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|_| {
-        format!("`{text}` is not a duration: write a number with a unit, like 800ms, 10s, 5m or 14d")
+        format!(
+            "`{text}` is not a duration: write a number with a unit, like 800ms, 10s, 5m or 14d"
+        )
     })
 }
 
@@ -23,7 +25,12 @@ pub fn duration_value(v: &Value) -> Result<Duration, String> {
 
 /// A byte size: a number of bytes, or `512KiB`, `5MiB`, `1GB`…
 pub fn size(v: &Value) -> Result<u64, String> {
-    let bad = || format!("`{}` is not a size: write bytes (1048576) or with a unit, like 512KiB or 5MiB", text(v));
+    let bad = || {
+        format!(
+            "`{}` is not a size: write bytes (1048576) or with a unit, like 512KiB or 5MiB",
+            text(v)
+        )
+    };
     let s = match v {
         Value::Number(n) => return n.as_u64().ok_or_else(bad),
         Value::String(s) => s.trim(),
@@ -101,7 +108,10 @@ mod tests {
     #[test]
     fn statuses() {
         assert_eq!(status(&json!(200)).unwrap(), vec![StatusPattern::Code(200)]);
-        assert_eq!(status(&json!("2xx")).unwrap(), vec![StatusPattern::Class(2)]);
+        assert_eq!(
+            status(&json!("2xx")).unwrap(),
+            vec![StatusPattern::Class(2)]
+        );
         assert_eq!(
             status(&json!([200, "204"])).unwrap(),
             vec![StatusPattern::Code(200), StatusPattern::Code(204)]

@@ -61,7 +61,9 @@ impl<'a> Vars<'a> {
                 Source::Var => self.static_var(&r.name, stack)?,
                 Source::Env | Source::Secret => self.opts.env.get(&r.name).cloned(),
             };
-            let value = found.or(r.default).ok_or_else(|| self.undefined(r.source, &r.name))?;
+            let value = found
+                .or(r.default)
+                .ok_or_else(|| self.undefined(r.source, &r.name))?;
             if r.source == Source::Secret {
                 self.secrets.push(value.clone());
             }
@@ -70,7 +72,11 @@ impl<'a> Vars<'a> {
         Ok(out)
     }
 
-    fn static_var(&mut self, name: &str, stack: &mut Vec<String>) -> Result<Option<String>, String> {
+    fn static_var(
+        &mut self,
+        name: &str,
+        stack: &mut Vec<String>,
+    ) -> Result<Option<String>, String> {
         if let Some(v) = self.opts.vars.get(name).or_else(|| self.resolved.get(name)) {
             return Ok(Some(v.clone()));
         }
@@ -102,9 +108,9 @@ impl<'a> Vars<'a> {
             Source::Env => format!(
                 "environment variable `{name}` is not set (give a default: ${{env:{name}:-…}})"
             ),
-            Source::Secret => format!(
-                "secret `{name}` is not set: export {name}=… or put it in the --env-file"
-            ),
+            Source::Secret => {
+                format!("secret `{name}` is not set: export {name}=… or put it in the --env-file")
+            }
         }
     }
 }

@@ -28,14 +28,22 @@ impl Console<std::io::Stdout> {
         let colour = tty && std::env::var_os("NO_COLOR").is_none();
         let progress = (tty && std::io::stderr().is_terminal() && total >= PROGRESS_FROM)
             .then_some(Progress { done: 0, total });
-        Console { out: std::io::stdout(), colour, progress }
+        Console {
+            out: std::io::stdout(),
+            colour,
+            progress,
+        }
     }
 }
 
 impl<W: Write> Console<W> {
     /// A console on any stream, without colour or progress.
     pub fn plain(out: W) -> Self {
-        Console { out, colour: false, progress: None }
+        Console {
+            out,
+            colour: false,
+            progress: None,
+        }
     }
 
     /// Writes one finished run.
@@ -51,7 +59,12 @@ impl<W: Write> Console<W> {
             n if run.flaky() => format!("  ({n} attempts: passed after retry)"),
             n => format!("  ({n} attempts)"),
         };
-        let line = format!("{} {}  {:.0}ms{attempts}", self.paint(mark, colour), run.canary, millis(run.duration));
+        let line = format!(
+            "{} {}  {:.0}ms{attempts}",
+            self.paint(mark, colour),
+            run.canary,
+            millis(run.duration)
+        );
         let _ = writeln!(self.out, "{line}");
         if run.outcome() != Outcome::Passed {
             let _ = write!(self.out, "{}", details(run.last()));
@@ -65,8 +78,16 @@ impl<W: Write> Console<W> {
     /// Writes the closing summary line.
     pub fn summary(&mut self, s: &Summary) {
         self.clear_progress();
-        let flaky = if s.flaky > 0 { format!(" ({} after retry)", s.flaky) } else { String::new() };
-        let _ = writeln!(self.out, "{} passed, {} failed, {} errored{flaky}", s.passed, s.failed, s.errored);
+        let flaky = if s.flaky > 0 {
+            format!(" ({} after retry)", s.flaky)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            self.out,
+            "{} passed, {} failed, {} errored{flaky}",
+            s.passed, s.failed, s.errored
+        );
     }
 
     fn clear_progress(&mut self) {
@@ -76,7 +97,11 @@ impl<W: Write> Console<W> {
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
-        if self.colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 }
 
@@ -91,7 +116,10 @@ pub fn details(a: &Attempt) -> String {
             out.push_str(&format!("      error {}: {}\n", e.kind, e.message));
         }
         for f in s.assertions.iter().filter(|x| !x.passed) {
-            out.push_str(&format!("      {}: expected {}, got {}\n", f.subject, f.expected, f.actual));
+            out.push_str(&format!(
+                "      {}: expected {}, got {}\n",
+                f.subject, f.expected, f.actual
+            ));
         }
     }
     out

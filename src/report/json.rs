@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{Summary, millis};
-use crate::run::{Attempt, AssertionResult, CheckError, Run, StepRun};
+use crate::run::{AssertionResult, Attempt, CheckError, Run, StepRun};
 
 /// The report's format version; bumped on any incompatible change.
 pub const VERSION: u32 = 1;

@@ -44,11 +44,23 @@ fn case(run: &Run) -> TestCase {
 }
 
 fn kind(outcome: Outcome) -> NonSuccessKind {
-    if outcome == Outcome::Errored { NonSuccessKind::Error } else { NonSuccessKind::Failure }
+    if outcome == Outcome::Errored {
+        NonSuccessKind::Error
+    } else {
+        NonSuccessKind::Failure
+    }
 }
 
 fn set_details(status: &mut TestCaseStatus, a: &Attempt) {
-    let TestCaseStatus::NonSuccess { message, ty, description, .. } = status else { return };
+    let TestCaseStatus::NonSuccess {
+        message,
+        ty,
+        description,
+        ..
+    } = status
+    else {
+        return;
+    };
     *message = a.reason().map(Into::into);
     let failed_step = a.steps.iter().find(|s| s.outcome != Outcome::Passed);
     *ty = failed_step.map(|s| match &s.error {

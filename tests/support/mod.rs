@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod demo;
 pub mod server;
 
 use std::path::{Path, PathBuf};

@@ -40,11 +40,19 @@ impl Req {
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// A complete response.
-    Full { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
     /// Waits, then replies.
     Delayed(Duration, Box<Reply>),
     /// Headers at once, then the body in `count` chunks, one every `every`.
-    Trickle { chunk: Vec<u8>, every: Duration, count: usize },
+    Trickle {
+        chunk: Vec<u8>,
+        every: Duration,
+        count: usize,
+    },
     /// Resets the connection (RST) without answering.
     Reset,
     /// Promises `promised` body bytes, sends `body`, then closes.
@@ -71,7 +79,11 @@ impl Reply {
     }
 
     pub fn redirect(to: &str) -> Reply {
-        Reply::Full { status: 302, headers: vec![("Location".into(), to.into())], body: Vec::new() }
+        Reply::Full {
+            status: 302,
+            headers: vec![("Location".into(), to.into())],
+            body: Vec::new(),
+        }
     }
 
     /// Adds a header to a full reply.
@@ -99,11 +111,25 @@ pub struct Server {
 impl Server {
     /// A plain HTTP server.
     pub fn http(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Server {
-        Server::start(None, Arc::new(handler))
+        Server::http_on(0, handler)
+    }
+
+    /// A plain HTTP server on 127.0.0.1:`port` (0: any free port).
+    pub fn http_on(port: u16, handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Server {
+        Server::start(port, None, Arc::new(handler))
     }
 
     /// An HTTPS server presenting `leaf`.
     pub fn https(leaf: Leaf, handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Server {
+        Server::https_on(0, leaf, handler)
+    }
+
+    /// An HTTPS server on 127.0.0.1:`port` (0: any free port) presenting `leaf`.
+    pub fn https_on(
+        port: u16,
+        leaf: Leaf,
+        handler: impl Fn(&Req) -> Reply + Send + Sync + 'static,
+    ) -> Server {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -112,7 +138,7 @@ impl Server {
             .with_single_cert(leaf.chain, leaf.key)
             .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        Server::start(Some(acceptor), Arc::new(handler))
+        Server::start(port, Some(acceptor), Arc::new(handler))
     }
 
     /// `scheme://127.0.0.1:port` + `path`.
@@ -125,8 +151,9 @@ impl Server {
         self.requests.lock().unwrap().clone()
     }
 
-    fn start(tls: Option<tokio_rustls::TlsAcceptor>, handler: Handler) -> Server {
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    fn start(port: u16, tls: Option<tokio_rustls::TlsAcceptor>, handler: Handler) -> Server {
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
         std_listener.set_nonblocking(true).unwrap();
         let addr = std_listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -149,7 +176,13 @@ impl Server {
             });
             rt.shutdown_background();
         });
-        Server { addr, scheme, requests, connections, stop: Some(stop) }
+        Server {
+            addr,
+            scheme,
+            requests,
+            connections,
+            stop: Some(stop),
+        }
     }
 }
 
@@ -169,7 +202,9 @@ async fn accept_loop(
     connections: Arc<AtomicUsize>,
 ) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         connections.fetch_add(1, Ordering::SeqCst);
         let (tls, handler, requests) = (tls.clone(), handler.clone(), requests.clone());
         tokio::spawn(async move {
@@ -190,7 +225,9 @@ async fn serve<S>(mut stream: S, handler: &Handler, requests: &Mutex<Vec<Req>>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Resettable,
 {
-    let Some(req) = read_request(&mut stream).await else { return };
+    let Some(req) = read_request(&mut stream).await else {
+        return;
+    };
     requests.lock().unwrap().push(req.clone());
     let mut reply = handler(&req);
     loop {
@@ -199,14 +236,22 @@ where
                 tokio::time::sleep(d).await;
                 reply = *next;
             }
-            Reply::Full { status, headers, body } => {
+            Reply::Full {
+                status,
+                headers,
+                body,
+            } => {
                 let head = head(status, &headers, Some(body.len()));
                 let _ = stream.write_all(head.as_bytes()).await;
                 let _ = stream.write_all(&body).await;
                 let _ = stream.shutdown().await;
                 return;
             }
-            Reply::Trickle { chunk, every, count } => {
+            Reply::Trickle {
+                chunk,
+                every,
+                count,
+            } => {
                 let head = head(200, &[], Some(chunk.len() * count));
                 let _ = stream.write_all(head.as_bytes()).await;
                 for _ in 0..count {
@@ -258,7 +303,9 @@ fn head(status: u16, headers: &[(String, String)], length: Option<usize>) -> Str
     for (k, v) in headers {
         h.push_str(&format!("{k}: {v}\r\n"));
     }
-    let has_length = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+    let has_length = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
     if let (Some(n), false) = (length, has_length) {
         h.push_str(&format!("Content-Length: {n}\r\n"));
     }
@@ -315,5 +362,10 @@ async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Req> {
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    Some(Req { method, target, headers, body })
+    Some(Req {
+        method,
+        target,
+        headers,
+        body,
+    })
 }

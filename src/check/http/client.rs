@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use reqwest::redirect::Policy;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::Resumption;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -21,7 +21,10 @@ pub fn provider() -> Arc<CryptoProvider> {
 }
 
 /// A TLS configuration: Mozilla's roots plus `extra_roots`, or no verification at all when `insecure`.
-pub fn tls_config(insecure: bool, extra_roots: Vec<CertificateDer<'static>>) -> Result<ClientConfig, String> {
+pub fn tls_config(
+    insecure: bool,
+    extra_roots: Vec<CertificateDer<'static>>,
+) -> Result<ClientConfig, String> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
@@ -34,7 +37,9 @@ pub fn tls_config(insecure: bool, extra_roots: Vec<CertificateDer<'static>>) -> 
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         for cert in extra_roots {
-            roots.add(cert).map_err(|e| format!("not a usable CA certificate: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("not a usable CA certificate: {e}"))?;
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
@@ -147,7 +152,9 @@ async fn warm_request(config: &ClientConfig) -> Option<()> {
         let (mut s, _) = listener.accept().await.ok()?;
         let mut buf = [0u8; 1024];
         let _ = s.read(&mut buf).await;
-        s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").await.ok()
+        s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()
     });
     let client = build(config, &Timing::default(), false, 0, Arc::default()).ok()?;
     let request = client.get(format!("http://{addr}/")).send();

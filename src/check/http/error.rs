@@ -10,7 +10,11 @@ use crate::run::{CheckError, ErrorKind};
 pub fn classify(err: &reqwest::Error) -> CheckError {
     let message = precise(err).unwrap_or_else(|| {
         let chain = chain(err);
-        if chain.is_empty() { err.to_string() } else { chain.join(": ") }
+        if chain.is_empty() {
+            err.to_string()
+        } else {
+            chain.join(": ")
+        }
     });
     CheckError::new(kind(err), message)
 }
@@ -22,7 +26,10 @@ fn precise(err: &reqwest::Error) -> Option<String> {
         if let Some(d) = e.downcast_ref::<DnsError>() {
             return Some(d.to_string());
         }
-        if let Some(t) = e.downcast_ref::<rustls::Error>().or_else(|| inner_rustls(e)) {
+        if let Some(t) = e
+            .downcast_ref::<rustls::Error>()
+            .or_else(|| inner_rustls(e))
+        {
             return Some(format!("TLS handshake failed: {t}"));
         }
         cur = e.source();
@@ -33,7 +40,9 @@ fn precise(err: &reqwest::Error) -> Option<String> {
 /// A rustls error inside (nested) io::Errors.
 fn inner_rustls<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
     let inner = e.downcast_ref::<io::Error>()?.get_ref()?;
-    inner.downcast_ref::<rustls::Error>().or_else(|| inner_rustls(inner))
+    inner
+        .downcast_ref::<rustls::Error>()
+        .or_else(|| inner_rustls(inner))
 }
 
 /// The messages of the error's causes, outermost first, without reqwest's own wrapper
@@ -66,10 +75,8 @@ fn kind(err: &reqwest::Error) -> ErrorKind {
         if e.is::<rustls::Error>() {
             return ErrorKind::Tls;
         }
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            if let Some(k) = io_kind(io) {
-                return k;
-            }
+        if let Some(k) = e.downcast_ref::<io::Error>().and_then(io_kind) {
+            return k;
         }
         let text = e.to_string();
         if text.contains("connection closed before message completed")

@@ -165,7 +165,8 @@ fn judge(check: &HttpCheck, resp: &Response, scope: &mut Scope, out: &mut StepRu
     out.redirects = resp.redirects;
     out.phases = Some(resp.phases);
     for a in &check.assertions {
-        out.assertions.push(assert::evaluate(a, resp, &scope.captures));
+        out.assertions
+            .push(assert::evaluate(a, resp, &scope.captures));
     }
     for c in &check.captures {
         let got = c.extract(resp);
@@ -203,8 +204,19 @@ async fn fetch(req: &Request, captures: &Captures, deadline: Instant) -> Result<
         status: None,
         redirects: 0,
     };
-    let client = client::build(&req.tls, &timing, req.follow_redirects, req.max_redirects, redirects.clone())
-        .map_err(|e| fail(CheckError::new(ErrorKind::Protocol, format!("could not build the HTTP client: {e}"))))?;
+    let client = client::build(
+        &req.tls,
+        &timing,
+        req.follow_redirects,
+        req.max_redirects,
+        redirects.clone(),
+    )
+    .map_err(|e| {
+        fail(CheckError::new(
+            ErrorKind::Protocol,
+            format!("could not build the HTTP client: {e}"),
+        ))
+    })?;
     let request = build_request(&client, req, captures).map_err(fail)?;
     let start = Instant::now();
     let exchange = exchange(&client, request, req.max_body, &timing);
@@ -243,7 +255,10 @@ async fn exchange(
     max_body: u64,
     timing: &Timing,
 ) -> Result<Response, CheckError> {
-    let mut resp = client.execute(request).await.map_err(|e| error::classify(&e))?;
+    let mut resp = client
+        .execute(request)
+        .await
+        .map_err(|e| error::classify(&e))?;
     timing.mark_headers(resp.status().as_u16());
     let too_large = || {
         CheckError::new(
@@ -330,7 +345,8 @@ fn build_request(
             b.form(&pairs)
         }
     };
-    b.build().map_err(|e| bad(format!("could not build the request: {e}")))
+    b.build()
+        .map_err(|e| bad(format!("could not build the request: {e}")))
 }
 
 /// Parses an absolute http(s) URL.
@@ -339,6 +355,8 @@ pub fn parse_url(text: &str) -> Result<Url, String> {
     match url.scheme() {
         "http" | "https" if url.host().is_some() => Ok(url),
         "http" | "https" => Err(format!("`{text}` has no host")),
-        other => Err(format!("`{text}`: the scheme must be http or https, not {other}")),
+        other => Err(format!(
+            "`{text}`: the scheme must be http or https, not {other}"
+        )),
     }
 }

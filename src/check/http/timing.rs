@@ -11,8 +11,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use rustls::client::{ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue};
 use rustls::NamedGroup;
+use rustls::client::{ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue};
 use rustls::pki_types::ServerName;
 
 use crate::run::Phases;
@@ -41,10 +41,8 @@ pub struct Timing(Arc<Mutex<Events>>);
 
 impl Timing {
     fn with_last(&self, f: impl FnOnce(&mut Conn)) {
-        if let Ok(mut ev) = self.0.lock() {
-            if let Some(c) = ev.conns.last_mut() {
-                f(c);
-            }
+        if let Some(c) = self.0.lock().ok().as_mut().and_then(|ev| ev.conns.last_mut()) {
+            f(c);
         }
     }
 
@@ -170,9 +168,8 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<S::Response, S::Error>> + Send + 'static>,
-    >;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send + 'static>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)

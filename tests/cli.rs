@@ -1,0 +1,302 @@
+//! The real `canary` binary: exit codes, console, JSON and JUnit reports, variables, tags,
+//! and the example canaries in `canaries/` against the demo service.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::certs::Ca;
+use support::server::{Reply, Server};
+use support::{canary, canary_dir, text};
+
+fn mixed_server() -> Server {
+    Server::http(|req| match req.path() {
+        "/ok" => Reply::text(200, "fine"),
+        "/bad" => Reply::text(500, "broken"),
+        _ => Reply::text(404, "?"),
+    })
+}
+
+fn mixed_dir(base: &str) -> tempfile::TempDir {
+    canary_dir(&[
+        (
+            "a-pass.yaml",
+            &format!(
+                "name: pass\ntags: [smoke]\nhttp: {{ url: '{base}/ok', assert: [ {{ status: 200 }} ] }}\n"
+            ),
+        ),
+        (
+            "b-fail.yaml",
+            &format!(
+                "name: fail\nhttp: {{ url: '{base}/bad', assert: [ {{ status: 200 }}, {{ body: {{ contains: fine }} }} ] }}\n"
+            ),
+        ),
+        (
+            "sub/c-error.yaml",
+            "name: error\ntimeout: 2s\nhttp: { url: 'http://127.0.0.1:1/' }\n",
+        ),
+    ])
+}
+
+#[test]
+fn exit_codes_console_and_reports() {
+    let srv = mixed_server();
+    let dir = mixed_dir(&srv.url(""));
+    let out = canary(
+        dir.path(),
+        &[
+            "test",
+            ".",
+            "--json",
+            "out/report.json",
+            "--junit",
+            "out/junit.xml",
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("✓ pass"), "{stdout}");
+    assert!(stdout.contains("✗ fail"), "{stdout}");
+    assert!(stdout.contains("! error"), "{stdout}");
+    assert!(stdout.contains("status: expected 200, got 500"), "{stdout}");
+    assert!(
+        stdout.contains("body: expected containing \"fine\", got broken"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("error connect:"), "{stdout}");
+    assert!(
+        stdout.ends_with("1 passed, 1 failed, 1 errored\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains('\x1b'), "no colour when not a terminal");
+
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["summary"]["passed"], 1);
+    assert_eq!(report["summary"]["failed"], 1);
+    assert_eq!(report["summary"]["errored"], 1);
+    let names: Vec<&str> = report["canaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["pass", "fail", "error"]);
+    let fail = &report["canaries"][1];
+    assert_eq!(
+        (fail["outcome"].as_str(), fail["attempts"].as_u64()),
+        (Some("failed"), Some(1))
+    );
+    assert!(fail["file"].as_str().unwrap().ends_with("b-fail.yaml"));
+    assert!(fail["duration_ms"].as_f64().unwrap() > 0.0);
+    let step = &fail["steps"][0];
+    assert_eq!(
+        (
+            step["name"].as_str(),
+            step["outcome"].as_str(),
+            step["status"].as_u64()
+        ),
+        (Some("fail"), Some("failed"), Some(500))
+    );
+    for phase in [
+        "resolve",
+        "connect",
+        "tls",
+        "processing",
+        "transfer",
+        "total",
+    ] {
+        assert!(step["phases_ms"][phase].is_number(), "{phase}: {step}");
+    }
+    let a = &step["assertions"][0];
+    assert_eq!(
+        (
+            a["passed"].as_bool(),
+            a["expected"].as_str(),
+            a["actual"].as_str()
+        ),
+        (Some(false), Some("200"), Some("500"))
+    );
+    assert!(step["error"].is_null());
+    let err = &report["canaries"][2]["steps"][0]["error"];
+    assert_eq!(err["kind"], "connect");
+    assert!(
+        err["message"].as_str().unwrap().contains("refused"),
+        "{err}"
+    );
+
+    let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
+    assert!(
+        junit.contains(r#"tests="3""#)
+            && junit.contains(r#"failures="1""#)
+            && junit.contains(r#"errors="1""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(
+            r#"<failure message="step fail: status expected 200, got 500" type="assertion">"#
+        ),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"<error message="step error: connect:"#),
+        "{junit}"
+    );
+}
+
+#[test]
+fn all_passing_is_exit_zero_and_tags_select() {
+    let srv = mixed_server();
+    let dir = mixed_dir(&srv.url(""));
+    let out = canary(dir.path(), &["test", ".", "--tag", "smoke"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(text(&out).0.ends_with("1 passed, 0 failed, 0 errored\n"));
+    let out = canary(dir.path(), &["test", ".", "--tag", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("no canary has any of the tags"));
+}
+
+#[test]
+fn json_to_stdout_moves_the_console_to_stderr() {
+    let srv = mixed_server();
+    let dir = mixed_dir(&srv.url(""));
+    let out = canary(dir.path(), &["test", "a-pass.yaml", "--json", "-"]);
+    let (stdout, stderr) = text(&out);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(report["canaries"][0]["outcome"], "passed");
+    assert!(stderr.contains("✓ pass"), "{stderr}");
+}
+
+#[test]
+fn config_errors_and_bad_usage_exit_two_and_run_nothing() {
+    let srv = mixed_server();
+    let dir = canary_dir(&[
+        (
+            "good.yaml",
+            &format!("name: good\nhttp: {{ url: '{}/ok' }}\n", srv.url("")),
+        ),
+        ("bad.yaml", "name: bad\nhttp: { url: '${NOPE}' }\n"),
+    ]);
+    let out = canary(dir.path(), &["test", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out)
+            .1
+            .contains("bad.yaml:2:14: undefined variable `NOPE`"),
+        "{:?}",
+        text(&out)
+    );
+    assert!(srv.received().is_empty(), "nothing ran");
+    assert_eq!(
+        canary(dir.path(), &["test", "--bogus", "."]).status.code(),
+        Some(2)
+    );
+    assert_eq!(canary(dir.path(), &["test"]).status.code(), Some(2));
+    assert_eq!(
+        canary(dir.path(), &["test", "missing/"]).status.code(),
+        Some(2)
+    );
+    let out = canary(dir.path(), &["test", "good.yaml", "--var", "not-a-pair"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn vars_and_env_files_fill_references() {
+    let srv = mixed_server();
+    let dir = canary_dir(&[
+        (
+            "c.yaml",
+            "name: c\nhttp: { url: '${BASE}/${PATH_PART}', headers: { X-T: '${secret:TOKEN}' }, assert: [ { status: 200 } ] }\n",
+        ),
+        (
+            "vars.env",
+            "# comment\nPATH_PART=bad\nTOKEN=tok-from-file\n",
+        ),
+    ]);
+    let base = format!("BASE={}", srv.url(""));
+    let out = canary(
+        dir.path(),
+        &[
+            "test",
+            "c.yaml",
+            "--var",
+            &base,
+            "--env-file",
+            "vars.env",
+            "--var",
+            "PATH_PART=ok",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(srv.received()[0].header("x-t"), Some("tok-from-file"));
+    let out = canary(
+        dir.path(),
+        &[
+            "test",
+            "c.yaml",
+            "--var",
+            &base,
+            "--env-file",
+            "missing.env",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("missing.env"));
+}
+
+#[test]
+fn validate_and_list() {
+    let dir = canary_dir(&[(
+        "x.yaml",
+        "name: x\nschedule: cron(0 12 ? * MON-FRI *)\ntags: [a, b]\nhttp: { url: 'http://127.0.0.1/' }\n",
+    )]);
+    let out = canary(dir.path(), &["validate", "."]);
+    assert_eq!(
+        (out.status.code(), text(&out).0.as_str()),
+        (Some(0), "1 canaries OK\n")
+    );
+    let out = canary(dir.path(), &["list", "."]);
+    let listing = text(&out).0;
+    assert!(
+        listing
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .starts_with(&["x", "http", "cron(0", "12"]),
+        "{listing}"
+    );
+    assert!(listing.contains("a,b"), "{listing}");
+}
+
+#[test]
+fn example_canaries_load_and_pass_against_the_demo_service() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ca = Ca::new();
+    let http = Server::http(support::demo::handle);
+    let https = Server::https(ca.leaf(-1, 90), support::demo::handle);
+    let dir = canary_dir(&[("ca.pem", &ca.pem())]);
+    let ca_file = dir.path().join("ca.pem");
+    let tls_url = https.url("").replace("127.0.0.1", "localhost");
+    let args = [
+        "test",
+        "canaries",
+        "--var",
+        &format!("BASE_URL={}", http.url("")),
+        "--var",
+        &format!("TLS_URL={tls_url}"),
+        "--var",
+        &format!("CA_FILE={}", ca_file.display()),
+    ];
+    let out = canary(root, &args);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let files = std::fs::read_dir(root.join("canaries")).unwrap().count();
+    assert!(
+        stdout.ends_with(&format!("{files} passed, 0 failed, 0 errored\n")),
+        "{stdout}"
+    );
+}

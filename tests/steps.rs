@@ -1,0 +1,267 @@
+//! Multi-step canaries: captures passed along, secrets redacted everywhere, retries visible,
+//! continue_on_failure, and interpolation sources.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use canary::config::{self, LoadOptions};
+use canary::report;
+use canary::run::{Outcome, Run};
+use serde_json::json;
+use support::server::{Reply, Server};
+
+async fn run(yaml: &str, vars: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
+    let dir = support::canary_dir(&[("c.yaml", yaml)]);
+    let map = |kv: &[(&str, &str)]| {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let opts = LoadOptions {
+        vars: map(vars),
+        env: map(env),
+    };
+    let canaries =
+        config::load(&[dir.path().to_path_buf()], &opts).unwrap_or_else(|e| panic!("{e}"));
+    canary::runner::run_canary(&canaries[0]).await
+}
+
+const ORDERS: &str = r#"
+name: orders-api
+variables:
+  token: ${secret:API_TOKEN}
+steps:
+  - name: create
+    http:
+      method: POST
+      url: ${BASE_URL}/orders
+      json: { sku: canary-1, qty: 1 }
+      headers: { Authorization: "Bearer ${token}" }
+    assert:
+      - status: 201
+      - json: { path: $.id, exists: true }
+    capture:
+      order_id: { json: $.id }
+      session: { header: x-session, secret: true }
+  - name: fetch
+    http: { url: "${BASE_URL}/orders/${order_id}", headers: { X-Session: "${session}" } }
+    assert:
+      - json: { path: $.qty, equals: 1 }
+      - json: { path: $.id, equals: "${order_id}" }
+      - body: { not_contains: "${session}" }
+"#;
+
+fn orders_server() -> Server {
+    Server::http(|req| match (req.method.as_str(), req.path()) {
+        ("POST", "/orders") => {
+            Reply::json(201, json!({"id": 42, "echo": req.header("authorization")}))
+                .with_header("X-Session", "sess-abcdef")
+        }
+        ("GET", "/orders/42") => Reply::json(
+            200,
+            json!({"id": 42, "qty": 1, "session": req.header("x-session")}),
+        ),
+        _ => Reply::text(404, "no"),
+    })
+}
+
+#[tokio::test]
+async fn captures_flow_between_steps_and_secrets_never_show() {
+    let srv = orders_server();
+    let r = run(
+        ORDERS,
+        &[("BASE_URL", &srv.url(""))],
+        &[("API_TOKEN", "s3cr3t-token")],
+    )
+    .await;
+    let got = srv.received();
+    assert_eq!(got[0].header("authorization"), Some("Bearer s3cr3t-token"));
+    assert_eq!(got[1].target, "/orders/42");
+    assert_eq!(got[1].header("x-session"), Some("sess-abcdef"));
+    // The fetch step's `not_contains` fails: the server echoes the session back.
+    assert_eq!(r.outcome(), Outcome::Failed);
+    let fetch = &r.last().steps[1];
+    assert!(
+        fetch.assertions[0].passed && fetch.assertions[1].passed,
+        "{fetch:?}"
+    );
+    let everything = format!(
+        "{:?}\n{}\n{}\n{}",
+        r,
+        report::json::render(std::slice::from_ref(&r)),
+        report::junit::render(std::slice::from_ref(&r)),
+        report::console::details(r.last())
+    );
+    for secret in ["s3cr3t-token", "sess-abcdef"] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked:\n{everything}"
+        );
+    }
+    assert!(
+        everything.contains("capture session"),
+        "the capture is reported"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_step_stops_the_canary_unless_it_continues() {
+    let srv = Server::http(|req| {
+        if req.path() == "/bad" {
+            Reply::text(500, "x")
+        } else {
+            Reply::text(200, "ok")
+        }
+    });
+    let yaml = "name: t\nsteps:\n  - { name: a, http: { url: '${U}/bad' }, assert: [ { status: 200 } ] }\n  - { name: b, http: { url: '${U}/ok' } }\n";
+    let r = run(yaml, &[("U", &srv.url(""))], &[]).await;
+    assert_eq!(r.last().steps.len(), 1);
+    let yaml = yaml.replace("{ name: a,", "{ name: a, continue_on_failure: true,");
+    let r = run(&yaml, &[("U", &srv.url(""))], &[]).await;
+    let outcomes: Vec<Outcome> = r.last().steps.iter().map(|s| s.outcome).collect();
+    assert_eq!(outcomes, [Outcome::Failed, Outcome::Passed]);
+    assert_eq!(r.outcome(), Outcome::Failed);
+}
+
+#[tokio::test]
+async fn a_pass_after_a_retry_is_recorded_as_such() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let srv = Server::http(move |_| {
+        if h.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::text(503, "warming up")
+        } else {
+            Reply::text(200, "ok")
+        }
+    });
+    let yaml = "name: t\nretries: 2\nhttp: { url: '${U}/', assert: [ { status: 200 } ] }\n";
+    let r = run(yaml, &[("U", &srv.url(""))], &[]).await;
+    assert_eq!(
+        (r.outcome(), r.attempts.len(), r.flaky()),
+        (Outcome::Passed, 2, true)
+    );
+    assert_eq!(r.attempts[0].outcome, Outcome::Failed);
+    let json: serde_json::Value = serde_json::from_str(&report::json::render(&[r])).unwrap();
+    let c = &json["canaries"][0];
+    assert_eq!(
+        (c["attempts"].as_u64(), c["flaky"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(c["retried"][0]["outcome"], "failed");
+    assert!(
+        c["retried"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("expected 200, got 503")
+    );
+    assert_eq!(json["summary"]["flaky"], 1);
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_limit() {
+    let srv = Server::http(|_| Reply::text(500, "down"));
+    let r = run(
+        "name: t\nretries: 2\nhttp: { url: '${U}/', assert: [ { status: 200 } ] }\n",
+        &[("U", &srv.url(""))],
+        &[],
+    )
+    .await;
+    assert_eq!((r.outcome(), r.attempts.len()), (Outcome::Failed, 3));
+    assert_eq!(srv.received().len(), 3);
+}
+
+#[tokio::test]
+async fn interpolation_sources_and_precedence() {
+    let srv = Server::http(|_| Reply::text(200, "ok"));
+    let yaml = r#"
+name: t
+variables:
+  base: ${U}
+  path: /from-variables
+  both: ${path}-${env:HOME_X:-fallback}
+http:
+  url: ${base}${path}
+  headers: { X-A: "${both}", X-B: "${MISSING:-dflt}", X-C: "$${literal}" }
+"#;
+    run(yaml, &[("U", &srv.url("")), ("path", "/from-cli")], &[]).await;
+    let got = &srv.received()[0];
+    assert_eq!(got.target, "/from-cli");
+    assert_eq!(got.header("x-a"), Some("/from-cli-fallback"));
+    assert_eq!(got.header("x-b"), Some("dflt"));
+    assert_eq!(got.header("x-c"), Some("${literal}"));
+}
+
+#[tokio::test]
+async fn captures_from_regex_and_status() {
+    let srv = Server::http(|req| match req.path() {
+        "/a" => Reply::text(200, "csrf=tok123; other"),
+        _ => Reply::text(200, &format!("got {}", req.target)),
+    });
+    let yaml = r#"
+name: t
+steps:
+  - http: { url: "${U}/a" }
+    capture:
+      csrf: { regex: "csrf=(\\w+)" }
+      code: { status: true }
+  - http: { url: "${U}/b", query: { t: "${csrf}", c: "${code}" } }
+    assert: [ { body: { equals: "got /b?c=200&t=tok123" } } ]
+"#;
+    let r = run(yaml, &[("U", &srv.url(""))], &[]).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:?}", r.last());
+    let names: Vec<&str> = r.last().steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["step 1", "step 2"]);
+}
+
+#[tokio::test]
+async fn a_missing_capture_fails_the_step_with_the_reason() {
+    let srv = Server::http(|_| Reply::json(200, json!({"other": 1})));
+    let yaml = "name: t\nsteps:\n  - http: { url: '${U}/' }\n    capture: { id: { json: $.id } }\n  - http: { url: '${U}/${id}' }\n";
+    let r = run(yaml, &[("U", &srv.url(""))], &[]).await;
+    assert_eq!(r.outcome(), Outcome::Failed);
+    assert_eq!(r.last().steps.len(), 1);
+    let a = &r.last().steps[0].assertions[0];
+    assert_eq!(
+        (a.subject.as_str(), a.passed, a.actual.as_str()),
+        ("capture id", false, "(nothing selected)")
+    );
+}
+
+#[tokio::test]
+async fn parallel_runs_come_back_in_order() {
+    let srv = Server::http(|_| Reply::text(200, "ok"));
+    let files: Vec<(String, String)> = (0..12)
+        .map(|i| {
+            (
+                format!("c{i:02}.yaml"),
+                format!("name: c{i:02}\nhttp: {{ url: '${{U}}/{i}' }}\n"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = support::canary_dir(&refs);
+    let opts = LoadOptions {
+        vars: HashMap::from([("U".into(), srv.url(""))]),
+        env: HashMap::new(),
+    };
+    let canaries: Vec<_> = config::load(&[dir.path().into()], &opts)
+        .unwrap()
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let mut seen = 0;
+    let runs = canary::runner::run_all(&canaries, 4, |_| seen += 1).await;
+    assert_eq!(seen, 12);
+    let names: Vec<&str> = runs.iter().map(|r| r.canary.as_str()).collect();
+    assert_eq!(
+        names,
+        (0..12).map(|i| format!("c{i:02}")).collect::<Vec<_>>()
+    );
+    assert!(runs.iter().all(|r| r.outcome() == Outcome::Passed));
+}
