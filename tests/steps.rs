@@ -144,6 +144,11 @@ async fn a_pass_after_a_retry_is_recorded_as_such() {
         (Outcome::Passed, 2, true)
     );
     assert_eq!(r.attempts[0].outcome, Outcome::Failed);
+    let junit = report::junit::render(std::slice::from_ref(&r));
+    assert!(
+        junit.contains("<flakyFailure") && !junit.contains("<failure"),
+        "{junit}"
+    );
     let json: serde_json::Value = serde_json::from_str(&report::json::render(&[r])).unwrap();
     let c = &json["canaries"][0];
     assert_eq!(

@@ -41,7 +41,13 @@ pub struct Timing(Arc<Mutex<Events>>);
 
 impl Timing {
     fn with_last(&self, f: impl FnOnce(&mut Conn)) {
-        if let Some(c) = self.0.lock().ok().as_mut().and_then(|ev| ev.conns.last_mut()) {
+        if let Some(c) = self
+            .0
+            .lock()
+            .ok()
+            .as_mut()
+            .and_then(|ev| ev.conns.last_mut())
+        {
             f(c);
         }
     }
