@@ -76,7 +76,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -95,7 +95,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => Ok(match load(&args)? {
             Ok(canaries) => {
-                println!("{} canaries OK", canaries.len());
+                emit(&format!("{} canaries OK\n", canaries.len()));
                 ExitCode::SUCCESS
             }
             Err(code) => code,
@@ -115,7 +115,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn load(args: &LoadArgs) -> Result<Result<Vec<Canary>, ExitCode>> {
     let opts = load_options(args)?;
     Ok(config::load(&args.paths, &opts).map_err(|errors| {
-        eprintln!("{errors}");
+        let _ = writeln!(std::io::stderr(), "{errors}");
         ExitCode::from(2)
     }))
 }
@@ -136,27 +136,27 @@ fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
     Ok(LoadOptions { vars, env })
 }
 
+/// Writes to stdout; a closed pipe (`canary list | head`) is not an error.
+fn emit(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
 fn list(canaries: &[Canary]) {
-    let width = canaries
-        .iter()
-        .map(|c| c.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    println!(
-        "{:width$}  {:5}  {:24}  {:20}  FILE",
+    let width = canaries.iter().map(|c| c.name.len()).max().unwrap_or(4);
+    let width = width.max(4);
+    let mut out = format!(
+        "{:width$}  {:5}  {:24}  {:20}  FILE\n",
         "NAME", "KIND", "SCHEDULE", "TAGS"
     );
     for c in canaries {
-        println!(
-            "{:width$}  {:5}  {:24}  {:20}  {}",
-            c.name,
-            c.kind(),
-            c.schedule.to_string(),
-            c.tags.join(","),
-            c.file.display()
+        let (kind, schedule, tags) = (c.kind(), c.schedule.to_string(), c.tags.join(","));
+        let file = c.file.display();
+        out += &format!(
+            "{:width$}  {kind:5}  {schedule:24}  {tags:20}  {file}\n",
+            c.name
         );
     }
+    emit(&out);
 }
 
 fn test(args: TestArgs) -> Result<ExitCode> {
@@ -204,8 +204,7 @@ fn test(args: TestArgs) -> Result<ExitCode> {
 
 fn write_report(path: &Path, text: &str) -> Result<()> {
     if path == Path::new("-") {
-        let mut out = std::io::stdout();
-        writeln!(out, "{text}")?;
+        emit(&format!("{text}\n"));
         return Ok(());
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

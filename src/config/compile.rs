@@ -27,6 +27,8 @@ pub const DEFAULT_MAX_BODY: u64 = 5 << 20;
 pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 /// The most retries a canary may ask for.
 pub const MAX_RETRIES: u32 = 10;
+/// The longest timeout a canary or step may ask for.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Compiles one canary, collecting every error in the file.
 pub struct Compiler<'a> {
@@ -55,12 +57,10 @@ impl<'a> Compiler<'a> {
 
     fn duration(&mut self, s: &Option<S<String>>) -> Option<Option<Duration>> {
         let Some(s) = s else { return Some(None) };
-        let r = values::duration(&s.value).and_then(|d| {
-            if d.is_zero() {
-                Err("a timeout must be longer than zero".into())
-            } else {
-                Ok(d)
-            }
+        let r = values::duration(&s.value).and_then(|d| match d {
+            d if d.is_zero() => Err("a timeout must be longer than zero".into()),
+            d if d > MAX_TIMEOUT => Err("a timeout is at most 1h".into()),
+            d => Ok(d),
         });
         self.check(&s.referenced, r).map(Some)
     }
@@ -107,6 +107,11 @@ pub fn compile(
     });
     let steps = steps(&mut c, raw, name.as_deref().unwrap_or_default());
     if !c.errors.is_empty() {
+        // A message may quote a value that holds a secret (a bad URL, say).
+        let redactor = crate::redact::Redactor::new(c.vars.secrets.iter().cloned());
+        for e in &mut c.errors {
+            e.message = redactor.apply(&e.message);
+        }
         c.errors.sort_by_key(|e| (e.line, e.column));
         return Err(c.errors);
     }
