@@ -278,6 +278,18 @@ async fn connection_errors_have_their_kinds() {
 }
 
 #[tokio::test]
+async fn a_reply_that_is_not_http_is_a_protocol_error() {
+    let srv = Server::http(|_| Reply::Raw(b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec()));
+    let r = run("name: t\nhttp: { url: '${U}/' }\n", &srv.url("")).await;
+    assert_eq!(
+        error_kind(&r),
+        ErrorKind::Protocol,
+        "{:?}",
+        r.last().steps[0].error
+    );
+}
+
+#[tokio::test]
 async fn timeouts_say_where_they_happened() {
     let srv = Server::http(|_| {
         Reply::Delayed(Duration::from_secs(5), Box::new(Reply::text(200, "late")))

@@ -59,6 +59,8 @@ pub enum Reply {
     Truncated { promised: usize, body: Vec<u8> },
     /// Never answers.
     Hang,
+    /// Sends these bytes as they are (not HTTP, say), then closes.
+    Raw(Vec<u8>),
 }
 
 impl Reply {
@@ -271,6 +273,11 @@ where
             }
             Reply::Reset => {
                 stream.reset();
+                return;
+            }
+            Reply::Raw(bytes) => {
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.shutdown().await;
                 return;
             }
             Reply::Hang => {
