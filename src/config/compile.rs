@@ -84,13 +84,7 @@ pub fn compile(
         c.check(&value.referenced, r);
     }
     let name = canary_name(&mut c, &raw.name);
-    let schedule = match &raw.schedule {
-        Some(s) => c.check(
-            &s.referenced,
-            s.value.parse::<Schedule>().map_err(|e| e.to_string()),
-        ),
-        None => DEFAULT_SCHEDULE.parse().ok(),
-    };
+    let schedule = schedule(&mut c, raw);
     let timeout = c
         .duration(&raw.timeout)
         .map(|t| t.unwrap_or(DEFAULT_TIMEOUT));
@@ -130,6 +124,37 @@ pub fn compile(
         steps,
         secrets: c.vars.secrets,
     })
+}
+
+/// The schedule, in its time zone; one that never fires again is an error.
+fn schedule(c: &mut Compiler, raw: &RawCanary) -> Option<Schedule> {
+    let mut schedule = match &raw.schedule {
+        Some(s) => c.check(
+            &s.referenced,
+            s.value.parse::<Schedule>().map_err(|e| e.to_string()),
+        )?,
+        None => DEFAULT_SCHEDULE.parse().ok()?,
+    };
+    if let Some(tz) = &raw.timezone {
+        let r = tz.value.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+            format!(
+                "`{}` is not an IANA time zone, like UTC, Europe/Berlin or America/New_York",
+                tz.value
+            )
+        });
+        schedule.tz = c.check(&tz.referenced, r)?;
+    }
+    let now = chrono::Utc::now();
+    let once = schedule.kind == crate::schedule::ScheduleKind::Once;
+    if !once && schedule.next_after(now, now).is_none() {
+        let at = raw
+            .schedule
+            .as_ref()
+            .map_or(&raw.name.referenced, |s| &s.referenced);
+        c.fail(at, format!("`{}` never fires again", schedule.source));
+        return None;
+    }
+    Some(schedule)
 }
 
 fn canary_name(c: &mut Compiler, name: &S<String>) -> Option<String> {

@@ -21,6 +21,8 @@ pub struct RawCanary {
     /// When `canary run` fires it: `rate(5 minutes)`, `cron(0/5 * * * ? *)` or `*/5 * * * *`.
     /// Default `rate(5 minutes)`.
     pub schedule: Option<S<String>>,
+    /// The IANA time zone cron fields are read in, e.g. `Europe/Berlin`. Default `UTC` (as AWS).
+    pub timezone: Option<S<String>>,
     /// The time one attempt (all its steps) may take, e.g. `10s`. Default `30s`.
     pub timeout: Option<S<String>>,
     /// Extra attempts after a failed or errored one. Default 0. A pass after a retry is reported as such.

@@ -1,88 +1,11 @@
-//! Schedule expressions: CloudWatch Synthetics `rate(…)` and six-field AWS `cron(…)`, and five-field Unix cron.
+//! Parsing schedule expressions: `rate(…)`, six-field AWS `cron(…)`, five-field Unix cron.
 
-use std::fmt;
 use std::time::Duration;
 
-/// A parsed schedule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule {
-    /// The expression as written.
-    pub source: String,
-    /// What it means.
-    pub kind: ScheduleKind,
-}
-
-/// The meaning of a schedule expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScheduleKind {
-    /// `rate(0 minute)`: run once, at start.
-    Once,
-    /// `rate(N unit)`: every N units, from start.
-    Rate(Duration),
-    /// `cron(…)` or a five-field Unix cron line.
-    Cron(Cron),
-}
-
-/// A cron expression, fields already expanded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cron {
-    /// Minutes 0–59 (bit n set = minute n).
-    pub minutes: u64,
-    /// Hours 0–23.
-    pub hours: u32,
-    /// Day of month.
-    pub days: DayOfMonth,
-    /// Months 1–12 (bit n set = month n).
-    pub months: u16,
-    /// Day of week.
-    pub weekdays: DayOfWeek,
-    /// Years (AWS only); `None` is every year.
-    pub years: Option<Vec<u16>>,
-    /// Unix cron: when both day fields are restricted, a day matching either fires (AWS forbids that case).
-    pub unix: bool,
-}
-
-/// The day-of-month field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DayOfMonth {
-    /// `*` or `?`.
-    Any,
-    /// Days 1–31 (bit n set = day n).
-    Days(u32),
-    /// `L` or `L-n`: the last day of the month, less n days.
-    Last(u8),
-    /// `nW`: the weekday nearest day n, within the month.
-    NearestWeekday(u8),
-    /// `LW`: the last weekday of the month.
-    LastWeekday,
-}
-
-/// The day-of-week field; days are stored 0 = Sunday … 6 = Saturday.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DayOfWeek {
-    /// `*` or `?`.
-    Any,
-    /// Days of the week (bit n set = weekday n).
-    Days(u8),
-    /// `nL`: the last such weekday of the month.
-    Last(u8),
-    /// `d#n`: the n-th such weekday of the month (1–5).
-    Nth(u8, u8),
-}
-
-/// Why an expression could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ScheduleError(String);
+use super::{Cron, DayOfMonth, DayOfWeek, Schedule, ScheduleError, ScheduleKind};
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ScheduleError> {
     Err(ScheduleError(msg.into()))
-}
-
-impl fmt::Display for Schedule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)
-    }
 }
 
 impl std::str::FromStr for Schedule {
@@ -104,6 +27,7 @@ impl std::str::FromStr for Schedule {
         Ok(Schedule {
             source: t.to_string(),
             kind,
+            tz: chrono_tz::UTC,
         })
     }
 }
@@ -378,6 +302,7 @@ fn parse_aws_dow(s: &str) -> Result<DayOfWeek, ScheduleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::ScheduleKind;
 
     fn cron(s: &str) -> Cron {
         match s.parse::<Schedule>().unwrap().kind {
