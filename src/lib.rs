@@ -10,4 +10,5 @@ pub mod report;
 pub mod run;
 pub mod runner;
 pub mod schedule;
+pub mod scheduler;
 pub mod template;

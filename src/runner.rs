@@ -94,7 +94,13 @@ pub async fn run_all(
     while let Some(joined) = tasks.join_next_with_id().await {
         let (id, run) = match joined {
             Ok((id, run)) => (id, run),
-            Err(e) => (e.id(), crashed(&canaries[index[&e.id()]], &e.to_string())),
+            Err(e) => {
+                let why = format!("canary crashed: {e}");
+                (
+                    e.id(),
+                    not_run(&canaries[index[&e.id()]], ErrorKind::Internal, why),
+                )
+            }
         };
         on_done(&run);
         runs[index[&id]] = Some(run);
@@ -102,8 +108,9 @@ pub async fn run_all(
     runs.into_iter().flatten().collect()
 }
 
-/// The run of a canary whose task died (a bug): recorded as errored, never dropped.
-fn crashed(canary: &Canary, why: &str) -> Run {
+/// The record of a run that did not complete on its own — its task died (a bug), the scheduler
+/// cut it off, or shutdown came first: errored with `kind`, never dropped.
+pub fn not_run(canary: &Canary, kind: ErrorKind, why: String) -> Run {
     let step = StepRun {
         name: canary
             .steps
@@ -115,10 +122,7 @@ fn crashed(canary: &Canary, why: &str) -> Run {
         redirects: 0,
         phases: None,
         assertions: Vec::new(),
-        error: Some(CheckError::new(
-            ErrorKind::Internal,
-            format!("canary crashed: {why}"),
-        )),
+        error: Some(CheckError::new(kind, why)),
         duration: Duration::ZERO,
     };
     Run {

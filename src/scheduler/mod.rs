@@ -1,0 +1,369 @@
+//! The daemon loop: every canary fires at its schedule's instants; one canary never runs twice
+//! at once (the instant is skipped and counted); a global bound on concurrent runs; spread;
+//! an outside timeout on every run; reload; and a clean shutdown that loses no run.
+
+mod clock;
+
+use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::{Id, JoinSet};
+
+pub use clock::Clock;
+
+use crate::canary::Canary;
+use crate::run::{ErrorKind, Run};
+use crate::runner;
+
+/// A run in progress.
+pub type RunFuture = Pin<Box<dyn Future<Output = Run> + Send>>;
+
+/// Runs a canary once: the real runner, or a stand-in in tests.
+pub type RunFn = Arc<dyn Fn(Arc<Canary>) -> RunFuture + Send + Sync>;
+
+/// The real runner.
+pub fn real_runner() -> RunFn {
+    Arc::new(|canary| Box::pin(async move { runner::run_canary(&canary).await }))
+}
+
+/// How the scheduler behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// At most this many runs at once; a run over the bound waits (and its lateness shows it).
+    pub max_concurrent: usize,
+    /// Each canary's instants are moved by a fixed offset in `[0, spread)`, from its name.
+    pub spread: Duration,
+    /// How long in-flight runs may finish after shutdown starts.
+    pub grace: Duration,
+}
+
+/// What the scheduler reports.
+#[derive(Debug)]
+pub enum Event {
+    /// A run finished, timed out from outside, or was cut off at shutdown.
+    Finished {
+        /// The run.
+        run: Run,
+        /// The instant it was planned for (spread included).
+        planned: DateTime<Utc>,
+        /// How late it started: actual start − planned instant.
+        lateness: Duration,
+    },
+    /// An instant was skipped because the canary's previous run was still going.
+    Skipped {
+        /// The canary.
+        canary: String,
+        /// The instant skipped.
+        planned: DateTime<Utc>,
+        /// Instants this canary has skipped so far.
+        total: u64,
+    },
+    /// A new set of canaries took effect.
+    Reloaded {
+        /// Canaries that are new.
+        added: usize,
+        /// Canaries that are gone (after their in-flight run).
+        removed: usize,
+        /// Canaries kept (their new definition applies from their next instant).
+        kept: usize,
+    },
+}
+
+/// What the scheduler can be told while it runs.
+#[derive(Debug)]
+pub enum Control {
+    /// Apply this (valid) set of canaries.
+    Reload(Vec<Canary>),
+    /// Stop starting runs, let in-flight ones finish within the grace period, then return.
+    Shutdown,
+}
+
+/// One canary's place in the schedule.
+struct Slot {
+    canary: Arc<Canary>,
+    /// When the scheduler took the canary on (a rate counts from here).
+    start: DateTime<Utc>,
+    /// Its spread offset.
+    offset: TimeDelta,
+    /// The next planned instant, None when it will not fire again.
+    next: Option<DateTime<Utc>>,
+    /// A run is queued or in flight.
+    running: bool,
+    /// Removed by a reload; dropped when its run finishes.
+    removed: bool,
+    skipped: u64,
+}
+
+impl Slot {
+    fn new(canary: Arc<Canary>, now: DateTime<Utc>, spread: Duration) -> Slot {
+        let offset = spread_offset(&canary.name, spread);
+        let mut slot = Slot {
+            canary,
+            start: now,
+            offset,
+            next: None,
+            running: false,
+            removed: false,
+            skipped: 0,
+        };
+        slot.next = slot.after(now - TimeDelta::milliseconds(1));
+        slot
+    }
+
+    /// The first planned instant strictly after `t`.
+    fn after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let base = self
+            .canary
+            .schedule
+            .next_after(t - self.offset, self.start)?;
+        Some(base + self.offset)
+    }
+}
+
+/// A fixed offset in `[0, spread)` from the canary's name (FNV-1a), so restarts keep it.
+fn spread_offset(name: &str, spread: Duration) -> TimeDelta {
+    let ms = spread.as_millis() as u64;
+    if ms == 0 {
+        return TimeDelta::zero();
+    }
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    TimeDelta::milliseconds((hash % ms) as i64)
+}
+
+/// The longest a run may take before the scheduler cuts it off: every attempt's timeout, and 5 s.
+fn outer_limit(canary: &Canary) -> Duration {
+    canary.timeout * (canary.retries + 1) + Duration::from_secs(5)
+}
+
+/// The scheduler's state.
+struct Scheduler {
+    opts: Options,
+    clock: Clock,
+    run_fn: RunFn,
+    events: mpsc::UnboundedSender<Event>,
+    slots: BTreeMap<String, Slot>,
+    tasks: JoinSet<(Run, Duration)>,
+    in_flight: HashMap<Id, (Arc<Canary>, DateTime<Utc>)>,
+    permits: Arc<Semaphore>,
+    stopping: Arc<AtomicBool>,
+}
+
+/// Runs `canaries` on their schedules until told to shut down (or `control` closes);
+/// every run, skip and reload is sent to `events`. Returns once shutdown is complete.
+pub async fn run(
+    canaries: Vec<Canary>,
+    opts: Options,
+    clock: Clock,
+    run_fn: RunFn,
+    mut control: mpsc::UnboundedReceiver<Control>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let permits = Arc::new(Semaphore::new(opts.max_concurrent.max(1)));
+    let mut s = Scheduler {
+        opts,
+        clock,
+        run_fn,
+        events,
+        slots: BTreeMap::new(),
+        tasks: JoinSet::new(),
+        in_flight: HashMap::new(),
+        permits,
+        stopping: Arc::new(AtomicBool::new(false)),
+    };
+    s.apply(canaries);
+    loop {
+        let due = s.slots.values().filter_map(|slot| slot.next).min();
+        let clock = s.clock.clone();
+        let wake = async move {
+            match due {
+                Some(t) => clock.sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = wake => s.fire_due(),
+            Some(joined) = s.tasks.join_next_with_id(), if !s.tasks.is_empty() => s.finished(joined),
+            msg = control.recv() => match msg {
+                Some(Control::Reload(canaries)) => {
+                    let (added, removed, kept) = s.apply(canaries);
+                    s.emit(Event::Reloaded { added, removed, kept });
+                }
+                Some(Control::Shutdown) | None => break,
+            },
+        }
+    }
+    s.shutdown().await;
+}
+
+impl Scheduler {
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// Takes on a set of canaries: new ones start now, kept ones keep their instants unless
+    /// their schedule changed, gone ones stop (after their in-flight run).
+    fn apply(&mut self, canaries: Vec<Canary>) -> (usize, usize, usize) {
+        let now = self.clock.now();
+        let (mut added, mut kept) = (0, 0);
+        let names: Vec<String> = canaries.iter().map(|c| c.name.clone()).collect();
+        for canary in canaries {
+            let canary = Arc::new(canary);
+            match self.slots.get_mut(&canary.name) {
+                Some(slot) => {
+                    kept += 1;
+                    let rescheduled = slot.canary.schedule != canary.schedule;
+                    slot.canary = canary;
+                    slot.removed = false;
+                    if rescheduled {
+                        slot.start = now;
+                        slot.next = slot.after(now - TimeDelta::milliseconds(1));
+                    }
+                }
+                None => {
+                    added += 1;
+                    let slot = Slot::new(canary, now, self.opts.spread);
+                    self.slots.insert(slot.canary.name.clone(), slot);
+                }
+            }
+        }
+        let gone: Vec<String> = self
+            .slots
+            .keys()
+            .filter(|n| !names.contains(n))
+            .cloned()
+            .collect();
+        for name in &gone {
+            match self.slots.get_mut(name) {
+                Some(slot) if slot.running => {
+                    slot.removed = true;
+                    slot.next = None;
+                }
+                _ => {
+                    self.slots.remove(name);
+                }
+            }
+        }
+        (added, gone.len(), kept)
+    }
+
+    /// Starts (or skips) every canary whose instant has come.
+    fn fire_due(&mut self) {
+        let now = self.clock.now();
+        let mut skipped = Vec::new();
+        let mut start = Vec::new();
+        for slot in self.slots.values_mut() {
+            let Some(planned) = slot.next.filter(|t| *t <= now) else {
+                continue;
+            };
+            if slot.running {
+                slot.skipped += 1;
+                skipped.push(Event::Skipped {
+                    canary: slot.canary.name.clone(),
+                    planned,
+                    total: slot.skipped,
+                });
+            } else {
+                slot.running = true;
+                start.push((slot.canary.clone(), planned));
+            }
+            // From the later of the planned instant and now: missed instants are not run in a burst.
+            slot.next = slot.after(planned.max(now));
+        }
+        for event in skipped {
+            self.emit(event);
+        }
+        for (canary, planned) in start {
+            self.spawn(canary, planned);
+        }
+    }
+
+    fn spawn(&mut self, canary: Arc<Canary>, planned: DateTime<Utc>) {
+        let (permits, stopping, clock, run_fn) = (
+            self.permits.clone(),
+            self.stopping.clone(),
+            self.clock.clone(),
+            self.run_fn.clone(),
+        );
+        let c = canary.clone();
+        let handle = self.tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let lateness = (clock.now() - planned).to_std().unwrap_or_default();
+            if stopping.load(Ordering::SeqCst) {
+                let why = "not started: canary was shutting down".to_string();
+                return (runner::not_run(&c, ErrorKind::Shutdown, why), lateness);
+            }
+            let limit = outer_limit(&c);
+            let run = match tokio::time::timeout(limit, run_fn(c.clone())).await {
+                Ok(run) => run,
+                Err(_) => {
+                    let why = format!(
+                        "the run did not end within {limit:?} (all attempts' timeouts); cut off"
+                    );
+                    runner::not_run(&c, ErrorKind::Timeout, why)
+                }
+            };
+            (run, lateness)
+        });
+        self.in_flight.insert(handle.id(), (canary, planned));
+    }
+
+    /// Records a finished run task.
+    fn finished(&mut self, joined: Result<(Id, (Run, Duration)), tokio::task::JoinError>) {
+        let (id, outcome) = match joined {
+            Ok((id, done)) => (id, Ok(done)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        let Some((canary, planned)) = self.in_flight.remove(&id) else {
+            return;
+        };
+        let (run, lateness) = outcome.unwrap_or_else(|e| {
+            (
+                runner::not_run(&canary, ErrorKind::Internal, format!("canary crashed: {e}")),
+                Duration::ZERO,
+            )
+        });
+        if let Some(slot) = self.slots.get_mut(&canary.name) {
+            slot.running = false;
+            if slot.removed {
+                self.slots.remove(&canary.name);
+            }
+        }
+        self.emit(Event::Finished {
+            run,
+            planned,
+            lateness,
+        });
+    }
+
+    /// Stops starting runs, waits up to the grace period for in-flight ones, and records the
+    /// rest as cut off (errored, kind `shutdown`).
+    async fn shutdown(mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + self.opts.grace;
+        while !self.tasks.is_empty() {
+            tokio::select! {
+                Some(joined) = self.tasks.join_next_with_id() => self.finished(joined),
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        self.tasks.abort_all();
+        let grace = self.opts.grace;
+        for (_, (canary, planned)) in std::mem::take(&mut self.in_flight) {
+            let why =
+                format!("cut off at shutdown: still running after the {grace:?} grace period");
+            let run = runner::not_run(&canary, ErrorKind::Shutdown, why);
+            self.emit(Event::Finished {
+                run,
+                planned,
+                lateness: Duration::ZERO,
+            });
+        }
+    }
+}
