@@ -5,6 +5,7 @@ pub mod canary;
 pub mod capture;
 pub mod check;
 pub mod config;
+pub mod daemon;
 pub mod redact;
 pub mod report;
 pub mod run;

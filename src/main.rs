@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -20,6 +21,15 @@ use canary::runner;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as human text or as JSON objects (for containers). Logs go to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CANARY_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -30,6 +40,40 @@ enum Command {
     List(LoadArgs),
     /// Run each canary once, in parallel. Exit 0 if all pass, 1 if any fail or error, 2 if they cannot be loaded.
     Test(TestArgs),
+    /// Run the canaries on their schedules until SIGTERM/SIGINT; reload on SIGHUP and file changes.
+    Run(RunArgs),
+    /// Print the next fire times of each canary.
+    Next(NextArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// Run every canary once (within --max-concurrent), log, and exit with `canary test`'s codes.
+    #[arg(long)]
+    once: bool,
+    /// At most this many runs at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    max_concurrent: u16,
+    /// Move each canary's instants by a fixed offset below this, so canaries on the same schedule do not fire together.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    spread: Duration,
+    /// On SIGTERM/SIGINT, how long in-flight runs may finish (ECS and Kubernetes allow 30 s).
+    #[arg(long, default_value = "25s", value_parser = humantime::parse_duration)]
+    grace: Duration,
+    /// How often to look for changed canary files (0s: only reload on SIGHUP).
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    watch_interval: Duration,
+}
+
+#[derive(Args)]
+struct NextArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// How many fire times per canary.
+    #[arg(long, default_value_t = 5)]
+    count: usize,
 }
 
 #[derive(Args)]
@@ -72,7 +116,12 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let level = if matches!(cli.command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log_format, level);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -82,13 +131,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat, level: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CANARY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -108,7 +162,81 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Err(code) => code,
         }),
         Command::Test(args) => test(args),
+        Command::Run(args) => run_daemon(args),
+        Command::Next(args) => Ok(match load(&args.load)? {
+            Ok(canaries) => {
+                emit(&next_times(&canaries, args.count, chrono::Utc::now()));
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        }),
     }
+}
+
+fn run_daemon(args: RunArgs) -> Result<ExitCode> {
+    let canaries = match load(&args.load)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    if args.once {
+        let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
+        let runs = rt.block_on(async {
+            canary::check::http::warm_up().await;
+            runner::run_all(&canaries, args.max_concurrent.into(), |r| {
+                canary::daemon::log_run(r, None)
+            })
+            .await
+        });
+        let s = Summary::of(&runs);
+        tracing::info!(
+            passed = s.passed,
+            failed = s.failed,
+            errored = s.errored,
+            "all canaries ran once"
+        );
+        return Ok(if s.all_passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let opts = canary::daemon::Options {
+        paths: args.load.paths.clone(),
+        load: load_options(&args.load)?,
+        scheduler: canary::scheduler::Options {
+            max_concurrent: args.max_concurrent.into(),
+            spread: args.spread,
+            grace: args.grace,
+        },
+        watch: (!args.watch_interval.is_zero()).then_some(args.watch_interval),
+    };
+    rt.block_on(canary::daemon::run(canaries, opts))
+        .context("cannot listen for signals")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The next `count` fire times of each canary, from `now` (a rate counts from now).
+fn next_times(canaries: &[Canary], count: usize, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut out = String::new();
+    for c in canaries {
+        out += &format!("{}  {}\n", c.name, c.schedule);
+        let mut t = now - chrono::TimeDelta::milliseconds(1);
+        for _ in 0..count {
+            let Some(next) = c.schedule.next_after(t, now) else {
+                break;
+            };
+            let local = next.with_timezone(&c.schedule.tz);
+            let shown = if c.schedule.tz == chrono_tz::UTC {
+                String::new()
+            } else {
+                format!("  ({})", local.format("%Y-%m-%d %H:%M %Z"))
+            };
+            out += &format!("  {}{shown}\n", next.format("%Y-%m-%dT%H:%M:%SZ"));
+            t = next;
+        }
+    }
+    out
 }
 
 /// Loads canaries; config errors are printed and become exit code 2.

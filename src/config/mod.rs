@@ -83,6 +83,11 @@ fn load_file(
     Ok((canary, raw.name.referenced))
 }
 
+/// The canary files under `paths` that exist now (for watching them).
+pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    discover(paths, &mut Vec::new())
+}
+
 /// The canary files under `paths`, each folder's sorted by path; hidden entries are skipped.
 fn discover(paths: &[PathBuf], errors: &mut Vec<ConfigError>) -> Vec<PathBuf> {
     let mut files = Vec::new();

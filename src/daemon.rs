@@ -1,0 +1,181 @@
+//! `canary run`: the scheduler with signals, reload on SIGHUP and on file changes, and one
+//! structured log line per run.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::canary::Canary;
+use crate::config::{self, LoadOptions};
+use crate::run::{Outcome, Run};
+use crate::scheduler::{self, Clock, Control, Event};
+
+/// What `canary run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The canary files and folders (re-read on reload).
+    pub paths: Vec<PathBuf>,
+    /// Variables and environment for loading.
+    pub load: LoadOptions,
+    /// The scheduler's settings.
+    pub scheduler: scheduler::Options,
+    /// How often to look for changed files; None: only on SIGHUP.
+    pub watch: Option<Duration>,
+}
+
+/// Runs `canaries` until SIGTERM or SIGINT (a second one exits at once), then shuts down cleanly.
+pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
+    crate::check::http::warm_up().await;
+    let (ctl, ctl_rx) = mpsc::unbounded_channel();
+    let (ev_tx, mut events) = mpsc::unbounded_channel();
+    tracing::info!(canaries = canaries.len(), "canary run started");
+    let scheduler = tokio::spawn(scheduler::run(
+        canaries,
+        opts.scheduler.clone(),
+        Clock::System,
+        scheduler::real_runner(),
+        ctl_rx,
+        ev_tx,
+    ));
+    tokio::spawn(signals(opts.clone(), ctl.clone())?);
+    if let Some(every) = opts.watch {
+        tokio::spawn(watch(opts.clone(), every, ctl.clone()));
+    }
+    drop(ctl);
+    while let Some(event) = events.recv().await {
+        log(&event);
+    }
+    let _ = scheduler.await;
+    tracing::info!("canary run stopped");
+    Ok(())
+}
+
+/// SIGTERM/SIGINT: shut down (twice: exit now); SIGHUP: reload.
+fn signals(
+    opts: Options,
+    ctl: mpsc::UnboundedSender<Control>,
+) -> std::io::Result<impl Future<Output = ()>> {
+    let (mut term, mut int, mut hup) = (
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::hangup())?,
+    );
+    Ok(async move {
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading");
+                    reload(&opts, &ctl);
+                    continue;
+                }
+            }
+            if stopping {
+                tracing::warn!("second signal: exiting now");
+                std::process::exit(130);
+            }
+            stopping = true;
+            let grace = opts.scheduler.grace;
+            tracing::info!(
+                grace_s = grace.as_secs_f64(),
+                "shutting down: no new runs; waiting for in-flight runs"
+            );
+            let _ = ctl.send(Control::Shutdown);
+        }
+    })
+}
+
+/// Loads the canaries again: applies a valid set, or logs every error and keeps the old set.
+pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
+    match config::load(&opts.paths, &opts.load) {
+        Ok(canaries) => {
+            let _ = ctl.send(Control::Reload(canaries));
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                tracing::error!(file = %e.file.display(), line = e.line, column = e.column, "{e}");
+            }
+            tracing::error!(
+                errors = errors.0.len(),
+                "reload rejected: the running canaries are kept"
+            );
+        }
+    }
+}
+
+/// Polls the canary files' names, sizes and modification times; reloads when they change.
+async fn watch(opts: Options, every: Duration, ctl: mpsc::UnboundedSender<Control>) {
+    let mut seen = fingerprint(&opts.paths);
+    loop {
+        tokio::time::sleep(every).await;
+        let now = fingerprint(&opts.paths);
+        if now != seen {
+            tracing::info!("canary files changed: reloading");
+            reload(&opts, &ctl);
+            seen = now;
+        }
+    }
+}
+
+fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    config::files(paths)
+        .into_iter()
+        .map(|p| {
+            let meta = std::fs::metadata(&p).ok();
+            let (len, modified) = meta.map_or((0, None), |m| (m.len(), m.modified().ok()));
+            (p, len, modified)
+        })
+        .collect()
+}
+
+/// One structured log line per event.
+pub fn log(event: &Event) {
+    match event {
+        Event::Finished {
+            run,
+            planned,
+            lateness,
+        } => log_run(run, Some((planned, lateness))),
+        Event::Skipped {
+            canary,
+            planned,
+            total,
+        } => tracing::warn!(
+            canary = %canary,
+            planned = %planned.to_rfc3339(),
+            skipped_total = total,
+            "instant skipped: the previous run is still going"
+        ),
+        Event::Reloaded {
+            added,
+            removed,
+            kept,
+        } => {
+            tracing::info!(added, removed, kept, "canaries reloaded")
+        }
+    }
+}
+
+/// The line for one run: canary, outcome, duration, attempts, and lateness when scheduled.
+pub fn log_run(run: &Run, scheduled: Option<(&chrono::DateTime<chrono::Utc>, &Duration)>) {
+    let outcome = run.outcome().as_str();
+    let duration_ms = crate::report::millis(run.duration);
+    let lateness_ms = scheduled.map(|(_, l)| crate::report::millis(*l));
+    let planned = scheduled.map(|(p, _)| p.to_rfc3339());
+    let attempts = run.attempts.len();
+    match run.last().reason() {
+        None => {
+            tracing::info!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, "run")
+        }
+        Some(reason) if run.outcome() == Outcome::Failed => {
+            tracing::warn!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, reason, "run")
+        }
+        Some(reason) => {
+            tracing::error!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, reason, "run")
+        }
+    }
+}
