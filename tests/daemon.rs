@@ -30,7 +30,7 @@ impl Daemon {
         let (sink, stderr) = (lines.clone(), child.stderr.take().unwrap());
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let v = serde_json::from_str(&line).unwrap_or_else(|_| Value::String(line));
+                let v = serde_json::from_str(&line).unwrap_or(Value::String(line));
                 sink.lock().unwrap().push(v);
             }
         });
