@@ -25,6 +25,8 @@ pub struct Canary {
     pub steps: Vec<Step>,
     /// Secret values (from `${secret:…}`), redacted from every output.
     pub secrets: Vec<String>,
+    /// Extra metric dimensions, besides `CanaryName`.
+    pub dimensions: Vec<(String, String)>,
 }
 
 impl Canary {

@@ -9,11 +9,12 @@ use tokio::sync::mpsc;
 
 use crate::canary::Canary;
 use crate::config::{self, LoadOptions};
+use crate::metrics::Metrics;
 use crate::run::{Outcome, Run};
 use crate::scheduler::{self, Clock, Control, Event};
 
 /// What `canary run` was asked to do.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// The canary files and folders (re-read on reload).
     pub paths: Vec<PathBuf>,
@@ -23,6 +24,10 @@ pub struct Options {
     pub scheduler: scheduler::Options,
     /// How often to look for changed files; None: only on SIGHUP.
     pub watch: Option<Duration>,
+    /// Where runs are recorded as metrics, if anywhere.
+    pub metrics: Option<Metrics>,
+    /// How long the metrics may take to flush at shutdown.
+    pub flush_timeout: Duration,
 }
 
 /// Runs `canaries` until SIGTERM or SIGINT (a second one exits at once), then shuts down cleanly.
@@ -46,10 +51,45 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
     drop(ctl);
     while let Some(event) = events.recv().await {
         log(&event);
+        if let Some(m) = &opts.metrics {
+            record(m, &event);
+        }
     }
     let _ = scheduler.await;
+    if let Some(m) = &opts.metrics {
+        flush(m, opts.flush_timeout).await;
+    }
     tracing::info!("canary run stopped");
     Ok(())
+}
+
+fn record(m: &Metrics, event: &Event) {
+    match event {
+        Event::Finished { run, lateness, .. } => m.run(run, Some(*lateness)),
+        Event::Skipped {
+            canary,
+            planned,
+            dimensions,
+            ..
+        } => m.skipped(canary, dimensions, (*planned).into()),
+        Event::Reloaded { .. } => {}
+    }
+}
+
+/// Flushes the metrics within `within` and logs what became of them.
+pub async fn flush(m: &Metrics, within: Duration) {
+    let report = m.shutdown(within).await;
+    if let Some(cw) = report.cloudwatch {
+        tracing::info!(
+            requests = cw.requests,
+            datums_sent = cw.datums_sent,
+            dropped_too_old = cw.dropped_too_old,
+            dropped_queue_full = cw.dropped_queue_full,
+            dropped_rejected = cw.dropped_rejected,
+            unsent_batches = report.unsent_batches,
+            "CloudWatch metrics flushed"
+        );
+    }
 }
 
 /// SIGTERM/SIGINT: shut down (twice: exit now); SIGHUP: reload.
@@ -144,6 +184,7 @@ pub fn log(event: &Event) {
             canary,
             planned,
             total,
+            ..
         } => tracing::warn!(
             canary = %canary,
             planned = %planned.to_rfc3339(),

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod check;
 pub mod config;
 pub mod daemon;
+pub mod metrics;
 pub mod redact;
 pub mod report;
 pub mod run;

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 use canary::canary::Canary;
 use canary::config::{self, LoadOptions};
+use canary::metrics::{self, Metrics, SinkKind};
 use canary::report::{self, Summary, console::Console};
 use canary::runner;
 
@@ -50,6 +52,8 @@ enum Command {
 struct RunArgs {
     #[command(flatten)]
     load: LoadArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
     /// Run every canary once (within --max-concurrent), log, and exit with `canary test`'s codes.
     #[arg(long)]
     once: bool,
@@ -90,9 +94,97 @@ struct LoadArgs {
 }
 
 #[derive(Args)]
+struct MetricsArgs {
+    /// Record runs as metrics: cloudwatch, emf, prometheus (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', env = "CANARY_METRICS")]
+    metrics: Vec<SinkKind>,
+    /// The CloudWatch and EMF namespace.
+    #[arg(long, default_value = "Canary", env = "CANARY_NAMESPACE")]
+    namespace: String,
+    /// A dimension on every metric (repeatable; comma-separated in the environment).
+    #[arg(long = "dimension", value_name = "NAME=VALUE", value_parser = parse_dimension, value_delimiter = ',', env = "CANARY_DIMENSIONS")]
+    dimensions: Vec<(String, String)>,
+    /// Also publish each phase's duration to CloudWatch/EMF (six more custom metrics per canary and step).
+    #[arg(long, env = "CANARY_PHASE_METRICS")]
+    phase_metrics: bool,
+    /// The CloudWatch window: each series' runs in a window become one datum (a histogram).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, env = "CANARY_FLUSH_INTERVAL")]
+    flush_interval: Duration,
+    /// Send CloudWatch metrics to this endpoint (an emulator) instead of AWS's.
+    #[arg(long, value_name = "URL", env = "CANARY_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// Keep CloudWatch batches not yet accepted in this folder; they are replayed, once, later or on the next start.
+    #[arg(long, value_name = "DIR", env = "CANARY_SPOOL")]
+    spool: Option<PathBuf>,
+    /// Where to serve Prometheus /metrics and /healthz (0.0.0.0:9464 to reach it from outside).
+    #[arg(long, default_value = "127.0.0.1:9464", env = "CANARY_LISTEN")]
+    listen: SocketAddr,
+    /// Write EMF lines to this file instead of stdout.
+    #[arg(long, value_name = "FILE", env = "CANARY_EMF_FILE")]
+    emf_file: Option<PathBuf>,
+    /// How long the metrics may take to flush at exit.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, env = "CANARY_FLUSH_TIMEOUT")]
+    flush_timeout: Duration,
+}
+
+impl MetricsArgs {
+    /// EMF lines go to stdout, so the console must not.
+    fn emf_on_stdout(&self) -> bool {
+        self.metrics.contains(&SinkKind::Emf) && self.emf_file.is_none()
+    }
+
+    /// Starts the sinks asked for (none: None); bad settings are errors (exit 2).
+    async fn start<'a>(
+        &self,
+        canaries: impl IntoIterator<Item = &'a Canary>,
+    ) -> Result<Option<Metrics>> {
+        if self.metrics.is_empty() {
+            return Ok(None);
+        }
+        for c in canaries {
+            let n = c.dimensions.len() + self.dimensions.len() + 3;
+            if n > 30 {
+                bail!(
+                    "{}: {n} dimensions with CanaryName, StepName and Phase; CloudWatch allows 30",
+                    c.name
+                );
+            }
+        }
+        let config = metrics::Config {
+            sinks: self.metrics.clone(),
+            namespace: self.namespace.clone(),
+            series: metrics::SeriesOptions {
+                dimensions: self.dimensions.clone(),
+                phases: self.phase_metrics,
+            },
+            flush_interval: self.flush_interval,
+            endpoint_url: self.endpoint_url.clone(),
+            spool: self.spool.clone(),
+            listen: self.listen,
+            emf_file: self.emf_file.clone(),
+        };
+        Ok(Some(
+            Metrics::start(config)
+                .await
+                .context("cannot start the metrics")?,
+        ))
+    }
+}
+
+fn parse_dimension(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
+    metrics::check_dimension(k, v)?;
+    Ok((k.to_string(), v.to_string()))
+}
+
+#[derive(Args)]
 struct TestArgs {
     #[command(flatten)]
     load: LoadArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
     /// Run at most this many canaries at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     parallel: u16,
@@ -179,27 +271,14 @@ fn run_daemon(args: RunArgs) -> Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let metrics = rt.block_on(args.metrics.start(&canaries))?;
     if args.once {
-        let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
-        let runs = rt.block_on(async {
-            canary::check::http::warm_up().await;
-            runner::run_all(&canaries, args.max_concurrent.into(), |r| {
-                canary::daemon::log_run(r, None)
-            })
-            .await
-        });
-        let s = Summary::of(&runs);
-        tracing::info!(
-            passed = s.passed,
-            failed = s.failed,
-            errored = s.errored,
-            "all canaries ran once"
-        );
-        return Ok(if s.all_passed() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        });
+        return Ok(rt.block_on(once(
+            canaries,
+            args.max_concurrent.into(),
+            metrics,
+            args.metrics.flush_timeout,
+        )));
     }
     let opts = canary::daemon::Options {
         paths: args.load.paths.clone(),
@@ -210,10 +289,44 @@ fn run_daemon(args: RunArgs) -> Result<ExitCode> {
             grace: args.grace,
         },
         watch: (!args.watch_interval.is_zero()).then_some(args.watch_interval),
+        metrics,
+        flush_timeout: args.metrics.flush_timeout,
     };
     rt.block_on(canary::daemon::run(canaries, opts))
         .context("cannot listen for signals")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `canary run --once`: every canary once, logged and recorded, metrics flushed; `test`'s exit codes.
+async fn once(
+    canaries: Vec<Canary>,
+    parallel: usize,
+    metrics: Option<Metrics>,
+    flush: Duration,
+) -> ExitCode {
+    let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
+    let runs = runner::run_all(&canaries, parallel, |r| {
+        canary::daemon::log_run(r, None);
+        if let Some(m) = &metrics {
+            m.run(r, None);
+        }
+    })
+    .await;
+    if let Some(m) = &metrics {
+        canary::daemon::flush(m, flush).await;
+    }
+    let s = Summary::of(&runs);
+    tracing::info!(
+        passed = s.passed,
+        failed = s.failed,
+        errored = s.errored,
+        "all canaries ran once"
+    );
+    if s.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// The next `count` fire times of each canary, from `now` (a rate counts from now).
@@ -300,23 +413,27 @@ fn test(args: TestArgs) -> Result<ExitCode> {
     if selected.is_empty() {
         bail!("no canary has any of the tags {:?}", args.tags);
     }
-    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    let stdout_taken = args.json.as_deref() == Some(Path::new("-")) || args.metrics.emf_on_stdout();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let runs = if json_to_stdout {
-        let mut console = Console::plain(std::io::stderr());
-        let runs = rt.block_on(runner::run_all(&selected, args.parallel.into(), |r| {
-            console.run(r)
-        }));
-        console.summary(&Summary::of(&runs));
-        runs
+    let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c)))?;
+    let parallel = args.parallel.into();
+    let runs = if stdout_taken {
+        rt.block_on(with_console(
+            Console::plain(std::io::stderr()),
+            &selected,
+            parallel,
+        ))
     } else {
-        let mut console = Console::stdout(selected.len());
-        let runs = rt.block_on(runner::run_all(&selected, args.parallel.into(), |r| {
-            console.run(r)
-        }));
-        console.summary(&Summary::of(&runs));
-        runs
+        rt.block_on(with_console(
+            Console::stdout(selected.len()),
+            &selected,
+            parallel,
+        ))
     };
+    if let Some(m) = &metrics {
+        runs.iter().for_each(|r| m.run(r, None));
+        rt.block_on(canary::daemon::flush(m, args.metrics.flush_timeout));
+    }
     if let Some(path) = &args.json {
         write_report(path, &report::json::render(&runs))?;
     }
@@ -328,6 +445,17 @@ fn test(args: TestArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Runs the canaries once, writing each to the console as it finishes, then the summary.
+async fn with_console<W: Write>(
+    mut console: Console<W>,
+    canaries: &[Arc<Canary>],
+    parallel: usize,
+) -> Vec<canary::run::Run> {
+    let runs = runner::run_all(canaries, parallel, |r| console.run(r)).await;
+    console.summary(&Summary::of(&runs));
+    runs
 }
 
 fn write_report(path: &Path, text: &str) -> Result<()> {

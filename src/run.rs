@@ -210,6 +210,8 @@ pub struct StepRun {
     pub error: Option<CheckError>,
     /// How long the step took.
     pub duration: Duration,
+    /// When the server's certificate expires (HTTPS).
+    pub cert_not_after: Option<SystemTime>,
 }
 
 /// One attempt at a canary: its steps in order (a failed step stops the rest unless told otherwise).
@@ -252,6 +254,8 @@ pub struct Run {
     pub attempts: Vec<Attempt>,
     /// The whole run, all attempts.
     pub duration: Duration,
+    /// The canary's metric dimensions (`dimensions:`), besides `CanaryName`.
+    pub dimensions: Vec<(String, String)>,
 }
 
 impl Run {

@@ -31,6 +31,7 @@ pub async fn run_canary(canary: &Canary) -> Run {
         started_at,
         attempts,
         duration: start.elapsed(),
+        dimensions: canary.dimensions.clone(),
     }
 }
 
@@ -124,6 +125,7 @@ pub fn not_run(canary: &Canary, kind: ErrorKind, why: String) -> Run {
         assertions: Vec::new(),
         error: Some(CheckError::new(kind, why)),
         duration: Duration::ZERO,
+        cert_not_after: None,
     };
     Run {
         canary: canary.name.clone(),
@@ -135,5 +137,6 @@ pub fn not_run(canary: &Canary, kind: ErrorKind, why: String) -> Run {
             duration: Duration::ZERO,
         }],
         duration: Duration::ZERO,
+        dimensions: canary.dimensions.clone(),
     }
 }

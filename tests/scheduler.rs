@@ -85,6 +85,7 @@ fn fake(takes: &[(&str, u64)]) -> (Arc<Fake>, RunFn) {
                 started_at: SystemTime::now(),
                 attempts: vec![attempt],
                 duration: took,
+                dimensions: Vec::new(),
             }
         })
     });

@@ -100,6 +100,7 @@ pub fn compile(
         )
     });
     let steps = steps(&mut c, raw, name.as_deref().unwrap_or_default());
+    let dimensions = dimensions(&mut c, raw);
     if !c.errors.is_empty() {
         // A message may quote a value that holds a secret (a bad URL, say).
         let redactor = crate::redact::Redactor::new(c.vars.secrets.iter().cloned());
@@ -123,6 +124,7 @@ pub fn compile(
         tags: raw.tags.clone(),
         steps,
         secrets: c.vars.secrets,
+        dimensions,
     })
 }
 
@@ -155,6 +157,30 @@ fn schedule(c: &mut Compiler, raw: &RawCanary) -> Option<Schedule> {
         return None;
     }
     Some(schedule)
+}
+
+/// The most dimensions a canary may add (CloudWatch allows 30 in all; canary uses up to 3).
+pub const MAX_DIMENSIONS: usize = 20;
+
+/// `dimensions:`: names and values as CloudWatch accepts them, within its limits.
+fn dimensions(c: &mut Compiler, raw: &RawCanary) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, value) in &raw.dimensions {
+        let Some(v) = c.template(value).and_then(|t| t.as_static()) else {
+            continue;
+        };
+        let r = crate::metrics::check_dimension(name, &v);
+        if c.check(&value.referenced, r).is_some() {
+            out.push((name.clone(), v));
+        }
+    }
+    if out.len() > MAX_DIMENSIONS {
+        c.fail(
+            &raw.name.referenced,
+            format!("at most {MAX_DIMENSIONS} dimensions"),
+        );
+    }
+    out
 }
 
 fn canary_name(c: &mut Compiler, name: &S<String>) -> Option<String> {

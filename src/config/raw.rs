@@ -27,6 +27,9 @@ pub struct RawCanary {
     pub timeout: Option<S<String>>,
     /// Extra attempts after a failed or errored one. Default 0. A pass after a retry is reported as such.
     pub retries: Option<S<u32>>,
+    /// Extra metric dimensions (CloudWatch, EMF), e.g. `{ Environment: prod }`.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, S<String>>,
     /// Free-form labels, shown by `canary list`.
     #[serde(default)]
     pub tags: Vec<String>,

@@ -62,6 +62,8 @@ pub enum Event {
         planned: DateTime<Utc>,
         /// Instants this canary has skipped so far.
         total: u64,
+        /// The canary's metric dimensions.
+        dimensions: Vec<(String, String)>,
     },
     /// A new set of canaries took effect.
     Reloaded {
@@ -268,6 +270,7 @@ impl Scheduler {
                     canary: slot.canary.name.clone(),
                     planned,
                     total: slot.skipped,
+                    dimensions: slot.canary.dimensions.clone(),
                 });
             } else {
                 slot.running = true;

@@ -142,6 +142,7 @@ pub async fn run(step: &Step, check: &HttpCheck, scope: &mut Scope) -> StepRun {
         assertions: Vec::new(),
         error: None,
         duration: Default::default(),
+        cert_not_after: None,
     };
     match fetch(&check.request, &scope.captures, deadline).await {
         Ok(resp) => judge(check, &resp, scope, &mut out),
@@ -164,6 +165,7 @@ fn judge(check: &HttpCheck, resp: &Response, scope: &mut Scope, out: &mut StepRu
     out.status = Some(resp.status);
     out.redirects = resp.redirects;
     out.phases = Some(resp.phases);
+    out.cert_not_after = resp.cert_not_after;
     for a in &check.assertions {
         out.assertions
             .push(assert::evaluate(a, resp, &scope.captures));

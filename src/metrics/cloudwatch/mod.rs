@@ -1,0 +1,294 @@
+//! The CloudWatch sink: PutMetricData in batches, retried with jittered exponential backoff;
+//! a bounded queue, or a spool on disk, while CloudWatch is unreachable; nothing sent twice.
+
+pub mod datum;
+mod spool;
+
+use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use tokio::time::Instant;
+
+pub use datum::{Datum, batches, datums, to_sdk};
+pub use spool::Spool;
+
+use super::MetricsError;
+
+/// How to reach CloudWatch.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The metric namespace.
+    pub namespace: String,
+    /// Another endpoint (an emulator); None: AWS's, from the region.
+    pub endpoint_url: Option<String>,
+    /// A folder for batches not yet accepted; None: keep them in memory.
+    pub spool: Option<PathBuf>,
+    /// The most datums kept in memory; beyond it the oldest are dropped, counted and logged.
+    pub max_queued: usize,
+}
+
+/// What the sink did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// PutMetricData requests accepted.
+    pub requests: u64,
+    /// Datums accepted.
+    pub datums_sent: u64,
+    /// Datums dropped because they were older than CloudWatch accepts (two weeks).
+    pub dropped_too_old: u64,
+    /// Datums dropped because the in-memory queue was full.
+    pub dropped_queue_full: u64,
+    /// Datums CloudWatch rejected as invalid (never retried).
+    pub dropped_rejected: u64,
+}
+
+/// A batch waiting to be sent.
+#[derive(Debug)]
+enum Pending {
+    Memory(Vec<Datum>),
+    File(PathBuf),
+}
+
+/// Why a request failed.
+enum Failure {
+    /// Worth retrying: throttling, a 5xx, the network, a timeout.
+    Retry(String),
+    /// Not worth retrying: CloudWatch said the data is invalid.
+    Reject(String),
+}
+
+/// The CloudWatch sink.
+pub struct CloudWatch {
+    client: Client,
+    namespace: String,
+    spool: Option<Spool>,
+    queue: VecDeque<Pending>,
+    queued: usize,
+    max_queued: usize,
+    failures: u32,
+    retry_at: Option<Instant>,
+    sent_files: HashSet<PathBuf>,
+    /// What it has done so far.
+    pub stats: Stats,
+}
+
+impl CloudWatch {
+    /// A sink with the default AWS credential and region chain; spooled batches are queued first.
+    pub async fn connect(s: Settings) -> Result<CloudWatch, MetricsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(5))
+                    .operation_timeout(Duration::from_secs(15))
+                    .build(),
+            );
+        if let Some(url) = &s.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let conf = loader.load().await;
+        if conf.region().is_none() {
+            return Err(MetricsError::NoRegion);
+        }
+        let spool = match &s.spool {
+            Some(dir) => Some(Spool::open(dir).map_err(|e| MetricsError::Spool(dir.clone(), e))?),
+            None => None,
+        };
+        let mut queue = VecDeque::new();
+        if let Some(sp) = &spool {
+            let files = sp
+                .pending()
+                .map_err(|e| MetricsError::Spool(s.spool.clone().unwrap_or_default(), e))?;
+            if !files.is_empty() {
+                tracing::info!(
+                    batches = files.len(),
+                    "replaying spooled CloudWatch batches"
+                );
+            }
+            queue.extend(files.into_iter().map(Pending::File));
+        }
+        Ok(CloudWatch {
+            client: Client::new(&conf),
+            namespace: s.namespace,
+            spool,
+            queue,
+            queued: 0,
+            max_queued: s.max_queued,
+            failures: 0,
+            retry_at: None,
+            sent_files: HashSet::new(),
+            stats: Stats::default(),
+        })
+    }
+
+    /// Queues datums, in batches within CloudWatch's limits (on disk when there is a spool).
+    pub fn enqueue(&mut self, datums: Vec<Datum>) {
+        for batch in batches(datums) {
+            let Some(spool) = &mut self.spool else {
+                self.push_memory(batch);
+                continue;
+            };
+            match spool.write(&batch) {
+                Ok(path) => self.queue.push_back(Pending::File(path)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot write to the spool; keeping the batch in memory");
+                    self.push_memory(batch);
+                }
+            }
+        }
+    }
+
+    fn push_memory(&mut self, batch: Vec<Datum>) {
+        self.queued += batch.len();
+        self.queue.push_back(Pending::Memory(batch));
+        while self.queued > self.max_queued {
+            let Some(i) = self
+                .queue
+                .iter()
+                .position(|p| matches!(p, Pending::Memory(_)))
+            else {
+                break;
+            };
+            if let Some(Pending::Memory(old)) = self.queue.remove(i) {
+                self.queued -= old.len();
+                self.stats.dropped_queue_full += old.len() as u64;
+                tracing::error!(
+                    datums = old.len(),
+                    "CloudWatch is unreachable and the queue is full: dropped the oldest datums (use --spool to keep them on disk)"
+                );
+            }
+        }
+    }
+
+    /// Batches waiting.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// When the next attempt is due after a failure.
+    pub fn retry_at(&self) -> Option<Instant> {
+        self.retry_at
+    }
+
+    /// Sends the queued batches in order until one fails; then waits a jittered, growing delay
+    /// before trying again (a call before then does nothing).
+    pub async fn send(&mut self) {
+        if self.retry_at.is_some_and(|t| t > Instant::now()) {
+            return;
+        }
+        self.retry_at = None;
+        while let Some(front) = self.queue.front() {
+            let batch = match front {
+                Pending::Memory(b) => b.clone(),
+                Pending::File(p) if self.sent_files.contains(p) => Vec::new(),
+                Pending::File(p) => match Spool::read(p) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::error!(file = %p.display(), error = %e, "unreadable spool file set aside");
+                        let _ = Spool::set_aside(p);
+                        Vec::new()
+                    }
+                },
+            };
+            let batch = self.drop_too_old(batch);
+            if !batch.is_empty() {
+                match self.put(&batch).await {
+                    Ok(()) => {
+                        self.stats.requests += 1;
+                        self.stats.datums_sent += batch.len() as u64;
+                    }
+                    Err(Failure::Retry(why)) => return self.back_off(&why),
+                    Err(Failure::Reject(why)) => {
+                        self.stats.dropped_rejected += batch.len() as u64;
+                        tracing::error!(datums = batch.len(), error = %why, "CloudWatch rejected a batch; it will not be retried");
+                    }
+                }
+            }
+            self.done_with_front();
+        }
+    }
+
+    /// Removes the front batch once CloudWatch has it (or it was dropped): its spool file goes
+    /// at once, so it is never sent again.
+    fn done_with_front(&mut self) {
+        self.failures = 0;
+        match self.queue.pop_front() {
+            Some(Pending::Memory(b)) => self.queued -= b.len(),
+            Some(Pending::File(p)) => match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::error!(file = %p.display(), error = %e, "cannot delete a sent spool file; it will not be resent by this process");
+                    self.sent_files.insert(p);
+                }
+                _ => {}
+            },
+            None => {}
+        }
+    }
+
+    fn drop_too_old(&mut self, batch: Vec<Datum>) -> Vec<Datum> {
+        let limit = SystemTime::now() - datum::MAX_AGE + Duration::from_secs(300);
+        let (fresh, old): (Vec<Datum>, Vec<Datum>) =
+            batch.into_iter().partition(|d| d.timestamp() >= limit);
+        if !old.is_empty() {
+            self.stats.dropped_too_old += old.len() as u64;
+            tracing::warn!(
+                datums = old.len(),
+                "dropped datums older than CloudWatch accepts (two weeks)"
+            );
+        }
+        fresh
+    }
+
+    fn back_off(&mut self, why: &str) {
+        self.failures += 1;
+        let delay = backoff(self.failures);
+        self.retry_at = Some(Instant::now() + delay);
+        tracing::warn!(error = %why, retry_in_s = delay.as_secs_f64(), pending_batches = self.queue.len(), "CloudWatch PutMetricData failed; will retry");
+    }
+
+    async fn put(&self, batch: &[Datum]) -> Result<(), Failure> {
+        let data = batch.iter().map(to_sdk).collect();
+        let sent = self
+            .client
+            .put_metric_data()
+            .namespace(&self.namespace)
+            .set_metric_data(Some(data))
+            .send()
+            .await;
+        sent.map(|_| ()).map_err(|e| {
+            let retry = match &e {
+                SdkError::ServiceError(se) => {
+                    let status = se.raw().status().as_u16();
+                    let code = se.err().code().unwrap_or_default();
+                    status >= 500 || status == 429 || code.contains("Throttl")
+                }
+                SdkError::ConstructionFailure(_) => false,
+                _ => true,
+            };
+            let why = DisplayErrorContext(&e).to_string();
+            if retry {
+                Failure::Retry(why)
+            } else {
+                Failure::Reject(why)
+            }
+        })
+    }
+}
+
+/// 1 s, 2 s, 4 s … up to 60 s, each with ±25 % jitter.
+fn backoff(failures: u32) -> Duration {
+    let base =
+        Duration::from_secs(1 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(60));
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    let jitter = 0.75 + f64::from(nanos % 1000) / 2000.0;
+    base.mul_f64(jitter)
+}

@@ -1,0 +1,288 @@
+//! The metrics hub: one task takes runs, feeds every sink, flushes CloudWatch windows on an
+//! interval, retries on schedule, and flushes everything on shutdown.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::cloudwatch::{self, CloudWatch, datums};
+use super::emf::EmfWriter;
+use super::prometheus::{self, Prometheus};
+use super::{Recorder, SeriesOptions, samples, skipped};
+use crate::run::Run;
+
+/// A place metrics go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SinkKind {
+    /// CloudWatch PutMetricData, with histograms per window.
+    Cloudwatch,
+    /// Embedded Metric Format lines on stdout (or `--emf-file`).
+    Emf,
+    /// A Prometheus `/metrics` endpoint.
+    Prometheus,
+}
+
+/// The metrics settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The sinks.
+    pub sinks: Vec<SinkKind>,
+    /// The CloudWatch and EMF namespace.
+    pub namespace: String,
+    /// Runner dimensions, phase metrics.
+    pub series: SeriesOptions,
+    /// The CloudWatch window and flush interval.
+    pub flush_interval: Duration,
+    /// Another CloudWatch endpoint (an emulator).
+    pub endpoint_url: Option<String>,
+    /// The CloudWatch spool folder.
+    pub spool: Option<PathBuf>,
+    /// Where Prometheus is served.
+    pub listen: SocketAddr,
+    /// Where EMF lines go; None: stdout.
+    pub emf_file: Option<PathBuf>,
+}
+
+/// Why the metrics could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// No region in the AWS chain.
+    #[error("no AWS region for CloudWatch: set AWS_REGION (or a profile's region)")]
+    NoRegion,
+    /// The spool folder is unusable.
+    #[error("spool folder {path}: {1}", path = .0.display())]
+    Spool(PathBuf, io::Error),
+    /// The Prometheus address cannot be bound.
+    #[error("cannot listen on {0} for Prometheus: {1}")]
+    Listen(SocketAddr, io::Error),
+    /// The EMF file cannot be opened.
+    #[error("cannot open the EMF file {path}: {1}", path = .0.display())]
+    EmfFile(PathBuf, io::Error),
+}
+
+/// What happened to the metrics by shutdown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The CloudWatch sink's counts, if it ran.
+    pub cloudwatch: Option<cloudwatch::Stats>,
+    /// Batches not delivered by the end (kept in the spool when there is one, else lost).
+    pub unsent_batches: usize,
+}
+
+enum Msg {
+    Run(Box<Run>, Option<Duration>),
+    Skipped(String, Vec<(String, String)>, SystemTime),
+    Shutdown(Duration, oneshot::Sender<Report>),
+}
+
+/// A handle on the metrics task.
+#[derive(Clone)]
+pub struct Metrics {
+    tx: mpsc::UnboundedSender<Msg>,
+    prometheus: Option<SocketAddr>,
+}
+
+struct Hub {
+    recorder: Recorder,
+    cw: Option<CloudWatch>,
+    emf: Option<EmfWriter>,
+    prom: Option<Arc<Prometheus>>,
+    series: SeriesOptions,
+    spool: bool,
+}
+
+impl Metrics {
+    /// Starts the sinks (connects CloudWatch, replays its spool, binds Prometheus, opens EMF).
+    pub async fn start(cfg: Config) -> Result<Metrics, MetricsError> {
+        let has = |k| cfg.sinks.contains(&k);
+        let cw = match has(SinkKind::Cloudwatch) {
+            true => Some(
+                CloudWatch::connect(cloudwatch::Settings {
+                    namespace: cfg.namespace.clone(),
+                    endpoint_url: cfg.endpoint_url.clone(),
+                    spool: cfg.spool.clone(),
+                    max_queued: 100_000,
+                })
+                .await?,
+            ),
+            false => None,
+        };
+        let emf = match (has(SinkKind::Emf), &cfg.emf_file) {
+            (false, _) => None,
+            (true, None) => Some(Box::new(io::stdout()) as Box<dyn io::Write + Send>),
+            (true, Some(path)) => Some(Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| MetricsError::EmfFile(path.clone(), e))?,
+            ) as Box<dyn io::Write + Send>),
+        }
+        .map(|out| EmfWriter::new(out, cfg.namespace.clone(), cfg.series.clone()));
+        let (prom, prometheus) = match has(SinkKind::Prometheus) {
+            true => {
+                let listener = tokio::net::TcpListener::bind(cfg.listen)
+                    .await
+                    .map_err(|e| MetricsError::Listen(cfg.listen, e))?;
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| MetricsError::Listen(cfg.listen, e))?;
+                let prom = Arc::new(Prometheus::new(&cfg.series.dimensions));
+                tokio::spawn(prometheus::serve(prom.clone(), listener));
+                tracing::info!(address = %addr, "Prometheus metrics on /metrics");
+                (Some(prom), Some(addr))
+            }
+            false => (None, None),
+        };
+        let hub = Hub {
+            recorder: Recorder::new(cfg.flush_interval),
+            cw,
+            emf,
+            prom,
+            series: cfg.series,
+            spool: cfg.spool.is_some(),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(hub.serve(rx, cfg.flush_interval));
+        Ok(Metrics { tx, prometheus })
+    }
+
+    /// Records a finished run (with its lateness when it was scheduled).
+    pub fn run(&self, run: &Run, lateness: Option<Duration>) {
+        let _ = self.tx.send(Msg::Run(Box::new(run.clone()), lateness));
+    }
+
+    /// Records a skipped instant.
+    pub fn skipped(&self, canary: &str, dims: &[(String, String)], at: SystemTime) {
+        let _ = self
+            .tx
+            .send(Msg::Skipped(canary.to_string(), dims.to_vec(), at));
+    }
+
+    /// Where Prometheus is served, if it is.
+    pub fn prometheus_addr(&self) -> Option<SocketAddr> {
+        self.prometheus
+    }
+
+    /// Flushes every sink, trying for at most `within`, and says what could not be delivered.
+    pub async fn shutdown(&self, within: Duration) -> Report {
+        let (reply, report) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(within, reply)).is_err() {
+            return Report::default();
+        }
+        report.await.unwrap_or_default()
+    }
+}
+
+impl Hub {
+    async fn serve(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            let retry = self.cw.as_ref().and_then(CloudWatch::retry_at);
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(Msg::Run(run, lateness)) => self.record(&run, lateness),
+                    Some(Msg::Skipped(canary, dims, at)) => self.skip(&canary, &dims, at),
+                    Some(Msg::Shutdown(within, reply)) => {
+                        let _ = reply.send(self.finish(within).await);
+                        return;
+                    }
+                    None => {
+                        self.finish(Duration::from_secs(5)).await;
+                        return;
+                    }
+                },
+                _ = tick.tick() => self.flush(false).await,
+                () = sleep_until(retry), if retry.is_some() => self.send().await,
+            }
+        }
+    }
+
+    fn record(&mut self, run: &Run, lateness: Option<Duration>) {
+        if let Some(emf) = &mut self.emf {
+            emf.write(run, lateness);
+        }
+        if let Some(p) = &self.prom {
+            p.observe(run, lateness);
+        }
+        if self.cw.is_some() {
+            for s in samples(run, &self.series) {
+                self.recorder.record(&s);
+            }
+        }
+    }
+
+    fn skip(&mut self, canary: &str, dims: &[(String, String)], at: SystemTime) {
+        if let Some(p) = &self.prom {
+            p.skipped(canary);
+        }
+        if self.cw.is_some() {
+            self.recorder
+                .record(&skipped(canary, dims, &self.series, at));
+        }
+    }
+
+    /// Queues the windows that have ended (all of them when `all`) and sends what is queued.
+    async fn flush(&mut self, all: bool) {
+        let windows = self.recorder.drain(SystemTime::now(), all);
+        if let Some(cw) = &mut self.cw {
+            if !windows.is_empty() {
+                cw.enqueue(datums(&windows));
+            }
+            cw.send().await;
+        }
+    }
+
+    async fn send(&mut self) {
+        if let Some(cw) = &mut self.cw {
+            cw.send().await;
+        }
+    }
+
+    /// Flushes everything, retrying until all is sent or `within` has passed.
+    async fn finish(&mut self, within: Duration) -> Report {
+        let deadline = tokio::time::Instant::now() + within;
+        let _ = tokio::time::timeout_at(deadline, async {
+            self.flush(true).await;
+            while let Some(cw) = &mut self.cw {
+                if cw.pending() == 0 {
+                    break;
+                }
+                sleep_until(cw.retry_at()).await;
+                cw.send().await;
+            }
+        })
+        .await;
+        let report = Report {
+            cloudwatch: self.cw.as_ref().map(|c| c.stats),
+            unsent_batches: self.cw.as_ref().map_or(0, CloudWatch::pending),
+        };
+        if report.unsent_batches > 0 {
+            if self.spool {
+                tracing::warn!(
+                    batches = report.unsent_batches,
+                    "CloudWatch batches not sent by shutdown stay in the spool for the next start"
+                );
+            } else {
+                tracing::error!(
+                    batches = report.unsent_batches,
+                    "CloudWatch batches not sent by shutdown are lost (use --spool to keep them)"
+                );
+            }
+        }
+        report
+    }
+}
+
+async fn sleep_until(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,229 @@
+//! Prometheus: `/metrics` in the OpenMetrics text format (prometheus-client) and `/healthz`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, UNIX_EPOCH};
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::run::{Outcome, Phase, Run};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CanaryLabel {
+    canary: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabels {
+    canary: String,
+    phase: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    canary: String,
+    outcome: String,
+}
+
+type Hist = Family<CanaryLabel, Histogram, fn() -> Histogram>;
+
+/// The Prometheus metrics of every run.
+pub struct Prometheus {
+    registry: Registry,
+    success: Family<CanaryLabel, Gauge>,
+    duration: Hist,
+    phase: Family<PhaseLabels, Histogram, fn() -> Histogram>,
+    cert_expiry: Family<CanaryLabel, Gauge<f64, AtomicU64>>,
+    runs: Family<OutcomeLabels, Counter>,
+    lateness: Hist,
+    skipped: Family<CanaryLabel, Counter>,
+}
+
+fn duration_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+fn lateness_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+}
+
+impl Prometheus {
+    /// The metrics, with the runner's `--dimension`s as labels on every series.
+    pub fn new(labels: &[(String, String)]) -> Prometheus {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (label_name(k).into(), v.clone().into()));
+        let mut registry = Registry::with_labels(labels);
+        let p = Prometheus {
+            success: Family::default(),
+            duration: Family::new_with_constructor(duration_buckets),
+            phase: Family::new_with_constructor(duration_buckets),
+            cert_expiry: Family::default(),
+            runs: Family::default(),
+            lateness: Family::new_with_constructor(lateness_buckets),
+            skipped: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "canary_success",
+            "1 if the canary's last run passed, else 0",
+            p.success.clone(),
+        );
+        registry.register(
+            "canary_duration_seconds",
+            "Run duration",
+            p.duration.clone(),
+        );
+        registry.register(
+            "canary_phase_duration_seconds",
+            "Request phase durations (resolve, connect, tls, processing, transfer, total)",
+            p.phase.clone(),
+        );
+        registry.register(
+            "canary_tls_cert_expiry_timestamp_seconds",
+            "When the server certificate expires (Unix time)",
+            p.cert_expiry.clone(),
+        );
+        registry.register("canary_runs", "Runs by outcome", p.runs.clone());
+        registry.register(
+            "canary_schedule_lateness_seconds",
+            "Actual start minus planned instant",
+            p.lateness.clone(),
+        );
+        registry.register(
+            "canary_skipped_runs",
+            "Instants skipped because the previous run was still going",
+            p.skipped.clone(),
+        );
+        Prometheus { registry, ..p }
+    }
+
+    /// Records a run.
+    pub fn observe(&self, run: &Run, lateness: Option<Duration>) {
+        let canary = CanaryLabel {
+            canary: run.canary.clone(),
+        };
+        let passed = run.outcome() == Outcome::Passed;
+        self.success.get_or_create(&canary).set(i64::from(passed));
+        self.duration
+            .get_or_create(&canary)
+            .observe(run.duration.as_secs_f64());
+        let outcome = OutcomeLabels {
+            canary: run.canary.clone(),
+            outcome: run.outcome().as_str().into(),
+        };
+        self.runs.get_or_create(&outcome).inc();
+        if let Some(l) = lateness {
+            self.lateness
+                .get_or_create(&canary)
+                .observe(l.as_secs_f64());
+        }
+        for step in &run.last().steps {
+            if let Some(p) = step.phases {
+                for phase in Phase::ALL {
+                    let labels = PhaseLabels {
+                        canary: run.canary.clone(),
+                        phase: phase.as_str().into(),
+                    };
+                    self.phase
+                        .get_or_create(&labels)
+                        .observe(p.get(phase).as_secs_f64());
+                }
+            }
+            if let Some(t) = step.cert_not_after {
+                let secs = t
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                self.cert_expiry.get_or_create(&canary).set(secs);
+            }
+        }
+    }
+
+    /// Records a skipped instant.
+    pub fn skipped(&self, canary: &str) {
+        self.skipped
+            .get_or_create(&CanaryLabel {
+                canary: canary.into(),
+            })
+            .inc();
+    }
+
+    /// The exposition, in the OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// A Prometheus label name from a dimension name: invalid characters become `_`.
+fn label_name(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    s
+}
+
+/// Serves `/metrics` and `/healthz` on `listener` until the task is dropped.
+pub async fn serve(prom: Arc<Prometheus>, listener: tokio::net::TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let prom = prom.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let prom = prom.clone();
+                async move { Ok::<_, Infallible>(respond(&prom, &req)) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, svc)
+                .await;
+        });
+    }
+}
+
+fn respond(prom: &Prometheus, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let (status, kind, body) = match (req.method(), req.uri().path()) {
+        (&Method::GET, "/metrics") => (
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            prom.encode(),
+        ),
+        (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /metrics or /healthz\n".to_string(),
+        ),
+    };
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    if let Ok(v) = kind.parse() {
+        resp.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    resp
+}
