@@ -186,6 +186,28 @@ fn label_name(name: &str) -> String {
     s
 }
 
+/// OpenMetrics text → the classic format: a counter's HELP and TYPE name its `_total` sample,
+/// and there is no `# EOF`.
+pub fn classic(openmetrics: &str) -> String {
+    let counters: Vec<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines().filter(|l| *l != "# EOF") {
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|p| {
+            let rest = line.strip_prefix(p)?;
+            let name = rest.split(' ').next()?;
+            counters
+                .contains(&name)
+                .then(|| format!("{p}{name}_total{}", &rest[name.len()..]))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
 /// Serves `/metrics` and `/healthz` on `listener` until the task is dropped.
 pub async fn serve(prom: Arc<Prometheus>, listener: tokio::net::TcpListener) {
     loop {
@@ -206,12 +228,24 @@ pub async fn serve(prom: Arc<Prometheus>, listener: tokio::net::TcpListener) {
     }
 }
 
+/// `/metrics` in OpenMetrics for a scraper that asks for it (Prometheus does), else in the
+/// classic text format (0.0.4) that older tools and `promtool check metrics` read.
 fn respond(prom: &Prometheus, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let accept = req
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let (status, kind, body) = match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => (
+        (&Method::GET, "/metrics") if accept.contains("application/openmetrics-text") => (
             StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
             prom.encode(),
+        ),
+        (&Method::GET, "/metrics") => (
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            classic(&prom.encode()),
         ),
         (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),
         _ => (

@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod demo;
+pub mod proxy;
 pub mod server;
 
 use std::path::{Path, PathBuf};

@@ -335,7 +335,7 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Req> {
+pub async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Req> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let end = loop {

@@ -1,0 +1,160 @@
+//! A fault-injecting HTTP proxy on 127.0.0.1:0 in front of a real service (LocalStack): it
+//! forwards, answers errors, fails the first N requests, or holds requests unanswered.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::server::{Req, read_request};
+
+/// What the proxy does with the next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Pass it on.
+    Forward,
+    /// Answer with this status and no body.
+    Fail(u16),
+    /// Answer the next `n` with 503, then forward.
+    FailFirst(usize),
+    /// Read it and never answer.
+    Hold,
+}
+
+/// A running proxy; stops when dropped.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    mode: Arc<Mutex<Mode>>,
+    /// Requests received.
+    pub requests: Arc<AtomicUsize>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Proxy {
+    /// A proxy to `upstream` (`http://host:port`).
+    pub fn start(upstream: &str, mode: Mode) -> Proxy {
+        let upstream: SocketAddr = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("upstream host:port");
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let mode = Arc::new(Mutex::new(mode));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (m, n) = (mode.clone(), requests.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).unwrap();
+                tokio::select! {
+                    _ = accept(listener, upstream, m, n) => {}
+                    _ = stopped => {}
+                }
+            });
+            rt.shutdown_background();
+        });
+        Proxy {
+            addr,
+            mode,
+            requests,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    pub fn received(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn accept(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    mode: Arc<Mutex<Mode>>,
+    requests: Arc<AtomicUsize>,
+) {
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            continue;
+        };
+        let (mode, requests) = (mode.clone(), requests.clone());
+        tokio::spawn(async move {
+            let Some(req) = read_request(&mut client).await else {
+                return;
+            };
+            requests.fetch_add(1, Ordering::SeqCst);
+            let now = {
+                let mut m = mode.lock().unwrap();
+                let now = *m;
+                if let Mode::FailFirst(n) = now {
+                    *m = if n <= 1 {
+                        Mode::Forward
+                    } else {
+                        Mode::FailFirst(n - 1)
+                    };
+                }
+                now
+            };
+            match now {
+                Mode::Forward => forward(&mut client, upstream, &req).await,
+                Mode::Fail(status) => answer(&mut client, status).await,
+                Mode::FailFirst(_) => answer(&mut client, 503).await,
+                Mode::Hold => tokio::time::sleep(Duration::from_secs(3600)).await,
+            }
+        });
+    }
+}
+
+async fn answer(client: &mut TcpStream, status: u16) {
+    let head =
+        format!("HTTP/1.1 {status} Injected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let _ = client.write_all(head.as_bytes()).await;
+    let _ = client.shutdown().await;
+}
+
+async fn forward(client: &mut TcpStream, upstream: SocketAddr, req: &Req) {
+    let Ok(mut up) = TcpStream::connect(upstream).await else {
+        return answer(client, 502).await;
+    };
+    let mut raw = format!("{} {} HTTP/1.1\r\n", req.method, req.target).into_bytes();
+    for (k, v) in req
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("connection"))
+    {
+        raw.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    raw.extend_from_slice(b"Connection: close\r\n\r\n");
+    raw.extend_from_slice(&req.body);
+    let mut response = Vec::new();
+    if up.write_all(&raw).await.is_err() || up.read_to_end(&mut response).await.is_err() {
+        return answer(client, 502).await;
+    }
+    let _ = client.write_all(&response).await;
+    let _ = client.shutdown().await;
+}
