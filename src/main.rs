@@ -122,8 +122,8 @@ struct MetricsArgs {
     /// Write EMF lines to this file instead of stdout.
     #[arg(long, value_name = "FILE", env = "CANARY_EMF_FILE")]
     emf_file: Option<PathBuf>,
-    /// How long the metrics may take to flush at exit.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, env = "CANARY_FLUSH_TIMEOUT")]
+    /// How long the metrics may take to flush at exit (after --grace: 25 s + 4 s fit the 30 s ECS and Kubernetes allow).
+    #[arg(long, default_value = "4s", value_parser = humantime::parse_duration, env = "CANARY_FLUSH_TIMEOUT")]
     flush_timeout: Duration,
 }
 
