@@ -180,7 +180,7 @@ fn header(name: &str, test: &TextTest, resp: &Response, captures: &Captures) -> 
 }
 
 /// Applies a text test to `text` (None when absent); returns whether it held and what was expected.
-fn text_test(test: &TextTest, text: Option<&str>, captures: &Captures) -> (bool, String) {
+pub fn text_test(test: &TextTest, text: Option<&str>, captures: &Captures) -> (bool, String) {
     match (test, text) {
         (TextTest::Exists(want), t) => (t.is_some() == *want, exists_word(*want).into()),
         (TextTest::NotContains(s), None) => {

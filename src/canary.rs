@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::check::browser::BrowserCheck;
 use crate::check::http::HttpCheck;
 use crate::schedule::Schedule;
 
@@ -32,7 +33,10 @@ pub struct Canary {
 impl Canary {
     /// The kind of check the canary runs, for listings.
     pub fn kind(&self) -> &'static str {
-        "http"
+        match self.steps.first().map(|s| &s.kind) {
+            Some(StepKind::Browser(_)) => "browser",
+            _ => "http",
+        }
     }
 }
 
@@ -53,5 +57,7 @@ pub struct Step {
 #[derive(Debug, Clone)]
 pub enum StepKind {
     /// An HTTP request with its assertions and captures.
-    Http(HttpCheck),
+    Http(Box<HttpCheck>),
+    /// Browser actions in the attempt's browser session.
+    Browser(BrowserCheck),
 }

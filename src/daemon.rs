@@ -7,7 +7,10 @@ use std::time::{Duration, SystemTime};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
+use std::sync::Arc;
+
 use crate::canary::Canary;
+use crate::check::Context;
 use crate::config::{self, LoadOptions};
 use crate::metrics::Metrics;
 use crate::run::{Outcome, Run};
@@ -28,6 +31,8 @@ pub struct Options {
     pub metrics: Option<Metrics>,
     /// How long the metrics may take to flush at shutdown.
     pub flush_timeout: Duration,
+    /// What checks need from outside (WebDriver, artifacts).
+    pub ctx: Arc<Context>,
 }
 
 /// Runs `canaries` until SIGTERM or SIGINT (a second one exits at once), then shuts down cleanly.
@@ -40,7 +45,7 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
         canaries,
         opts.scheduler.clone(),
         Clock::System,
-        scheduler::real_runner(),
+        scheduler::real_runner(opts.ctx.clone()),
         ctl_rx,
         ev_tx,
     ));
@@ -58,6 +63,9 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
     let _ = scheduler.await;
     if let Some(m) = &opts.metrics {
         flush(m, opts.flush_timeout).await;
+    }
+    if let Some(driver) = &opts.ctx.webdriver {
+        driver.shutdown();
     }
     tracing::info!("canary run stopped");
     Ok(())
@@ -116,6 +124,9 @@ fn signals(
             }
             if stopping {
                 tracing::warn!("second signal: exiting now");
+                if let Some(driver) = &opts.ctx.webdriver {
+                    driver.shutdown();
+                }
                 std::process::exit(130);
             }
             stopping = true;

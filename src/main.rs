@@ -12,6 +12,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use canary::canary::Canary;
+use canary::check::Context as RunContext;
+use canary::check::browser::Driver;
 use canary::config::{self, LoadOptions};
 use canary::metrics::{self, Metrics, SinkKind};
 use canary::report::{self, Summary, console::Console};
@@ -54,6 +56,8 @@ struct RunArgs {
     load: LoadArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    browser: BrowserArgs,
     /// Run every canary once (within --max-concurrent), log, and exit with `canary test`'s codes.
     #[arg(long)]
     once: bool,
@@ -171,6 +175,47 @@ impl MetricsArgs {
     }
 }
 
+#[derive(Args)]
+struct BrowserArgs {
+    /// The chromedriver canary starts for browser canaries (a path, or a name on PATH).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "chromedriver",
+        env = "CANARY_CHROMEDRIVER"
+    )]
+    chromedriver: PathBuf,
+    /// The Chromium binary (default: /usr/lib/chromium/chromium when present, else chromedriver's choice).
+    #[arg(long, value_name = "PATH", env = "CANARY_CHROMIUM")]
+    chromium: Option<PathBuf>,
+    /// Use this WebDriver endpoint (a Selenium Grid) instead of starting chromedriver.
+    #[arg(long, value_name = "URL", env = "CANARY_WEBDRIVER_URL")]
+    webdriver_url: Option<String>,
+    /// Screenshots and page sources go under DIR/<canary>/<run-id>/.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "artifacts",
+        env = "CANARY_ARTIFACTS"
+    )]
+    artifacts: PathBuf,
+}
+
+impl BrowserArgs {
+    /// The context of the runs: a WebDriver when any canary drives a browser.
+    fn context(&self, canaries: &[&Canary]) -> Arc<RunContext> {
+        let browser = canaries.iter().any(|c| c.kind() == "browser");
+        let webdriver = browser.then(|| match &self.webdriver_url {
+            Some(url) => Driver::remote(url.clone()),
+            None => Driver::chromedriver(self.chromedriver.clone(), self.chromium.clone()),
+        });
+        Arc::new(RunContext {
+            webdriver,
+            artifacts: self.artifacts.clone(),
+        })
+    }
+}
+
 fn parse_dimension(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once('=')
@@ -185,6 +230,8 @@ struct TestArgs {
     load: LoadArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    browser: BrowserArgs,
     /// Run at most this many canaries at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     parallel: u16,
@@ -272,12 +319,15 @@ fn run_daemon(args: RunArgs) -> Result<ExitCode> {
     };
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let metrics = rt.block_on(args.metrics.start(&canaries))?;
+    let ctx = args.browser.context(&canaries.iter().collect::<Vec<_>>());
     if args.once {
+        let flush = args.metrics.flush_timeout;
         return Ok(rt.block_on(once(
             canaries,
             args.max_concurrent.into(),
             metrics,
-            args.metrics.flush_timeout,
+            flush,
+            &ctx,
         )));
     }
     let opts = canary::daemon::Options {
@@ -291,6 +341,7 @@ fn run_daemon(args: RunArgs) -> Result<ExitCode> {
         watch: (!args.watch_interval.is_zero()).then_some(args.watch_interval),
         metrics,
         flush_timeout: args.metrics.flush_timeout,
+        ctx,
     };
     rt.block_on(canary::daemon::run(canaries, opts))
         .context("cannot listen for signals")?;
@@ -303,9 +354,10 @@ async fn once(
     parallel: usize,
     metrics: Option<Metrics>,
     flush: Duration,
+    ctx: &Arc<RunContext>,
 ) -> ExitCode {
     let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
-    let runs = runner::run_all(&canaries, parallel, |r| {
+    let runs = runner::run_all(&canaries, parallel, ctx, |r| {
         canary::daemon::log_run(r, None);
         if let Some(m) = &metrics {
             m.run(r, None);
@@ -416,18 +468,23 @@ fn test(args: TestArgs) -> Result<ExitCode> {
     let stdout_taken = args.json.as_deref() == Some(Path::new("-")) || args.metrics.emf_on_stdout();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c)))?;
+    let ctx = args
+        .browser
+        .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>());
     let parallel = args.parallel.into();
     let runs = if stdout_taken {
         rt.block_on(with_console(
             Console::plain(std::io::stderr()),
             &selected,
             parallel,
+            &ctx,
         ))
     } else {
         rt.block_on(with_console(
             Console::stdout(selected.len()),
             &selected,
             parallel,
+            &ctx,
         ))
     };
     if let Some(m) = &metrics {
@@ -452,8 +509,9 @@ async fn with_console<W: Write>(
     mut console: Console<W>,
     canaries: &[Arc<Canary>],
     parallel: usize,
+    ctx: &Arc<RunContext>,
 ) -> Vec<canary::run::Run> {
-    let runs = runner::run_all(canaries, parallel, |r| console.run(r)).await;
+    let runs = runner::run_all(canaries, parallel, ctx, |r| console.run(r)).await;
     console.summary(&Summary::of(&runs));
     runs
 }

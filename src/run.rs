@@ -49,6 +49,8 @@ pub enum ErrorKind {
     TooManyRedirects,
     /// The response was not valid HTTP, or the request could not be built or sent.
     Protocol,
+    /// The browser or WebDriver failed (crashed, could not start, lost the session).
+    Browser,
     /// The run was cut off because the runner was shutting down.
     Shutdown,
     /// A bug in canary itself; the message says what, please report it.
@@ -67,6 +69,7 @@ impl ErrorKind {
             ErrorKind::BodyTooLarge => "body_too_large",
             ErrorKind::TooManyRedirects => "too_many_redirects",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Browser => "browser",
             ErrorKind::Shutdown => "shutdown",
             ErrorKind::Internal => "internal",
         }
@@ -212,6 +215,44 @@ pub struct StepRun {
     pub duration: Duration,
     /// When the server's certificate expires (HTTPS).
     pub cert_not_after: Option<SystemTime>,
+    /// Files the step left: screenshots, page sources.
+    pub artifacts: Vec<PathBuf>,
+    /// Browser console errors and failed requests seen during the step.
+    pub console: Vec<String>,
+    /// The page's Navigation Timing after a `goto`.
+    pub page: Option<PageTiming>,
+}
+
+/// Navigation Timing of a page load, in milliseconds from the navigation's start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PageTiming {
+    /// The first byte of the response.
+    pub ttfb: f64,
+    /// `DOMContentLoaded` finished.
+    pub dom_content_loaded: f64,
+    /// `load` finished.
+    pub load: f64,
+}
+
+impl StepRun {
+    /// A step that passed and saw nothing yet: what a check starts from.
+    pub fn new(name: &str) -> StepRun {
+        StepRun {
+            name: name.to_string(),
+            outcome: Outcome::Passed,
+            url: None,
+            status: None,
+            redirects: 0,
+            phases: None,
+            assertions: Vec::new(),
+            error: None,
+            duration: Duration::ZERO,
+            cert_not_after: None,
+            artifacts: Vec::new(),
+            console: Vec::new(),
+            page: None,
+        }
+    }
 }
 
 /// One attempt at a canary: its steps in order (a failed step stops the rest unless told otherwise).

@@ -8,17 +8,18 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::canary::Canary;
-use crate::check::{self, Scope};
+use crate::check::{self, Context, Scope};
 use crate::redact::Redactor;
 use crate::run::{Attempt, CheckError, ErrorKind, Outcome, Run, StepRun};
 
 /// Runs one canary: up to `retries + 1` attempts, stopping at the first pass.
-pub async fn run_canary(canary: &Canary) -> Run {
+pub async fn run_canary(canary: &Canary, ctx: &Arc<Context>) -> Run {
     let started_at = SystemTime::now();
     let start = Instant::now();
+    let stamp = chrono::DateTime::<chrono::Utc>::from(started_at).format("%Y%m%dT%H%M%S%.3fZ");
     let mut attempts = Vec::new();
-    for _ in 0..=canary.retries {
-        let attempt = run_attempt(canary).await;
+    for n in 0..=canary.retries {
+        let attempt = run_attempt(canary, ctx, format!("{stamp}-{}", n + 1)).await;
         let passed = attempt.outcome == Outcome::Passed;
         attempts.push(attempt);
         if passed {
@@ -37,12 +38,17 @@ pub async fn run_canary(canary: &Canary) -> Run {
 
 /// One attempt: the steps in order, within the canary's timeout. A step that does not
 /// pass stops the attempt unless it says `continue_on_failure`.
-async fn run_attempt(canary: &Canary) -> Attempt {
+async fn run_attempt(canary: &Canary, ctx: &Arc<Context>, run_id: String) -> Attempt {
     let start = Instant::now();
     let mut scope = Scope {
         captures: Default::default(),
         redactor: Redactor::new(canary.secrets.iter().cloned()),
         deadline: start + canary.timeout,
+        ctx: ctx.clone(),
+        canary: canary.name.clone(),
+        run_id,
+        browser: None,
+        seen: Default::default(),
     };
     let mut outcome = Outcome::Passed;
     let mut steps = Vec::new();
@@ -55,6 +61,7 @@ async fn run_attempt(canary: &Canary) -> Attempt {
             break;
         }
     }
+    scope.finish().await;
     Attempt {
         outcome,
         steps,
@@ -76,6 +83,7 @@ fn worst(a: Outcome, b: Outcome) -> Outcome {
 pub async fn run_all(
     canaries: &[Arc<Canary>],
     parallel: usize,
+    ctx: &Arc<Context>,
     mut on_done: impl FnMut(&Run),
 ) -> Vec<Run> {
     check::http::warm_up().await;
@@ -83,11 +91,10 @@ pub async fn run_all(
     let mut tasks = JoinSet::new();
     let mut index = HashMap::new();
     for (i, canary) in canaries.iter().enumerate() {
-        let canary = canary.clone();
-        let permits = permits.clone();
+        let (canary, permits, ctx) = (canary.clone(), permits.clone(), ctx.clone());
         let handle = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            run_canary(&canary).await
+            run_canary(&canary, &ctx).await
         });
         index.insert(handle.id(), i);
     }
@@ -112,21 +119,10 @@ pub async fn run_all(
 /// The record of a run that did not complete on its own — its task died (a bug), the scheduler
 /// cut it off, or shutdown came first: errored with `kind`, never dropped.
 pub fn not_run(canary: &Canary, kind: ErrorKind, why: String) -> Run {
-    let step = StepRun {
-        name: canary
-            .steps
-            .first()
-            .map_or_else(String::new, |s| s.name.clone()),
-        outcome: Outcome::Errored,
-        url: None,
-        status: None,
-        redirects: 0,
-        phases: None,
-        assertions: Vec::new(),
-        error: Some(CheckError::new(kind, why)),
-        duration: Duration::ZERO,
-        cert_not_after: None,
-    };
+    let first = canary.steps.first().map_or("", |s| s.name.as_str());
+    let mut step = StepRun::new(first);
+    step.outcome = Outcome::Errored;
+    step.error = Some(CheckError::new(kind, why));
     Run {
         canary: canary.name.clone(),
         file: canary.file.clone(),

@@ -24,7 +24,7 @@ async fn run_with(files: &[(&str, &str)], base: &str, env: &[(&str, &str)]) -> R
     };
     let canaries =
         config::load(&[dir.path().join(files[0].0)], &opts).unwrap_or_else(|e| panic!("{e}"));
-    canary::runner::run_canary(&canaries[0]).await
+    canary::runner::run_canary(&canaries[0], &Default::default()).await
 }
 
 async fn run(yaml: &str, base: &str) -> Run {

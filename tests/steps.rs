@@ -26,7 +26,7 @@ async fn run(yaml: &str, vars: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
     };
     let canaries =
         config::load(&[dir.path().to_path_buf()], &opts).unwrap_or_else(|e| panic!("{e}"));
-    canary::runner::run_canary(&canaries[0]).await
+    canary::runner::run_canary(&canaries[0], &Default::default()).await
 }
 
 const ORDERS: &str = r#"
@@ -261,7 +261,7 @@ async fn parallel_runs_come_back_in_order() {
         .map(Arc::new)
         .collect();
     let mut seen = 0;
-    let runs = canary::runner::run_all(&canaries, 4, |_| seen += 1).await;
+    let runs = canary::runner::run_all(&canaries, 4, &Default::default(), |_| seen += 1).await;
     assert_eq!(seen, 12);
     let names: Vec<&str> = runs.iter().map(|r| r.canary.as_str()).collect();
     assert_eq!(

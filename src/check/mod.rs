@@ -1,13 +1,25 @@
-//! Checks: one module per kind, each with the same `run(step, scope) -> StepRun` signature.
+//! Checks: one module per kind, each with the same `run(step, check, scope) -> StepRun` signature.
 
+pub mod browser;
 pub mod http;
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::canary::{Step, StepKind};
 use crate::redact::Redactor;
 use crate::run::StepRun;
 use crate::template::Captures;
+
+/// What checks need from outside the canary: a WebDriver for browser steps, a folder for artifacts.
+#[derive(Debug, Default)]
+pub struct Context {
+    /// Where browser sessions come from (None: browser canaries error, saying why).
+    pub webdriver: Option<browser::Driver>,
+    /// Screenshots and page sources go under `<artifacts>/<canary>/<run-id>/`.
+    pub artifacts: PathBuf,
+}
 
 /// What one attempt carries from step to step.
 #[derive(Debug)]
@@ -18,11 +30,46 @@ pub struct Scope {
     pub redactor: Redactor,
     /// When the attempt must end.
     pub deadline: Instant,
+    /// The outside world.
+    pub ctx: Arc<Context>,
+    /// The canary's name (for artifact paths).
+    pub canary: String,
+    /// This attempt's id (for artifact paths): the run's start time and attempt number.
+    pub run_id: String,
+    /// The attempt's browser session, opened by its first browser step.
+    pub browser: Option<browser::Session>,
+    /// What the browser logged so far in this attempt.
+    pub seen: browser::Seen,
+}
+
+impl Scope {
+    /// Ends the attempt: closes its browser session, whatever happened.
+    pub async fn finish(&mut self) {
+        if let Some(session) = self.browser.take() {
+            session.close().await;
+        }
+    }
+}
+
+/// Replaces every secret in a step's report.
+pub fn redact(out: &mut StepRun, r: &Redactor) {
+    out.url = out.url.as_deref().map(|u| r.apply(u));
+    for a in &mut out.assertions {
+        a.expected = r.apply(&a.expected);
+        a.actual = r.apply(&a.actual);
+    }
+    if let Some(e) = &mut out.error {
+        e.message = r.apply(&e.message);
+    }
+    for line in &mut out.console {
+        *line = r.apply(line);
+    }
 }
 
 /// Runs one step, whatever its kind. The result is already redacted.
 pub async fn run(step: &Step, scope: &mut Scope) -> StepRun {
     match &step.kind {
         StepKind::Http(check) => http::run(step, check, scope).await,
+        StepKind::Browser(check) => browser::run(step, check, scope).await,
     }
 }

@@ -196,35 +196,43 @@ fn canary_name(c: &mut Compiler, name: &S<String>) -> Option<String> {
 }
 
 fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
-    match (&raw.http, &raw.steps) {
-        (Some(h), None) => {
-            let step = http_step(c, h, &[], &Default::default());
-            vec![Step {
-                name: canary_name.to_string(),
-                timeout: None,
-                continue_on_failure: false,
-                kind: step,
-            }]
-        }
-        (None, Some(steps)) if !steps.value.is_empty() => many_steps(c, &steps.value),
-        (None, Some(steps)) => {
+    let given = [
+        raw.http.is_some(),
+        raw.steps.is_some(),
+        raw.browser.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        c.fail(
+            &raw.name.referenced,
+            "give exactly one of `http:` (one request), `steps:` or `browser:`",
+        );
+        return Vec::new();
+    }
+    if let Some(h) = &raw.http {
+        let kind = http_step(c, h, &[], &Default::default());
+        return vec![Step {
+            name: canary_name.to_string(),
+            timeout: None,
+            continue_on_failure: false,
+            kind,
+        }];
+    }
+    if let Some(b) = &raw.browser {
+        return c.browser(b);
+    }
+    match &raw.steps {
+        Some(steps) if !steps.value.is_empty() => many_steps(c, &steps.value),
+        Some(steps) => {
             c.fail(
                 &steps.referenced,
                 "`steps:` is empty: give at least one step",
             );
             Vec::new()
         }
-        (Some(h), Some(_)) => {
-            c.fail(
-                &h.referenced,
-                "give either `http:` (one request) or `steps:`, not both",
-            );
-            Vec::new()
-        }
-        (None, None) => {
+        None => {
             c.fail(
                 &raw.name.referenced,
-                "this canary has nothing to run: add `http:` (one request) or `steps:`",
+                "this canary has nothing to run: add `http:` (one request), `steps:` or `browser:`",
             );
             Vec::new()
         }
@@ -282,11 +290,11 @@ fn http_step(
     for cap in &captures {
         c.vars.captures.insert(cap.name.clone());
     }
-    StepKind::Http(HttpCheck {
+    StepKind::Http(Box::new(HttpCheck {
         request: request.unwrap_or_else(|| placeholder_request(c)),
         assertions,
         captures,
-    })
+    }))
 }
 
 /// Stands in for a request that had errors; the canary is rejected anyway.

@@ -41,6 +41,8 @@ pub struct RawCanary {
     pub http: Option<S<RawHttp>>,
     /// A multi-step canary: steps run in order, passing captured values along.
     pub steps: Option<S<Vec<S<RawStep>>>>,
+    /// A browser canary: actions in a real Chromium.
+    pub browser: Option<S<RawBrowser>>,
 }
 
 /// One step of a multi-step canary.
@@ -249,4 +251,133 @@ pub struct RawCapture {
     /// Redact the value from every output (for tokens). Default false.
     #[serde(default)]
     pub secret: bool,
+}
+
+/// A browser canary.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBrowser {
+    /// The window size, `WIDTHxHEIGHT`. Default `1280x800`.
+    pub viewport: Option<S<String>>,
+    /// The actions, in order.
+    pub steps: S<Vec<S<RawAction>>>,
+}
+
+/// One browser action: a map with exactly one of these keys.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawAction {
+    /// `goto: URL` — open it and wait for the page to load.
+    Goto(S<String>),
+    /// `click: SELECTOR`.
+    Click(S<String>),
+    /// `fill: { selector, value }` — clear the field and type.
+    Fill(S<RawFill>),
+    /// `select: { selector, value }` or `{ selector, label }`.
+    Select(S<RawSelect>),
+    /// `check: SELECTOR` — tick a checkbox.
+    Check(S<String>),
+    /// `uncheck: SELECTOR`.
+    Uncheck(S<String>),
+    /// `press: Enter` — a key (Enter, Tab, Escape, Backspace, Delete, Space, ArrowUp…) in the focused element.
+    Press(S<String>),
+    /// `hover: SELECTOR`.
+    Hover(S<String>),
+    /// `wait_for: { selector, state: visible|present|gone, timeout: 5s }`, `{ text }` or `{ url }` (a regex).
+    WaitFor(S<RawWait>),
+    /// `assert: { … }` — see [`RawPageAssert`].
+    Assert(Box<S<RawPageAssert>>),
+    /// `screenshot: NAME` — saved as NAME.png under the run's artifacts.
+    Screenshot(S<String>),
+    /// `eval: "JS expression"` — must return true.
+    Eval(S<String>),
+    /// `step: { name, actions: [...] }` — several actions reported as one step.
+    Step(S<RawGroup>),
+}
+
+/// `fill:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFill {
+    /// The field.
+    pub selector: S<String>,
+    /// What to type; use `${secret:NAME}` for passwords.
+    pub value: S<String>,
+}
+
+/// `select:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelect {
+    /// The `<select>`.
+    pub selector: S<String>,
+    /// The option's value.
+    pub value: Option<S<String>>,
+    /// The option's visible text.
+    pub label: Option<S<String>>,
+}
+
+/// `wait_for:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWait {
+    /// An element to wait for.
+    pub selector: Option<S<String>>,
+    /// `visible` (default), `present` or `gone`.
+    pub state: Option<S<String>>,
+    /// Text to wait for in the page.
+    pub text: Option<S<String>>,
+    /// A regex the URL must match.
+    pub url: Option<S<String>>,
+    /// How long to wait. Default `10s`.
+    pub timeout: Option<S<String>>,
+}
+
+/// `assert:` on the page: an element's text, attribute, count or visibility, the title, the URL,
+/// or the console.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPageAssert {
+    /// The element(s) the assertion is about.
+    pub selector: Option<S<String>>,
+    /// The element's text contains.
+    pub text_contains: Option<S<String>>,
+    /// The element's text equals.
+    pub text_equals: Option<S<String>>,
+    /// The element's text matches this regex.
+    pub text_matches: Option<S<String>>,
+    /// An attribute of the element, tested with `equals`, `contains` or `matches`.
+    pub attribute: Option<S<String>>,
+    /// With `attribute`: equals.
+    pub equals: Option<S<String>>,
+    /// With `attribute`: contains.
+    pub contains: Option<S<String>>,
+    /// With `attribute`: matches this regex.
+    pub matches: Option<S<String>>,
+    /// How many elements match: a number or bounds like `{ gte: 1 }`.
+    pub count: Option<S<Value>>,
+    /// The element is visible (`true`) or not.
+    pub visible: Option<bool>,
+    /// The title contains.
+    pub title_contains: Option<S<String>>,
+    /// The title equals.
+    pub title_equals: Option<S<String>>,
+    /// The URL matches this regex.
+    pub url_matches: Option<S<String>>,
+    /// No console errors so far in the run (`true`).
+    pub no_console_errors: Option<bool>,
+    /// No failed requests so far in the run (`true`).
+    pub no_failed_requests: Option<bool>,
+}
+
+/// `step:` — several actions as one named step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// The step's name (its `StepName`).
+    pub name: S<String>,
+    /// The actions (no nested `step:`).
+    pub actions: Vec<S<RawAction>>,
+    /// This step's own time limit.
+    pub timeout: Option<S<String>>,
 }

@@ -26,9 +26,12 @@ pub type RunFuture = Pin<Box<dyn Future<Output = Run> + Send>>;
 /// Runs a canary once: the real runner, or a stand-in in tests.
 pub type RunFn = Arc<dyn Fn(Arc<Canary>) -> RunFuture + Send + Sync>;
 
-/// The real runner.
-pub fn real_runner() -> RunFn {
-    Arc::new(|canary| Box::pin(async move { runner::run_canary(&canary).await }))
+/// The real runner, with this context.
+pub fn real_runner(ctx: Arc<crate::check::Context>) -> RunFn {
+    Arc::new(move |canary| {
+        let ctx = ctx.clone();
+        Box::pin(async move { runner::run_canary(&canary, &ctx).await })
+    })
 }
 
 /// How the scheduler behaves.

@@ -132,18 +132,8 @@ pub async fn run(step: &Step, check: &HttpCheck, scope: &mut Scope) -> StepRun {
         .timeout
         .map_or(scope.deadline, |t| scope.deadline.min(started + t));
     let url = check.request.url.render(&scope.captures);
-    let mut out = StepRun {
-        name: step.name.clone(),
-        outcome: Outcome::Passed,
-        url: Some(url),
-        status: None,
-        redirects: 0,
-        phases: None,
-        assertions: Vec::new(),
-        error: None,
-        duration: Default::default(),
-        cert_not_after: None,
-    };
+    let mut out = StepRun::new(&step.name);
+    out.url = Some(url);
     match fetch(&check.request, &scope.captures, deadline).await {
         Ok(resp) => judge(check, &resp, scope, &mut out),
         Err(f) => {
@@ -155,7 +145,7 @@ pub async fn run(step: &Step, check: &HttpCheck, scope: &mut Scope) -> StepRun {
         }
     }
     out.duration = started.elapsed();
-    redact(&mut out, &scope.redactor);
+    super::redact(&mut out, &scope.redactor);
     out
 }
 
@@ -182,17 +172,6 @@ fn judge(check: &HttpCheck, resp: &Response, scope: &mut Scope, out: &mut StepRu
     }
     if out.assertions.iter().any(|a| !a.passed) {
         out.outcome = Outcome::Failed;
-    }
-}
-
-fn redact(out: &mut StepRun, r: &crate::redact::Redactor) {
-    out.url = out.url.as_deref().map(|u| r.apply(u));
-    for a in &mut out.assertions {
-        a.expected = r.apply(&a.expected);
-        a.actual = r.apply(&a.actual);
-    }
-    if let Some(e) = &mut out.error {
-        e.message = r.apply(&e.message);
     }
 }
 

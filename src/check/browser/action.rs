@@ -1,0 +1,466 @@
+//! Browser actions: what each does through WebDriver, and what it reports.
+
+use std::time::{Duration, Instant};
+
+use fantoccini::Client;
+use fantoccini::error::CmdError;
+use fantoccini::key::Key;
+use regex::Regex;
+use serde_json::Value;
+
+use crate::assert::{Bound, TextTest};
+use crate::run::{AssertionResult, CheckError, ErrorKind};
+use crate::template::{Captures, Template};
+
+/// How an element is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// A CSS selector (the default).
+    Css(String),
+    /// `xpath=…`.
+    XPath(String),
+    /// `text=…`: the innermost element whose text contains this.
+    Text(String),
+}
+
+impl Selector {
+    /// `xpath=…`, `text=…`, or CSS.
+    pub fn parse(s: &str) -> Selector {
+        if let Some(x) = s.strip_prefix("xpath=") {
+            Selector::XPath(x.to_string())
+        } else if let Some(t) = s.strip_prefix("text=") {
+            Selector::Text(t.to_string())
+        } else {
+            Selector::Css(s.to_string())
+        }
+    }
+
+    fn xpath_for_text(t: &str) -> String {
+        let lit = if t.contains('\'') {
+            format!("\"{t}\"")
+        } else {
+            format!("'{t}'")
+        };
+        format!(
+            "//*[contains(normalize-space(.), {lit}) and not(.//*[contains(normalize-space(.), {lit})])]"
+        )
+    }
+
+    async fn find_all(&self, c: &Client) -> Result<Vec<fantoccini::elements::Element>, CmdError> {
+        use fantoccini::Locator;
+        match self {
+            Selector::Css(s) => c.find_all(Locator::Css(s)).await,
+            Selector::XPath(x) => c.find_all(Locator::XPath(x)).await,
+            Selector::Text(t) => c.find_all(Locator::XPath(&Self::xpath_for_text(t))).await,
+        }
+    }
+
+    /// The first matching element, or None.
+    async fn find(&self, c: &Client) -> Result<Option<fantoccini::elements::Element>, CmdError> {
+        Ok(self.find_all(c).await?.into_iter().next())
+    }
+}
+
+impl std::fmt::Display for Selector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Selector::Css(s) => f.write_str(s),
+            Selector::XPath(x) => write!(f, "xpath={x}"),
+            Selector::Text(t) => write!(f, "text={t}"),
+        }
+    }
+}
+
+/// What `wait_for` waits for.
+#[derive(Debug, Clone)]
+pub enum WaitTarget {
+    /// An element is in the page.
+    Present(Selector),
+    /// An element is in the page and visible.
+    Visible(Selector),
+    /// No visible element matches.
+    Gone(Selector),
+    /// The page's text contains this.
+    Text(Template),
+    /// The URL matches this.
+    Url(Regex),
+}
+
+/// An assertion on the page.
+#[derive(Debug, Clone)]
+pub enum PageAssert {
+    /// An element's text.
+    Text(Selector, TextTest),
+    /// An element's attribute.
+    Attribute(Selector, String, TextTest),
+    /// How many elements match.
+    Count(Selector, Bound<u64>),
+    /// Whether an element is visible.
+    Visible(Selector, bool),
+    /// The page title.
+    Title(TextTest),
+    /// The URL matches.
+    Url(Regex),
+    /// No console errors so far in this run.
+    NoConsoleErrors,
+    /// No failed requests so far in this run.
+    NoFailedRequests,
+}
+
+/// One browser action.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Open a URL and wait for it to load.
+    Goto(Template),
+    /// Click an element.
+    Click(Selector),
+    /// Clear a field and type into it.
+    Fill(Selector, Template),
+    /// Choose an option of a `<select>` by value or by label.
+    Select(Selector, Template, bool),
+    /// Tick (`true`) or untick a checkbox.
+    Check(Selector, bool),
+    /// Press a key in the focused element.
+    Press(String),
+    /// Move the mouse over an element.
+    Hover(Selector),
+    /// Wait until something holds.
+    WaitFor(WaitTarget, Duration),
+    /// Assert something about the page.
+    Assert(PageAssert),
+    /// Save a screenshot with this name.
+    Screenshot(String),
+    /// Run a JavaScript expression that must return true.
+    Eval(String),
+}
+
+/// Why an action stopped its step.
+pub enum Stop {
+    /// The page is not as expected (reported as a failed assertion).
+    Failed(AssertionResult),
+    /// The action could not be carried out.
+    Errored(CheckError),
+}
+
+/// What the browser logged so far in the run: console errors and failed requests.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    /// Console errors (SEVERE entries from the page).
+    pub console_errors: Vec<String>,
+    /// Requests that failed.
+    pub failed_requests: Vec<String>,
+}
+
+/// The files and facts an action leaves for the report.
+#[derive(Debug, Default)]
+pub struct Done {
+    /// An assertion's result (held).
+    pub assertion: Option<AssertionResult>,
+    /// A screenshot to save, with its name.
+    pub screenshot: Option<(String, Vec<u8>)>,
+}
+
+fn failed(subject: String, expected: String, actual: String) -> Stop {
+    Stop::Failed(AssertionResult {
+        subject,
+        passed: false,
+        expected,
+        actual,
+    })
+}
+
+/// Turns a WebDriver error into a stop: a missing element fails, the rest error.
+pub fn webdriver_stop(what: &str, e: CmdError) -> Stop {
+    if e.is_no_such_element() {
+        return failed(what.to_string(), "the element".into(), "not found".into());
+    }
+    Stop::Errored(classify(what, &e))
+}
+
+/// The error kind of a WebDriver error, from Chromium's network error names.
+pub fn classify(what: &str, e: &CmdError) -> CheckError {
+    let text = e.to_string();
+    let kind = if text.contains("ERR_NAME_NOT_RESOLVED") {
+        ErrorKind::Dns
+    } else if text.contains("ERR_CONNECTION_REFUSED") || text.contains("ERR_ADDRESS_UNREACHABLE") {
+        ErrorKind::Connect
+    } else if text.contains("ERR_CERT") || text.contains("ERR_SSL") {
+        ErrorKind::Tls
+    } else if e.is_timeout() || text.contains("timeout") {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Browser
+    };
+    CheckError::new(
+        kind,
+        format!("{what}: {}", text.lines().next().unwrap_or("")),
+    )
+}
+
+/// Performs `action`; `seen` is what the browser logged so far (for the log assertions).
+pub async fn perform(
+    c: &Client,
+    action: &Action,
+    captures: &Captures,
+    seen: &Seen,
+) -> Result<Done, Stop> {
+    let what = describe(action);
+    let element = |sel: &Selector| {
+        let (sel, what) = (sel.clone(), what.clone());
+        async move {
+            match sel.find(c).await.map_err(|e| webdriver_stop(&what, e))? {
+                Some(el) => Ok(el),
+                None => Err(failed(
+                    what,
+                    format!("an element matching {sel}"),
+                    "none".into(),
+                )),
+            }
+        }
+    };
+    let mut done = Done::default();
+    let wd = |e| webdriver_stop(&what, e);
+    match action {
+        Action::Goto(url) => c
+            .goto(&url.render(captures))
+            .await
+            .map_err(|e| Stop::Errored(classify(&what, &e)))?,
+        Action::Click(sel) => element(sel).await?.click().await.map_err(wd)?,
+        Action::Fill(sel, value) => {
+            let el = element(sel).await?;
+            el.clear().await.map_err(wd)?;
+            el.send_keys(&value.render(captures)).await.map_err(wd)?;
+        }
+        Action::Select(sel, value, by_label) => {
+            let el = element(sel).await?;
+            let v = value.render(captures);
+            let chosen = if *by_label {
+                el.select_by_label(&v).await
+            } else {
+                el.select_by_value(&v).await
+            };
+            chosen.map_err(|e| match e.is_no_such_element() {
+                true => failed(what.clone(), format!("an option {v:?}"), "none".into()),
+                false => Stop::Errored(classify(&what, &e)),
+            })?;
+        }
+        Action::Check(sel, want) => {
+            let el = element(sel).await?;
+            if el.is_selected().await.map_err(wd)? != *want {
+                el.click().await.map_err(wd)?;
+            }
+        }
+        Action::Press(key) => {
+            let el = c.active_element().await.map_err(wd)?;
+            el.send_keys(&key_text(key)).await.map_err(wd)?;
+        }
+        Action::Hover(sel) => {
+            let el = element(sel).await?;
+            let js = "arguments[0].scrollIntoView({block:'center'}); ['mouseover','mouseenter','mousemove'].forEach(t => arguments[0].dispatchEvent(new MouseEvent(t, {bubbles: true})));";
+            let arg = serde_json::to_value(&el).unwrap_or(Value::Null);
+            c.execute(js, vec![arg]).await.map_err(wd)?;
+        }
+        Action::WaitFor(target, timeout) => wait_for(c, target, *timeout, captures, &what).await?,
+        Action::Assert(a) => done.assertion = Some(assertion(c, a, captures, seen, &what).await?),
+        Action::Screenshot(name) => {
+            done.screenshot = Some((name.clone(), c.screenshot().await.map_err(wd)?))
+        }
+        Action::Eval(js) => {
+            let v = c
+                .execute(&format!("return ({js});"), Vec::new())
+                .await
+                .map_err(wd)?;
+            if v != Value::Bool(true) {
+                return Err(failed(what, "true".into(), v.to_string()));
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// A key by name (`Enter`, `Tab`, `Escape`, `ArrowDown`…) or the text itself.
+fn key_text(name: &str) -> String {
+    let key = match name {
+        "Enter" => Key::Enter,
+        "Return" => Key::Return,
+        "Tab" => Key::Tab,
+        "Escape" => Key::Escape,
+        "Backspace" => Key::Backspace,
+        "Delete" => Key::Delete,
+        "Space" => Key::Space,
+        "ArrowUp" => Key::Up,
+        "ArrowDown" => Key::Down,
+        "ArrowLeft" => Key::Left,
+        "ArrowRight" => Key::Right,
+        "Home" => Key::Home,
+        "End" => Key::End,
+        "PageUp" => Key::PageUp,
+        "PageDown" => Key::PageDown,
+        other => return other.to_string(),
+    };
+    char::from(key).to_string()
+}
+
+/// Polls every 100 ms until `target` holds or `timeout` passes (then the step fails).
+async fn wait_for(
+    c: &Client,
+    target: &WaitTarget,
+    timeout: Duration,
+    captures: &Captures,
+    what: &str,
+) -> Result<(), Stop> {
+    let until = Instant::now() + timeout;
+    loop {
+        let holds = match target {
+            WaitTarget::Present(s) => s.find(c).await.map(|e| e.is_some()),
+            WaitTarget::Visible(s) => visible(c, s).await,
+            WaitTarget::Gone(s) => visible(c, s).await.map(|v| !v),
+            WaitTarget::Text(t) => {
+                let js =
+                    "return !!document.body && document.body.innerText.includes(arguments[0]);";
+                c.execute(js, vec![Value::String(t.render(captures))])
+                    .await
+                    .map(|v| v == Value::Bool(true))
+            }
+            WaitTarget::Url(re) => c.current_url().await.map(|u| re.is_match(u.as_str())),
+        };
+        if holds.map_err(|e| Stop::Errored(classify(what, &e)))? {
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            return Err(failed(
+                what.to_string(),
+                "to happen".into(),
+                format!("not within {}", humantime::format_duration(timeout)),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn visible(c: &Client, s: &Selector) -> Result<bool, CmdError> {
+    match s.find(c).await? {
+        Some(el) => el.is_displayed().await,
+        None => Ok(false),
+    }
+}
+
+/// Evaluates a page assertion; a failed one stops the step.
+async fn assertion(
+    c: &Client,
+    a: &PageAssert,
+    captures: &Captures,
+    seen: &Seen,
+    what: &str,
+) -> Result<AssertionResult, Stop> {
+    let err = |e: CmdError| Stop::Errored(classify(what, &e));
+    let (passed, expected, actual) = match a {
+        PageAssert::Text(sel, test) => {
+            let text = match sel.find(c).await.map_err(err)? {
+                Some(el) => Some(el.text().await.map_err(err)?),
+                None => None,
+            };
+            let (ok, exp) = crate::assert::text_test(test, text.as_deref(), captures);
+            (
+                ok,
+                exp,
+                text.map_or_else(
+                    || format!("no element matching {sel}"),
+                    |t| format!("{t:?}"),
+                ),
+            )
+        }
+        PageAssert::Attribute(sel, name, test) => {
+            let value = match sel.find(c).await.map_err(err)? {
+                Some(el) => el.attr(name).await.map_err(err)?,
+                None => None,
+            };
+            let (ok, exp) = crate::assert::text_test(test, value.as_deref(), captures);
+            (
+                ok,
+                exp,
+                value.map_or_else(|| "(absent)".into(), |v| format!("{v:?}")),
+            )
+        }
+        PageAssert::Count(sel, bound) => {
+            let n = sel.find_all(c).await.map_err(err)?.len() as u64;
+            (bound.holds(&n), bound.shown.clone(), n.to_string())
+        }
+        PageAssert::Visible(sel, want) => {
+            let v = visible(c, sel).await.map_err(err)?;
+            (
+                v == *want,
+                if *want { "visible" } else { "not visible" }.into(),
+                if v { "visible" } else { "not visible" }.into(),
+            )
+        }
+        PageAssert::Title(test) => {
+            let t = c.title().await.map_err(err)?;
+            let (ok, exp) = crate::assert::text_test(test, Some(&t), captures);
+            (ok, exp, format!("{t:?}"))
+        }
+        PageAssert::Url(re) => {
+            let u = c.current_url().await.map_err(err)?;
+            (
+                re.is_match(u.as_str()),
+                format!("matching /{}/", re.as_str()),
+                u.to_string(),
+            )
+        }
+        PageAssert::NoConsoleErrors => (
+            seen.console_errors.is_empty(),
+            "none".into(),
+            seen.console_errors.join(" | "),
+        ),
+        PageAssert::NoFailedRequests => (
+            seen.failed_requests.is_empty(),
+            "none".into(),
+            seen.failed_requests.join(" | "),
+        ),
+    };
+    let result = AssertionResult {
+        subject: what.to_string(),
+        passed,
+        expected,
+        actual,
+    };
+    if passed {
+        Ok(result)
+    } else {
+        Err(Stop::Failed(result))
+    }
+}
+
+/// A short description of an action for reports — never a typed value (it may be a secret).
+pub fn describe(action: &Action) -> String {
+    match action {
+        Action::Goto(_) => "goto".into(),
+        Action::Click(s) => format!("click {s}"),
+        Action::Fill(s, _) => format!("fill {s}"),
+        Action::Select(s, _, _) => format!("select {s}"),
+        Action::Check(s, true) => format!("check {s}"),
+        Action::Check(s, false) => format!("uncheck {s}"),
+        Action::Press(k) if k.chars().count() == 1 || key_text(k) != *k => format!("press {k}"),
+        Action::Press(_) => "press".into(),
+        Action::Hover(s) => format!("hover {s}"),
+        Action::WaitFor(t, _) => match t {
+            WaitTarget::Present(s) => format!("wait_for {s} present"),
+            WaitTarget::Visible(s) => format!("wait_for {s} visible"),
+            WaitTarget::Gone(s) => format!("wait_for {s} gone"),
+            WaitTarget::Text(_) => "wait_for text".into(),
+            WaitTarget::Url(re) => format!("wait_for url /{}/", re.as_str()),
+        },
+        Action::Assert(a) => match a {
+            PageAssert::Text(s, _) => format!("assert text of {s}"),
+            PageAssert::Attribute(s, n, _) => format!("assert {n} of {s}"),
+            PageAssert::Count(s, _) => format!("assert count of {s}"),
+            PageAssert::Visible(s, _) => format!("assert {s} visible"),
+            PageAssert::Title(_) => "assert title".into(),
+            PageAssert::Url(_) => "assert url".into(),
+            PageAssert::NoConsoleErrors => "assert no console errors".into(),
+            PageAssert::NoFailedRequests => "assert no failed requests".into(),
+        },
+        Action::Screenshot(n) => format!("screenshot {n}"),
+        Action::Eval(_) => "eval".into(),
+    }
+}

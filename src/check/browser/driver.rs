@@ -1,0 +1,254 @@
+//! WebDriver: chromedriver started by canary (once, in its own process group, restarted when it
+//! dies) or an existing endpoint such as a Selenium Grid; a fresh browser session per attempt.
+
+use std::fmt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Map, Value, json};
+use tokio::sync::Mutex;
+
+use crate::run::{CheckError, ErrorKind};
+
+/// Where browser sessions come from.
+pub struct Driver {
+    kind: Kind,
+    /// The browser binary chromedriver starts (`/usr/lib/chromium/chromium` when present).
+    chromium: Option<PathBuf>,
+    running: Mutex<Option<Running>>,
+}
+
+enum Kind {
+    /// canary starts this chromedriver itself.
+    Chromedriver(PathBuf),
+    /// An existing WebDriver endpoint.
+    Remote(String),
+}
+
+/// A chromedriver canary started.
+struct Running {
+    child: std::process::Child,
+    url: String,
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Chromedriver(p) => write!(f, "Driver(chromedriver {})", p.display()),
+            Kind::Remote(u) => write!(f, "Driver({u})"),
+        }
+    }
+}
+
+/// The browser binary on Debian (`/usr/bin/chromium` is a wrapper script).
+pub const DEBIAN_CHROMIUM: &str = "/usr/lib/chromium/chromium";
+
+impl Driver {
+    /// canary starts `chromedriver` (a path, or a name found on PATH) when first needed.
+    pub fn chromedriver(path: PathBuf, chromium: Option<PathBuf>) -> Driver {
+        let chromium =
+            chromium.or_else(|| Some(PathBuf::from(DEBIAN_CHROMIUM)).filter(|p| p.exists()));
+        Driver {
+            kind: Kind::Chromedriver(path),
+            chromium,
+            running: Mutex::new(None),
+        }
+    }
+
+    /// Sessions come from an existing WebDriver endpoint (`http://grid:4444`).
+    pub fn remote(url: String) -> Driver {
+        Driver {
+            kind: Kind::Remote(url),
+            chromium: None,
+            running: Mutex::new(None),
+        }
+    }
+
+    /// The WebDriver URL: the remote one, or chromedriver's, started (again) if it is not running.
+    async fn endpoint(&self) -> Result<String, CheckError> {
+        let path = match &self.kind {
+            Kind::Remote(url) => return Ok(url.clone()),
+            Kind::Chromedriver(path) => path,
+        };
+        let mut running = self.running.lock().await;
+        if let Some(r) = running.as_mut() {
+            if matches!(r.child.try_wait(), Ok(None)) {
+                return Ok(r.url.clone());
+            }
+            tracing::warn!("chromedriver has exited; starting it again");
+            kill_group(&mut r.child);
+        }
+        let started = start(path).await?;
+        let url = started.url.clone();
+        *running = Some(started);
+        Ok(url)
+    }
+
+    /// A new browser session: headless, a clean profile, the given viewport.
+    pub async fn session(
+        &self,
+        viewport: (u32, u32),
+        page_load: Duration,
+    ) -> Result<Session, CheckError> {
+        let url = self.endpoint().await?;
+        let caps = capabilities(self.chromium.as_ref(), viewport, page_load);
+        let connected = if url.starts_with("https://") {
+            let mut builder = ClientBuilder::rustls()
+                .map_err(|e| browser_error(format!("TLS setup for {url}: {e}")))?;
+            builder.capabilities(caps).connect(&url).await
+        } else {
+            let http = hyper_util::client::legacy::connect::HttpConnector::new();
+            let mut builder = ClientBuilder::new(http);
+            builder.capabilities(caps).connect(&url).await
+        };
+        let client = connected
+            .map_err(|e| browser_error(format!("cannot start a browser session at {url}: {e}")))?;
+        Ok(Session { client })
+    }
+
+    /// Stops chromedriver and every browser it started (its whole process group).
+    pub fn shutdown(&self) {
+        if let Some(mut r) = self
+            .running
+            .try_lock()
+            .ok()
+            .and_then(|mut running| running.take())
+        {
+            kill_group(&mut r.child);
+        }
+    }
+
+    /// The pid of the chromedriver canary started, if it is running (for tests).
+    pub async fn chromedriver_pid(&self) -> Option<u32> {
+        self.running.lock().await.as_ref().map(|r| r.child.id())
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts chromedriver on a free loopback port in a process group of its own.
+async fn start(path: &PathBuf) -> Result<Running, CheckError> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| browser_error(format!("no free port for chromedriver: {e}")))?
+        .port();
+    let child = std::process::Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| {
+            browser_error(format!(
+                "cannot start {}: {e} (install Chromium and its driver: apt-get install chromium chromium-driver, or pass --chromedriver PATH or --webdriver-url URL)",
+                path.display()
+            ))
+        })?;
+    let mut running = Running {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            tracing::info!(pid = running.child.id(), port, "chromedriver started");
+            return Ok(running);
+        }
+        if !matches!(running.child.try_wait(), Ok(None)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    kill_group(&mut running.child);
+    Err(browser_error(format!(
+        "{} did not start listening",
+        path.display()
+    )))
+}
+
+/// Kills a process and its whole process group (chromedriver and the browsers it started).
+fn kill_group(child: &mut std::process::Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals the process group `pid`, which
+        // `process_group(0)` made for this child; it has no memory-safety preconditions.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The capabilities of a fresh headless Chromium for a container.
+fn capabilities(
+    chromium: Option<&PathBuf>,
+    (w, h): (u32, u32),
+    page_load: Duration,
+) -> Map<String, Value> {
+    let mut args = vec![
+        "--headless=new".to_string(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-default-apps".into(),
+        "--disable-extensions".into(),
+        "--no-first-run".into(),
+        "--mute-audio".into(),
+        format!("--window-size={w},{h}"),
+    ];
+    // SAFETY: geteuid(2) only reads the process's effective user id.
+    if unsafe { libc::geteuid() } == 0 {
+        args.push("--no-sandbox".into());
+    }
+    let mut options = json!({ "args": args });
+    if let Some(binary) = chromium {
+        options["binary"] = json!(binary);
+    }
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": options,
+        "goog:loggingPrefs": { "browser": "ALL" },
+        "timeouts": { "pageLoad": page_load.as_millis() as u64, "script": page_load.as_millis() as u64, "implicit": 0 },
+    });
+    caps.as_object().cloned().unwrap_or_default()
+}
+
+/// An error of kind `browser`.
+pub fn browser_error(message: String) -> CheckError {
+    CheckError::new(ErrorKind::Browser, message)
+}
+
+/// One browser session.
+pub struct Session {
+    /// The WebDriver client.
+    pub client: Client,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Session")
+    }
+}
+
+impl Session {
+    /// Ends the session (the browser quits); gives up after 5 s.
+    pub async fn close(self) {
+        if tokio::time::timeout(Duration::from_secs(5), self.client.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("closing a browser session timed out");
+        }
+    }
+}
