@@ -105,6 +105,7 @@ impl Driver {
         };
         let client = connected
             .map_err(|e| browser_error(format!("cannot start a browser session at {url}: {e}")))?;
+        fit_viewport(&client, viewport).await;
         Ok(Session { client })
     }
 
@@ -173,6 +174,19 @@ async fn start(path: &PathBuf) -> Result<Running, CheckError> {
         "{} did not start listening",
         path.display()
     )))
+}
+
+/// Sizes the window so that the page's viewport — not the window — is `w`×`h`.
+async fn fit_viewport(client: &Client, (w, h): (u32, u32)) {
+    let js =
+        "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];";
+    let Ok(Value::Array(d)) = client.execute(js, Vec::new()).await else {
+        return;
+    };
+    let extra = |i: usize| d.get(i).and_then(Value::as_u64).unwrap_or(0) as u32;
+    if extra(0) > 0 || extra(1) > 0 {
+        let _ = client.set_window_size(w + extra(0), h + extra(1)).await;
+    }
 }
 
 /// Kills a process and its whole process group (chromedriver and the browsers it started).

@@ -1,0 +1,414 @@
+//! Browser canaries in real Chromium through chromedriver, against pages served on 127.0.0.1:
+//! every action passing and failing, screenshots that are real PNGs, secrets kept out of
+//! reports, a hung page, chromedriver killed and recovered, no processes left behind.
+
+mod support;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use canary::check::Context;
+use canary::check::browser::Driver;
+use canary::config::{self, LoadOptions};
+use canary::run::{ErrorKind, Outcome, Run};
+use support::server::{Reply, Server};
+
+/// One browser test at a time: two cores, one Chromium.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Whether Chromium can be driven here; under CI a missing one fails the test.
+fn have_chromium() -> bool {
+    let ok = std::process::Command::new("chromedriver")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "chromedriver is missing: apt-get install chromium chromium-driver (scripts/test does)"
+        );
+        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    }
+    ok
+}
+
+const LOGIN: &str = r#"<!doctype html><html><head><title>Shop login</title></head><body>
+<form id="f"><input id="email" name="email"><input id="password" type="password">
+<select id="plan"><option value="a">Alpha</option><option value="b">Beta</option></select>
+<input id="tos" type="checkbox"><button type="submit" data-kind="primary">Sign in</button></form>
+<ul><li class="item">one</li><li class="item">two</li><li class="item">three</li></ul>
+<p id="hovered">no</p><p id="echo"></p>
+<div class="dashboard" style="display:none"><h1>Welcome back</h1></div>
+<script>
+document.getElementById('hovered').addEventListener('mouseover', e => e.target.textContent = 'yes');
+document.getElementById('email').addEventListener('keyup', e => { if (e.key === 'Enter') document.getElementById('echo').textContent = 'entered'; });
+document.getElementById('f').addEventListener('submit', e => { e.preventDefault();
+  const ok = document.getElementById('tos').checked && document.getElementById('plan').value === 'b';
+  setTimeout(() => { if (ok) { document.querySelector('.dashboard').style.display = 'block'; history.pushState({}, '', '/dashboard'); } }, 300); });
+</script></body></html>"#;
+
+fn site() -> Server {
+    Server::http(|req| {
+        let html = |body: &str| Reply::Full {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: body.as_bytes().to_vec(),
+        };
+        match req.path() {
+            "/login" => html(LOGIN),
+            "/js-error" => html(
+                "<html><head><title>Oops</title></head><body><img src='/missing.png'><script>throw new Error('boom from the page')</script></body></html>",
+            ),
+            "/hang" => html("<html><body>loading<img src='/never'></body></html>"),
+            "/never" => Reply::Hang,
+            _ => Reply::text(404, "no"),
+        }
+    })
+}
+
+struct Env {
+    ctx: Arc<Context>,
+    dir: tempfile::TempDir,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context {
+        webdriver: Some(Driver::chromedriver("chromedriver".into(), None)),
+        artifacts: dir.path().join("artifacts"),
+    };
+    Env {
+        ctx: Arc::new(ctx),
+        dir,
+    }
+}
+
+async fn run(env: &Env, yaml: &str, base: &str) -> Run {
+    let file = env.dir.path().join(format!("c{}.yaml", rand_suffix()));
+    std::fs::write(&file, yaml).unwrap();
+    let opts = LoadOptions {
+        vars: [("U".to_string(), base.to_string())].into(),
+        env: [("PW".to_string(), "s3cret-pass".to_string())].into(),
+    };
+    let canaries = config::load(&[file], &opts).unwrap_or_else(|e| panic!("{e}"));
+    canary::runner::run_canary(&canaries[0], &env.ctx).await
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn browser(steps: &str) -> String {
+    format!("name: b\ntimeout: 30s\nbrowser:\n  viewport: 1024x700\n  steps:\n{steps}")
+}
+
+/// Width and height of a PNG, from its IHDR chunk.
+fn png_size(path: &Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(
+        &b[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    (be(16), be(20))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_flow_passes_with_every_action() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !have_chromium() {
+        return;
+    }
+    let srv = site();
+    let env = env();
+    let steps = r##"
+    - goto: ${U}/login
+    - assert: { title_equals: Shop login }
+    - fill: { selector: "#email", value: demo@example.com }
+    - press: Enter
+    - assert: { selector: "#echo", text_equals: entered }
+    - fill: { selector: "#password", value: "${secret:PW}" }
+    - select: { selector: "#plan", label: Beta }
+    - check: "#tos"
+    - uncheck: "#tos"
+    - check: "#tos"
+    - hover: "#hovered"
+    - assert: { selector: "#hovered", text_equals: "yes" }
+    - assert: { selector: li.item, count: 3 }
+    - assert: { selector: "button[type=submit]", attribute: data-kind, equals: primary }
+    - assert: { selector: .dashboard, visible: false }
+    - step:
+        name: sign in
+        actions:
+          - click: "text=Sign in"
+          - wait_for: { selector: .dashboard, timeout: 5s }
+    - assert: { selector: "xpath=//h1", text_contains: Welcome }
+    - wait_for: { url: "/dashboard$" }
+    - assert: { url_matches: "/dashboard$" }
+    - eval: "document.querySelectorAll('li').length === 3"
+    - assert: { no_console_errors: true }
+    - screenshot: dashboard
+"##;
+    let r = run(&env, &browser(steps), &srv.url("")).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
+    let steps = &r.last().steps;
+    assert!(
+        steps.iter().any(|s| s.name == "sign in"),
+        "a named step reports as one"
+    );
+    let goto = &steps[0];
+    assert!(
+        goto.page
+            .is_some_and(|p| p.load >= p.dom_content_loaded && p.ttfb > 0.0),
+        "{:?}",
+        goto.page
+    );
+    assert_eq!(goto.status, Some(200));
+    let shot = steps
+        .iter()
+        .flat_map(|s| &s.artifacts)
+        .find(|p| p.ends_with("dashboard.png"))
+        .expect("the screenshot");
+    assert_eq!(png_size(shot), (1024, 700));
+    let report = canary::report::json::render(std::slice::from_ref(&r));
+    assert!(
+        !report.contains("s3cret-pass") && !format!("{r:?}").contains("s3cret-pass"),
+        "the typed secret leaked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_kind_of_step_fails_with_expected_and_actual_and_a_screenshot() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !have_chromium() {
+        return;
+    }
+    let srv = site();
+    let env = env();
+    let cases = [
+        (
+            "- click: '#missing'",
+            "an element matching #missing",
+            "none",
+        ),
+        (
+            "- fill: { selector: '#nope', value: x }",
+            "an element matching #nope",
+            "none",
+        ),
+        (
+            "- wait_for: { selector: .dashboard, timeout: 300ms }",
+            "to happen",
+            "not within 300ms",
+        ),
+        (
+            "- wait_for: { text: never there, timeout: 200ms }",
+            "to happen",
+            "not within 200ms",
+        ),
+        (
+            "- assert: { selector: '#email', attribute: name, equals: mail }",
+            "\"mail\"",
+            "\"email\"",
+        ),
+        (
+            "- assert: { selector: li.item, count: { gte: 4 } }",
+            ">= 4",
+            "3",
+        ),
+        (
+            "- assert: { title_contains: Checkout }",
+            "containing \"Checkout\"",
+            "\"Shop login\"",
+        ),
+        (
+            "- assert: { url_matches: /checkout }",
+            "matching //checkout/",
+            "",
+        ),
+        ("- eval: \"1 + 1 === 3\"", "true", "false"),
+        (
+            "- select: { selector: '#plan', value: z }",
+            "an option \"z\"",
+            "none",
+        ),
+    ];
+    for (step, expected, actual) in cases {
+        let yaml = browser(&format!("    - goto: ${{U}}/login\n    {step}\n"));
+        let r = run(&env, &yaml, &srv.url("")).await;
+        assert_eq!(r.outcome(), Outcome::Failed, "{step}: {:#?}", r.last());
+        let failed = r.last().steps.last().unwrap();
+        let a = failed.assertions.last().unwrap();
+        assert!(
+            !a.passed && a.expected == expected && a.actual.contains(actual),
+            "{step}: {a:?}"
+        );
+        let shot = failed
+            .artifacts
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "png"))
+            .expect("a failure screenshot");
+        assert_eq!(png_size(shot), (1024, 700), "{step}");
+        assert!(
+            failed
+                .artifacts
+                .iter()
+                .any(|p| p.extension().is_some_and(|e| e == "html")),
+            "{step}: the page source"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_errors_and_failed_requests_are_recorded_and_asserted() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !have_chromium() {
+        return;
+    }
+    let srv = site();
+    let env = env();
+    let r = run(
+        &env,
+        &browser("    - goto: ${U}/js-error\n    - assert: { no_failed_requests: true }\n"),
+        &srv.url(""),
+    )
+    .await;
+    let a = r
+        .last()
+        .steps
+        .last()
+        .unwrap()
+        .assertions
+        .last()
+        .unwrap()
+        .clone();
+    assert!(!a.passed && a.actual.contains("missing.png"), "{a:?}");
+    let r = run(
+        &env,
+        &browser("    - goto: ${U}/js-error\n    - assert: { no_console_errors: true }\n"),
+        &srv.url(""),
+    )
+    .await;
+    let a = r
+        .last()
+        .steps
+        .last()
+        .unwrap()
+        .assertions
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        !a.passed && a.actual.contains("boom from the page"),
+        "{a:?}"
+    );
+    assert!(r.last().steps[0].console.iter().any(|c| c.contains("boom")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_that_never_finishes_loading_times_out_within_the_limits() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !have_chromium() {
+        return;
+    }
+    let srv = site();
+    let env = env();
+    let yaml = "name: hang\ntimeout: 20s\nbrowser:\n  steps:\n    - step: { name: open, timeout: 3s, actions: [ { goto: '${U}/hang' } ] }\n";
+    let start = Instant::now();
+    let r = run(&env, yaml, &srv.url("")).await;
+    let err = r.last().steps[0]
+        .error
+        .clone()
+        .unwrap_or_else(|| panic!("{:#?}", r.last()));
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        start.elapsed()
+    );
+    let r = run(&env, &browser("    - goto: ${U}/login\n"), &srv.url("")).await;
+    assert_eq!(
+        r.outcome(),
+        Outcome::Passed,
+        "the next run is fine: {:#?}",
+        r.last()
+    );
+}
+
+fn browser_processes() -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        let state = stat[close + 1..].split_whitespace().next().unwrap_or("");
+        if (comm.starts_with("chrom") || comm.contains("crashpad")) && state != "Z" {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_chromedriver_is_restarted_and_nothing_is_left_behind() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !have_chromium() {
+        return;
+    }
+    let before = browser_processes();
+    let srv = site();
+    let env = env();
+    let r = run(&env, &browser("    - goto: ${U}/login\n"), &srv.url("")).await;
+    assert_eq!(r.outcome(), Outcome::Passed);
+    let pid = env
+        .ctx
+        .webdriver
+        .as_ref()
+        .unwrap()
+        .chromedriver_pid()
+        .await
+        .expect("chromedriver runs");
+    // Kill chromedriver while a step waits for something that never comes.
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    });
+    let r = run(
+        &env,
+        &browser("    - goto: ${U}/login\n    - wait_for: { selector: '#never', timeout: 10s }\n"),
+        &srv.url(""),
+    )
+    .await;
+    killer.join().unwrap();
+    let err = r
+        .last()
+        .steps
+        .last()
+        .unwrap()
+        .error
+        .clone()
+        .unwrap_or_else(|| panic!("{:#?}", r.last()));
+    assert_eq!(err.kind, ErrorKind::Browser, "{err:?}");
+    let r = run(&env, &browser("    - goto: ${U}/login\n"), &srv.url("")).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "recovered: {:#?}", r.last());
+    assert_ne!(
+        env.ctx.webdriver.as_ref().unwrap().chromedriver_pid().await,
+        Some(pid)
+    );
+    drop(env);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser_processes() > before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(browser_processes(), before, "browser processes left behind");
+}
