@@ -5,7 +5,7 @@
 mod support;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use canary::check::Context;
@@ -15,7 +15,7 @@ use canary::run::{ErrorKind, Outcome, Run};
 use support::server::{Reply, Server};
 
 /// One browser test at a time: two cores, one Chromium.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Whether Chromium can be driven here; under CI a missing one fails the test.
 fn have_chromium() -> bool {
@@ -121,7 +121,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_login_flow_passes_with_every_action() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     if !have_chromium() {
         return;
     }
@@ -185,7 +185,7 @@ async fn a_login_flow_passes_with_every_action() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_kind_of_step_fails_with_expected_and_actual_and_a_screenshot() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     if !have_chromium() {
         return;
     }
@@ -267,7 +267,7 @@ async fn each_kind_of_step_fails_with_expected_and_actual_and_a_screenshot() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn console_errors_and_failed_requests_are_recorded_and_asserted() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     if !have_chromium() {
         return;
     }
@@ -313,7 +313,7 @@ async fn console_errors_and_failed_requests_are_recorded_and_asserted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_page_that_never_finishes_loading_times_out_within_the_limits() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     if !have_chromium() {
         return;
     }
@@ -359,7 +359,7 @@ fn browser_processes() -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_chromedriver_is_restarted_and_nothing_is_left_behind() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     if !have_chromium() {
         return;
     }

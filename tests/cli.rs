@@ -280,6 +280,7 @@ fn example_canaries_load_and_pass_against_the_demo_service() {
     let https = Server::https(ca.leaf(-1, 90), support::demo::handle);
     let dir = canary_dir(&[("ca.pem", &ca.pem())]);
     let ca_file = dir.path().join("ca.pem");
+    let artifacts = dir.path().join("artifacts").display().to_string();
     let tls_url = https.url("").replace("127.0.0.1", "localhost");
     let args = [
         "test",
@@ -290,6 +291,8 @@ fn example_canaries_load_and_pass_against_the_demo_service() {
         &format!("TLS_URL={tls_url}"),
         "--var",
         &format!("CA_FILE={}", ca_file.display()),
+        "--artifacts",
+        &artifacts,
     ];
     let out = canary(root, &args);
     let (stdout, stderr) = text(&out);
@@ -298,5 +301,10 @@ fn example_canaries_load_and_pass_against_the_demo_service() {
     assert!(
         stdout.ends_with(&format!("{files} passed, 0 failed, 0 errored\n")),
         "{stdout}"
+    );
+    let shots = Path::new(&artifacts).join("login-flow");
+    assert!(
+        shots.exists(),
+        "the login flow's screenshot is saved under --artifacts"
     );
 }

@@ -121,6 +121,9 @@ pub fn details(a: &Attempt) -> String {
                 f.subject, f.expected, f.actual
             ));
         }
+        for a in &s.artifacts {
+            out.push_str(&format!("      saved {}\n", a.display()));
+        }
     }
     out
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{Summary, millis};
-use crate::run::{AssertionResult, Attempt, CheckError, Run, StepRun};
+use crate::run::{AssertionResult, Attempt, CheckError, PageTiming, Run, StepRun};
 
 /// The report's format version; bumped on any incompatible change.
 pub const VERSION: u32 = 1;
@@ -57,6 +57,9 @@ struct StepJson<'a> {
     phases_ms: Option<PhasesJson>,
     assertions: &'a [AssertionResult],
     error: Option<&'a CheckError>,
+    artifacts: Vec<String>,
+    console: &'a [String],
+    page_ms: Option<&'a PageTiming>,
 }
 
 /// The JSON report of `runs`, pretty-printed.
@@ -111,5 +114,12 @@ fn step(s: &StepRun) -> StepJson<'_> {
         phases_ms,
         assertions: &s.assertions,
         error: s.error.as_ref(),
+        artifacts: s
+            .artifacts
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        console: &s.console,
+        page_ms: s.page.as_ref(),
     }
 }

@@ -39,6 +39,23 @@ fn case(run: &Run) -> TestCase {
     }
     let mut tc = TestCase::new(run.canary.clone(), status);
     tc.set_classname(run.file.display().to_string());
+    // Jenkins, GitLab and GitHub reporters pick up attachments written this way.
+    let attachments: Vec<String> = last
+        .steps
+        .iter()
+        .flat_map(|s| &s.artifacts)
+        .map(|p| {
+            format!(
+                "[[ATTACHMENT|{}]]",
+                std::fs::canonicalize(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .display()
+            )
+        })
+        .collect();
+    if !attachments.is_empty() {
+        tc.set_system_out(attachments.join("\n"));
+    }
     tc.set_time(run.duration);
     tc
 }

@@ -9,11 +9,32 @@ use super::server::{Reply, Req};
 /// The token the demo API accepts.
 pub const TOKEN: &str = "demo-token";
 
+/// A login form; signing in with any e-mail and the password `demo` shows the dashboard.
+const LOGIN_PAGE: &str = r##"<!doctype html><html><head><title>Demo shop — sign in</title></head><body>
+<form id="login"><input id="email" type="email" placeholder="e-mail"><input id="password" type="password">
+<button type="submit">Sign in</button></form><p id="error" hidden>Wrong password</p>
+<main class="dashboard" hidden><h1>Welcome back</h1></main>
+<script>
+document.getElementById('login').addEventListener('submit', e => {
+  e.preventDefault();
+  const ok = document.getElementById('password').value === 'demo';
+  setTimeout(() => {
+    document.getElementById('error').hidden = ok;
+    if (ok) { document.querySelector('.dashboard').hidden = false; document.getElementById('login').hidden = true; history.pushState({}, '', '/dashboard'); }
+  }, 200);
+});
+</script></body></html>"##;
+
 /// Answers a request as the demo service.
 pub fn handle(req: &Req) -> Reply {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1000);
     let authorized = req.header("authorization") == Some(&format!("Bearer {TOKEN}"));
     match (req.method.as_str(), req.path()) {
+        ("GET", "/login") => Reply::Full {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            body: LOGIN_PAGE.as_bytes().to_vec(),
+        },
         ("GET" | "HEAD", "/") => Reply::Full {
             status: 200,
             headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
