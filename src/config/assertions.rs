@@ -183,7 +183,8 @@ impl Compiler<'_> {
         Some(Assertion::Json(query?, test))
     }
 
-    fn length(&mut self, l: &S<Value>) -> Option<Bound<u64>> {
+    /// A number, or bounds like `{ gte: 1 }`, on a length or count.
+    pub(super) fn length(&mut self, l: &S<Value>) -> Option<Bound<u64>> {
         if let Some(n) = l.value.as_u64() {
             return Some(Bound {
                 lt: None,
@@ -194,7 +195,7 @@ impl Compiler<'_> {
             });
         }
         let r = serde_json::from_value::<LengthBound>(l.value.clone())
-            .map_err(|_| "`length:` takes a number or bounds like `{ gte: 1 }`".to_string());
+            .map_err(|_| "a length or count is a number or bounds like `{ gte: 1 }`".to_string());
         let raw = self.check(&l.referenced, r)?;
         let wrap = |v: Option<u64>| {
             v.map(|n| S {

@@ -8,7 +8,7 @@ use serde_saphyr::Location;
 use super::compile::Compiler;
 use super::raw::{RawAction, RawBrowser, RawPageAssert, RawWait, S};
 use super::values;
-use crate::assert::{Bound, TextTest};
+use crate::assert::TextTest;
 use crate::canary::{Step, StepKind};
 use crate::check::browser::{Action, BrowserCheck, PageAssert, Selector, WaitTarget};
 
@@ -226,7 +226,7 @@ impl Compiler<'_> {
             return Some(PageAssert::Attribute(sel, attr.value.clone(), test));
         }
         if let Some(c) = &a.count {
-            return Some(PageAssert::Count(sel, self.count(c)?));
+            return Some(PageAssert::Count(sel, self.length(c)?));
         }
         if let Some(v) = a.visible {
             return Some(PageAssert::Visible(sel, v));
@@ -253,53 +253,6 @@ impl Compiler<'_> {
                 None
             }
         }
-    }
-
-    fn count(&mut self, c: &S<serde_json::Value>) -> Option<Bound<u64>> {
-        if let Some(n) = c.value.as_u64() {
-            return Some(Bound {
-                lt: None,
-                lte: Some(n),
-                gt: None,
-                gte: Some(n),
-                shown: format!("= {n}"),
-            });
-        }
-        let b = c.value.as_object().cloned().unwrap_or_default();
-        let get = |k: &str| b.get(k).and_then(serde_json::Value::as_u64);
-        if b.is_empty()
-            || b.keys()
-                .any(|k| !["lt", "lte", "gt", "gte"].contains(&k.as_str()))
-            || b.values().any(|v| v.as_u64().is_none())
-        {
-            self.fail(
-                &c.referenced,
-                "`count:` takes a number or bounds like `{ gte: 1 }`",
-            );
-            return None;
-        }
-        let shown = b
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{} {v}",
-                    match k.as_str() {
-                        "lt" => "<",
-                        "lte" => "<=",
-                        "gt" => ">",
-                        _ => ">=",
-                    }
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" and ");
-        Some(Bound {
-            lt: get("lt"),
-            lte: get("lte"),
-            gt: get("gt"),
-            gte: get("gte"),
-            shown,
-        })
     }
 }
 
