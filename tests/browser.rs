@@ -412,3 +412,49 @@ async fn a_killed_chromedriver_is_restarted_and_nothing_is_left_behind() {
     }
     assert_eq!(browser_processes(), before, "browser processes left behind");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_leaves_no_browser_processes() {
+    let _serial = SERIAL.lock().await;
+    if !have_chromium() {
+        return;
+    }
+    let before = browser_processes();
+    let srv = site();
+    let dir = support::canary_dir(&[(
+        "b.yaml",
+        &format!(
+            "name: b\nschedule: rate(1 second)\nbrowser:\n  steps:\n    - goto: {}/login\n    - wait_for: {{ selector: '#never', timeout: 20s }}\n",
+            srv.url("")
+        ),
+    )]);
+    let mut child = std::process::Command::new(support::binary())
+        .args(["run", ".", "--grace", "1s", "--artifacts", "artifacts"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while srv.received().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the browser never loaded the page"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(browser_processes() > before, "a browser runs");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser_processes() > before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        browser_processes(),
+        before,
+        "browser processes left after SIGTERM"
+    );
+}
