@@ -1,0 +1,217 @@
+//! The command line's argument groups: loading, metrics, browser, and each command's own.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use canary::canary::Canary;
+use canary::check::Context as RunContext;
+use canary::check::browser::Driver;
+use canary::metrics::{self, Metrics, SinkKind};
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub browser: BrowserArgs,
+    /// Run every canary once (within --max-concurrent), log, and exit with `canary test`'s codes.
+    #[arg(long)]
+    pub once: bool,
+    /// At most this many runs at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent: u16,
+    /// Move each canary's instants by a fixed offset below this, so canaries on the same schedule do not fire together.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub spread: Duration,
+    /// On SIGTERM/SIGINT, how long in-flight runs may finish (ECS and Kubernetes allow 30 s).
+    #[arg(long, default_value = "25s", value_parser = humantime::parse_duration)]
+    pub grace: Duration,
+    /// How often to look for changed canary files (0s: only reload on SIGHUP).
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub watch_interval: Duration,
+}
+
+#[derive(Args)]
+pub struct NextArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// How many fire times per canary.
+    #[arg(long, default_value_t = 5)]
+    pub count: usize,
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Canary files, or folders searched for *.yaml / *.yml at any depth.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Set ${NAME} (overrides `variables:` and --env-file). Repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Read NAME=VALUE lines, for ${NAME}, ${env:NAME} and ${secret:NAME}.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct MetricsArgs {
+    /// Record runs as metrics: cloudwatch, emf, prometheus (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', env = "CANARY_METRICS")]
+    pub metrics: Vec<SinkKind>,
+    /// The CloudWatch and EMF namespace.
+    #[arg(long, default_value = "Canary", env = "CANARY_NAMESPACE")]
+    pub namespace: String,
+    /// A dimension on every metric (repeatable; comma-separated in the environment).
+    #[arg(long = "dimension", value_name = "NAME=VALUE", value_parser = parse_dimension, value_delimiter = ',', env = "CANARY_DIMENSIONS")]
+    pub dimensions: Vec<(String, String)>,
+    /// Also publish each phase's duration to CloudWatch/EMF (six more custom metrics per canary and step).
+    #[arg(long, env = "CANARY_PHASE_METRICS")]
+    pub phase_metrics: bool,
+    /// The CloudWatch window: each series' runs in a window become one datum (a histogram).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, env = "CANARY_FLUSH_INTERVAL")]
+    pub flush_interval: Duration,
+    /// Send CloudWatch metrics to this endpoint (an emulator) instead of AWS's.
+    #[arg(long, value_name = "URL", env = "CANARY_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Keep CloudWatch batches not yet accepted in this folder; they are replayed, once, later or on the next start.
+    #[arg(long, value_name = "DIR", env = "CANARY_SPOOL")]
+    pub spool: Option<PathBuf>,
+    /// Where to serve Prometheus /metrics and /healthz (0.0.0.0:9464 to reach it from outside).
+    #[arg(long, default_value = "127.0.0.1:9464", env = "CANARY_LISTEN")]
+    pub listen: SocketAddr,
+    /// Write EMF lines to this file instead of stdout.
+    #[arg(long, value_name = "FILE", env = "CANARY_EMF_FILE")]
+    pub emf_file: Option<PathBuf>,
+    /// How long the metrics may take to flush at exit (after --grace: 25 s + 4 s fit the 30 s ECS and Kubernetes allow).
+    #[arg(long, default_value = "4s", value_parser = humantime::parse_duration, env = "CANARY_FLUSH_TIMEOUT")]
+    pub flush_timeout: Duration,
+}
+
+impl MetricsArgs {
+    /// EMF lines go to stdout, so the console must not.
+    pub fn emf_on_stdout(&self) -> bool {
+        self.metrics.contains(&SinkKind::Emf) && self.emf_file.is_none()
+    }
+
+    /// Starts the sinks asked for (none: None); bad settings are errors (exit 2).
+    pub async fn start<'a>(
+        &self,
+        canaries: impl IntoIterator<Item = &'a Canary>,
+    ) -> Result<Option<Metrics>> {
+        if self.metrics.is_empty() {
+            return Ok(None);
+        }
+        for c in canaries {
+            let n = c.dimensions.len() + self.dimensions.len() + 3;
+            if n > 30 {
+                bail!(
+                    "{}: {n} dimensions with CanaryName, StepName and Phase; CloudWatch allows 30",
+                    c.name
+                );
+            }
+        }
+        let config = metrics::Config {
+            sinks: self.metrics.clone(),
+            namespace: self.namespace.clone(),
+            series: metrics::SeriesOptions {
+                dimensions: self.dimensions.clone(),
+                phases: self.phase_metrics,
+            },
+            flush_interval: self.flush_interval,
+            endpoint_url: self.endpoint_url.clone(),
+            spool: self.spool.clone(),
+            listen: self.listen,
+            emf_file: self.emf_file.clone(),
+        };
+        Ok(Some(
+            Metrics::start(config)
+                .await
+                .context("cannot start the metrics")?,
+        ))
+    }
+}
+
+#[derive(Args)]
+pub struct BrowserArgs {
+    /// The chromedriver canary starts for browser canaries (a path, or a name on PATH).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "chromedriver",
+        env = "CANARY_CHROMEDRIVER"
+    )]
+    pub chromedriver: PathBuf,
+    /// The Chromium binary (default: /usr/lib/chromium/chromium when present, else chromedriver's choice).
+    #[arg(long, value_name = "PATH", env = "CANARY_CHROMIUM")]
+    pub chromium: Option<PathBuf>,
+    /// Use this WebDriver endpoint (a Selenium Grid) instead of starting chromedriver.
+    #[arg(long, value_name = "URL", env = "CANARY_WEBDRIVER_URL")]
+    pub webdriver_url: Option<String>,
+    /// Screenshots and page sources go under DIR/<canary>/<run-id>/.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "artifacts",
+        env = "CANARY_ARTIFACTS"
+    )]
+    pub artifacts: PathBuf,
+}
+
+impl BrowserArgs {
+    /// The context of the runs: a WebDriver when any canary drives a browser.
+    pub fn context(&self, canaries: &[&Canary]) -> Arc<RunContext> {
+        let browser = canaries.iter().any(|c| c.kind() == "browser");
+        let webdriver = browser.then(|| match &self.webdriver_url {
+            Some(url) => Driver::remote(url.clone()),
+            None => Driver::chromedriver(self.chromedriver.clone(), self.chromium.clone()),
+        });
+        Arc::new(RunContext {
+            webdriver,
+            artifacts: self.artifacts.clone(),
+        })
+    }
+}
+
+pub fn parse_dimension(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
+    metrics::check_dimension(k, v)?;
+    Ok((k.to_string(), v.to_string()))
+}
+
+#[derive(Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub browser: BrowserArgs,
+    /// Run at most this many canaries at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+    /// Only canaries with one of these tags. Repeatable.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Write the JSON report here (`-` for stdout; the console then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+pub fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if canary::template::valid_name(k) => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}

@@ -1,0 +1,234 @@
+//! What each command does: load, list, test, run (or once), next.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use canary::canary::Canary;
+use canary::check::Context as RunContext;
+use canary::config::{self, LoadOptions};
+use canary::metrics::Metrics;
+use canary::report::{self, Summary, console::Console};
+use canary::runner;
+
+use crate::args::{LoadArgs, RunArgs, TestArgs};
+
+pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
+    let canaries = match load(&args.load)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let metrics = rt.block_on(args.metrics.start(&canaries))?;
+    let ctx = args.browser.context(&canaries.iter().collect::<Vec<_>>());
+    if args.once {
+        let flush = args.metrics.flush_timeout;
+        return Ok(rt.block_on(once(
+            canaries,
+            args.max_concurrent.into(),
+            metrics,
+            flush,
+            &ctx,
+        )));
+    }
+    let opts = canary::daemon::Options {
+        paths: args.load.paths.clone(),
+        load: load_options(&args.load)?,
+        scheduler: canary::scheduler::Options {
+            max_concurrent: args.max_concurrent.into(),
+            spread: args.spread,
+            grace: args.grace,
+        },
+        watch: (!args.watch_interval.is_zero()).then_some(args.watch_interval),
+        metrics,
+        flush_timeout: args.metrics.flush_timeout,
+        ctx,
+    };
+    rt.block_on(canary::daemon::run(canaries, opts))
+        .context("cannot listen for signals")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `canary run --once`: every canary once, logged and recorded, metrics flushed; `test`'s exit codes.
+async fn once(
+    canaries: Vec<Canary>,
+    parallel: usize,
+    metrics: Option<Metrics>,
+    flush: Duration,
+    ctx: &Arc<RunContext>,
+) -> ExitCode {
+    let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
+    let runs = runner::run_all(&canaries, parallel, ctx, |r| {
+        canary::daemon::log_run(r, None);
+        if let Some(m) = &metrics {
+            m.run(r, None);
+        }
+    })
+    .await;
+    if let Some(m) = &metrics {
+        canary::daemon::flush(m, flush).await;
+    }
+    let s = Summary::of(&runs);
+    tracing::info!(
+        passed = s.passed,
+        failed = s.failed,
+        errored = s.errored,
+        "all canaries ran once"
+    );
+    if s.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The next `count` fire times of each canary, from `now` (a rate counts from now).
+pub fn next_times(canaries: &[Canary], count: usize, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut out = String::new();
+    for c in canaries {
+        out += &format!("{}  {}\n", c.name, c.schedule);
+        let mut t = now - chrono::TimeDelta::milliseconds(1);
+        for _ in 0..count {
+            let Some(next) = c.schedule.next_after(t, now) else {
+                break;
+            };
+            let local = next.with_timezone(&c.schedule.tz);
+            let shown = if c.schedule.tz == chrono_tz::UTC {
+                String::new()
+            } else {
+                format!("  ({})", local.format("%Y-%m-%d %H:%M %Z"))
+            };
+            out += &format!("  {}{shown}\n", next.format("%Y-%m-%dT%H:%M:%SZ"));
+            t = next;
+        }
+    }
+    out
+}
+
+/// Loads canaries; config errors are printed and become exit code 2.
+pub fn load(args: &LoadArgs) -> Result<Result<Vec<Canary>, ExitCode>> {
+    let opts = load_options(args)?;
+    Ok(config::load(&args.paths, &opts).map_err(|errors| {
+        let _ = writeln!(std::io::stderr(), "{errors}");
+        ExitCode::from(2)
+    }))
+}
+
+fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
+    let mut env: HashMap<String, String> = std::env::vars().collect();
+    let mut vars = HashMap::new();
+    if let Some(file) = &args.env_file {
+        let entries = dotenvy::from_path_iter(file)
+            .with_context(|| format!("cannot read --env-file {}", file.display()))?;
+        for entry in entries {
+            let (k, v) = entry.with_context(|| format!("--env-file {}", file.display()))?;
+            env.entry(k.clone()).or_insert_with(|| v.clone());
+            vars.insert(k, v);
+        }
+    }
+    vars.extend(args.vars.iter().cloned());
+    Ok(LoadOptions { vars, env })
+}
+
+/// Writes to stdout; a closed pipe (`canary list | head`) is not an error.
+pub fn emit(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+pub fn list(canaries: &[Canary]) {
+    let width = canaries.iter().map(|c| c.name.len()).max().unwrap_or(4);
+    let width = width.max(4);
+    let mut out = format!(
+        "{:width$}  {:5}  {:24}  {:20}  FILE\n",
+        "NAME", "KIND", "SCHEDULE", "TAGS"
+    );
+    for c in canaries {
+        let (kind, schedule, tags) = (c.kind(), c.schedule.to_string(), c.tags.join(","));
+        let file = c.file.display();
+        out += &format!(
+            "{:width$}  {kind:5}  {schedule:24}  {tags:20}  {file}\n",
+            c.name
+        );
+    }
+    emit(&out);
+}
+
+pub fn test(args: TestArgs) -> Result<ExitCode> {
+    let canaries = match load(&args.load)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let selected: Vec<Arc<Canary>> = canaries
+        .into_iter()
+        .filter(|c| args.tags.is_empty() || c.tags.iter().any(|t| args.tags.contains(t)))
+        .map(Arc::new)
+        .collect();
+    if selected.is_empty() {
+        bail!("no canary has any of the tags {:?}", args.tags);
+    }
+    let stdout_taken = args.json.as_deref() == Some(Path::new("-")) || args.metrics.emf_on_stdout();
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c)))?;
+    let ctx = args
+        .browser
+        .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>());
+    let parallel = args.parallel.into();
+    let runs = if stdout_taken {
+        rt.block_on(with_console(
+            Console::plain(std::io::stderr()),
+            &selected,
+            parallel,
+            &ctx,
+        ))
+    } else {
+        rt.block_on(with_console(
+            Console::stdout(selected.len()),
+            &selected,
+            parallel,
+            &ctx,
+        ))
+    };
+    if let Some(m) = &metrics {
+        runs.iter().for_each(|r| m.run(r, None));
+        rt.block_on(canary::daemon::flush(m, args.metrics.flush_timeout));
+    }
+    if let Some(path) = &args.json {
+        write_report(path, &report::json::render(&runs))?;
+    }
+    if let Some(path) = &args.junit {
+        write_report(path, &report::junit::render(&runs))?;
+    }
+    Ok(if Summary::of(&runs).all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Runs the canaries once, writing each to the console as it finishes, then the summary.
+async fn with_console<W: Write>(
+    mut console: Console<W>,
+    canaries: &[Arc<Canary>],
+    parallel: usize,
+    ctx: &Arc<RunContext>,
+) -> Vec<canary::run::Run> {
+    let runs = runner::run_all(canaries, parallel, ctx, |r| console.run(r)).await;
+    console.summary(&Summary::of(&runs));
+    runs
+}
+
+fn write_report(path: &Path, text: &str) -> Result<()> {
+    if path == Path::new("-") {
+        emit(&format!("{text}\n"));
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}

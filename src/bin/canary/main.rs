@@ -1,0 +1,107 @@
+//! The `canary` command line: validate, list, test, run and next; logging setup and exit codes.
+//! The only place that uses `anyhow`.
+
+mod args;
+mod commands;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use args::{LoadArgs, NextArgs, RunArgs, TestArgs};
+
+/// Synthetic monitoring canaries from YAML: HTTP checks, once in CI or on a schedule.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log lines as human text or as JSON objects (for containers). Logs go to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CANARY_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check canary files and report every error; run nothing.
+    Validate(LoadArgs),
+    /// List canaries: name, kind, schedule, tags, file.
+    List(LoadArgs),
+    /// Run each canary once, in parallel. Exit 0 if all pass, 1 if any fail or error, 2 if they cannot be loaded.
+    Test(TestArgs),
+    /// Run the canaries on their schedules until SIGTERM/SIGINT; reload on SIGHUP and file changes.
+    Run(RunArgs),
+    /// Print the next fire times of each canary.
+    Next(NextArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = if matches!(cli.command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log_format, level);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, level: &str) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CANARY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Validate(args) => Ok(match commands::load(&args)? {
+            Ok(canaries) => {
+                commands::emit(&format!("{} canaries OK\n", canaries.len()));
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        }),
+        Command::List(args) => Ok(match commands::load(&args)? {
+            Ok(canaries) => {
+                commands::list(&canaries);
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        }),
+        Command::Test(args) => commands::test(args),
+        Command::Run(args) => commands::run_daemon(args),
+        Command::Next(args) => Ok(match commands::load(&args.load)? {
+            Ok(canaries) => {
+                commands::emit(&commands::next_times(
+                    &canaries,
+                    args.count,
+                    chrono::Utc::now(),
+                ));
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        }),
+    }
+}
