@@ -218,7 +218,15 @@ fn prometheus_is_scraped_during_a_run_and_passes_promtool() {
         assert!(Instant::now() < deadline, "no run logged");
     }
     let addr = addr.expect("the address is logged");
-    let (status, body) = get(&addr, "/metrics");
+    // The run's log line comes before the metrics task has recorded it: poll briefly.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (status, body) = loop {
+        let (status, body) = get(&addr, "/metrics");
+        if body.contains("canary_success{") || Instant::now() > deadline {
+            break (status, body);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let (health, ok) = get(&addr, "/healthz");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
