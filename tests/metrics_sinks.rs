@@ -218,11 +218,20 @@ fn prometheus_is_scraped_during_a_run_and_passes_promtool() {
         assert!(Instant::now() < deadline, "no run logged");
     }
     let addr = addr.expect("the address is logged");
-    // The run's log line comes before the metrics task has recorded it: poll briefly.
+    let wanted = [
+        "canary_success{Region=\"test\",canary=\"web\"} 1",
+        "canary_runs_total{Region=\"test\",canary=\"web\",outcome=\"passed\"}",
+        "canary_duration_seconds_count{Region=\"test\",canary=\"web\"}",
+        "canary_phase_duration_seconds_count{Region=\"test\",canary=\"web\",phase=\"tls\"}",
+        "canary_schedule_lateness_seconds_bucket",
+        "canary_tls_cert_expiry_timestamp_seconds{",
+        "# TYPE canary_runs_total counter",
+    ];
+    // The run's log line comes before the metrics task has recorded all of it: poll briefly.
     let deadline = Instant::now() + Duration::from_secs(5);
     let (status, body) = loop {
         let (status, body) = get(&addr, "/metrics");
-        if body.contains("canary_success{") || Instant::now() > deadline {
+        if wanted.iter().all(|w| body.contains(w)) || Instant::now() > deadline {
             break (status, body);
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -233,14 +242,7 @@ fn prometheus_is_scraped_during_a_run_and_passes_promtool() {
         .status();
     let _ = child.wait();
     assert_eq!((status, health, ok.as_str()), (200, 200, "ok\n"));
-    for want in [
-        "canary_success{Region=\"test\",canary=\"web\"} 1",
-        "canary_runs_total{Region=\"test\",canary=\"web\",outcome=\"passed\"}",
-        "canary_duration_seconds_count{Region=\"test\",canary=\"web\"}",
-        "canary_phase_duration_seconds_count{Region=\"test\",canary=\"web\",phase=\"tls\"}",
-        "canary_schedule_lateness_seconds_bucket",
-        "# TYPE canary_runs_total counter",
-    ] {
+    for want in wanted {
         assert!(body.contains(want), "{want} missing from:\n{body}");
     }
     let expiry = body
