@@ -123,7 +123,8 @@ impl Compiler<'_> {
         self.regex(m).map(TextTest::Matches)
     }
 
-    fn regex(&mut self, s: &S<String>) -> Option<Regex> {
+    /// A regex, compiled now; a bad one is an error at its place.
+    pub(super) fn regex(&mut self, s: &S<String>) -> Option<Regex> {
         let r = Regex::new(&s.value)
             .map_err(|e| format!("bad regular expression `{}`: {}", s.value, regex_reason(&e)));
         self.check(&s.referenced, r)

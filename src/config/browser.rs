@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use regex::Regex;
 use serde_saphyr::Location;
 
 use super::compile::Compiler;
@@ -161,7 +160,7 @@ impl Compiler<'_> {
                 }
             }
             (None, Some(t), None) => WaitTarget::Text(self.template(t)?),
-            (None, None, Some(u)) => WaitTarget::Url(self.browser_regex(u)?),
+            (None, None, Some(u)) => WaitTarget::Url(self.regex(u)?),
             _ => {
                 self.fail(
                     &w.referenced,
@@ -171,15 +170,6 @@ impl Compiler<'_> {
             }
         };
         Some(Action::WaitFor(target, timeout))
-    }
-
-    fn browser_regex(&mut self, s: &S<String>) -> Option<Regex> {
-        let r =
-            Regex::new(&s.value).map_err(|e| format!("bad regular expression `{}`: {e}", s.value));
-        self.check(
-            &s.referenced,
-            r.map_err(|e| e.lines().last().unwrap_or_default().to_string()),
-        )
     }
 
     fn page_assert(&mut self, p: &S<RawPageAssert>) -> Option<PageAssert> {
@@ -200,7 +190,7 @@ impl Compiler<'_> {
             return None;
         }
         if let Some(u) = &a.url_matches {
-            return Some(PageAssert::Url(self.browser_regex(u)?));
+            return Some(PageAssert::Url(self.regex(u)?));
         }
         if a.title_contains.is_some() || a.title_equals.is_some() {
             return Some(PageAssert::Title(self.text(
@@ -247,7 +237,7 @@ impl Compiler<'_> {
         match (equals, contains, matches) {
             (Some(e), None, None) => self.template(e).map(TextTest::Equals),
             (None, Some(c), None) => self.template(c).map(TextTest::Contains),
-            (None, None, Some(m)) => self.browser_regex(m).map(TextTest::Matches),
+            (None, None, Some(m)) => self.regex(m).map(TextTest::Matches),
             _ => {
                 self.fail(at, "give exactly one of equals, contains or matches");
                 None

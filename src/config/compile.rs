@@ -210,12 +210,15 @@ fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
     }
     if let Some(h) = &raw.http {
         let kind = http_step(c, h, &[], &Default::default());
-        return vec![Step {
-            name: canary_name.to_string(),
-            timeout: None,
-            continue_on_failure: false,
-            kind,
-        }];
+        return kind
+            .map(|kind| Step {
+                name: canary_name.to_string(),
+                timeout: None,
+                continue_on_failure: false,
+                kind,
+            })
+            .into_iter()
+            .collect();
     }
     if let Some(b) = &raw.browser {
         return c.browser(b);
@@ -247,27 +250,31 @@ fn many_steps(c: &mut Compiler, raw: &[S<RawStep>]) -> Vec<Step> {
             .extend(s.value.http.value.capture.keys().cloned());
     }
     let mut out: Vec<Step> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for (i, s) in raw.iter().enumerate() {
         let step = &s.value;
         let name = step
             .name
             .as_ref()
             .map_or_else(|| format!("step {}", i + 1), |n| n.value.trim().to_string());
-        if out.iter().any(|o| o.name == name) {
+        if names.contains(&name) {
             let at = step.name.as_ref().map_or(&s.referenced, |n| &n.referenced);
             c.fail(
                 at,
                 format!("step name `{name}` is used twice in this canary"),
             );
         }
+        names.push(name.clone());
         let timeout = c.duration(&step.timeout).flatten();
-        let kind = http_step(c, &step.http, &step.assert, &step.capture);
-        out.push(Step {
-            name,
-            timeout,
-            continue_on_failure: step.continue_on_failure,
-            kind,
-        });
+        if let Some(kind) = http_step(c, &step.http, &step.assert, &step.capture) {
+            let continue_on_failure = step.continue_on_failure;
+            out.push(Step {
+                name,
+                timeout,
+                continue_on_failure,
+                kind,
+            });
+        }
     }
     out
 }
@@ -277,7 +284,7 @@ fn http_step(
     http: &S<RawHttp>,
     assert: &[S<super::raw::RawAssert>],
     capture: &std::collections::BTreeMap<String, S<super::raw::RawCapture>>,
-) -> StepKind {
+) -> Option<StepKind> {
     let request = request(c, http);
     let mut assertions = Vec::new();
     for a in http.value.assert.iter().chain(assert) {
@@ -290,27 +297,12 @@ fn http_step(
     for cap in &captures {
         c.vars.captures.insert(cap.name.clone());
     }
-    StepKind::Http(Box::new(HttpCheck {
-        request: request.unwrap_or_else(|| placeholder_request(c)),
+    // A request with errors leaves no step; its errors are recorded and the canary is rejected.
+    Some(StepKind::Http(Box::new(HttpCheck {
+        request: request?,
         assertions,
         captures,
-    }))
-}
-
-/// Stands in for a request that had errors; the canary is rejected anyway.
-fn placeholder_request(c: &Compiler) -> Request {
-    Request {
-        method: Method::GET,
-        url: Template::empty(),
-        headers: Vec::new(),
-        query: Vec::new(),
-        body: Body::Empty,
-        auth: None,
-        follow_redirects: true,
-        max_redirects: DEFAULT_MAX_REDIRECTS,
-        max_body: DEFAULT_MAX_BODY,
-        tls: c.default_tls.clone(),
-    }
+    })))
 }
 
 fn request(c: &mut Compiler, raw: &S<RawHttp>) -> Option<Request> {

@@ -63,48 +63,52 @@ impl Prometheus {
             .iter()
             .map(|(k, v)| (label_name(k).into(), v.clone().into()));
         let mut registry = Registry::with_labels(labels);
-        let p = Prometheus {
-            success: Family::default(),
-            duration: Family::new_with_constructor(duration_buckets),
-            phase: Family::new_with_constructor(duration_buckets),
-            cert_expiry: Family::default(),
-            runs: Family::default(),
-            lateness: Family::new_with_constructor(lateness_buckets),
-            skipped: Family::default(),
-            registry: Registry::default(),
-        };
+        let success = Family::<CanaryLabel, Gauge>::default();
+        let duration: Hist = Family::new_with_constructor(duration_buckets);
+        let phase = Family::<PhaseLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            duration_buckets,
+        );
+        let cert_expiry = Family::<CanaryLabel, Gauge<f64, AtomicU64>>::default();
+        let runs = Family::<OutcomeLabels, Counter>::default();
+        let lateness: Hist = Family::new_with_constructor(lateness_buckets);
+        let skipped = Family::<CanaryLabel, Counter>::default();
         registry.register(
             "canary_success",
             "1 if the canary's last run passed, else 0",
-            p.success.clone(),
+            success.clone(),
         );
-        registry.register(
-            "canary_duration_seconds",
-            "Run duration",
-            p.duration.clone(),
-        );
+        registry.register("canary_duration_seconds", "Run duration", duration.clone());
         registry.register(
             "canary_phase_duration_seconds",
             "Request phase durations (resolve, connect, tls, processing, transfer, total)",
-            p.phase.clone(),
+            phase.clone(),
         );
         registry.register(
             "canary_tls_cert_expiry_timestamp_seconds",
             "When the server certificate expires (Unix time)",
-            p.cert_expiry.clone(),
+            cert_expiry.clone(),
         );
-        registry.register("canary_runs", "Runs by outcome", p.runs.clone());
+        registry.register("canary_runs", "Runs by outcome", runs.clone());
         registry.register(
             "canary_schedule_lateness_seconds",
             "Actual start minus planned instant",
-            p.lateness.clone(),
+            lateness.clone(),
         );
         registry.register(
             "canary_skipped_runs",
             "Instants skipped because the previous run was still going",
-            p.skipped.clone(),
+            skipped.clone(),
         );
-        Prometheus { registry, ..p }
+        Prometheus {
+            registry,
+            success,
+            duration,
+            phase,
+            cert_expiry,
+            runs,
+            lateness,
+            skipped,
+        }
     }
 
     /// Records a run.

@@ -149,20 +149,15 @@ impl Field {
         if let Some(i) = self.names.iter().position(|n| *n == upper) {
             return Ok(i as u32 + self.names_from);
         }
+        let named = self
+            .names
+            .first()
+            .map_or(String::new(), |n| format!(" or a name like {n}"));
         match s.parse::<u32>() {
             Ok(v) if (self.min..=self.max).contains(&v) => Ok(v),
             _ => err(format!(
-                "{} field: `{s}` is not a value from {} to {}{}",
-                self.name,
-                self.min,
-                self.max,
-                if self.names.is_empty() {
-                    ""
-                } else {
-                    " or a name like "
-                }
-                .to_string()
-                    + self.names.first().copied().unwrap_or("")
+                "{} field: `{s}` is not a value from {} to {}{named}",
+                self.name, self.min, self.max
             )),
         }
     }

@@ -94,24 +94,25 @@ async fn act(
     out: &mut StepRun,
 ) -> bool {
     for a in &check.actions {
-        let seen = scope.seen.clone();
         let t0 = Instant::now();
-        let done =
-            match tokio::time::timeout_at(deadline.into(), perform(c, a, &scope.captures, &seen))
-                .await
-            {
-                Ok(done) => done,
-                Err(_) => {
-                    let msg = format!(
-                        "timed out after {} during {}",
-                        crate::assert::format_duration(t0.elapsed()),
-                        describe(a)
-                    );
-                    out.outcome = Outcome::Errored;
-                    out.error = Some(CheckError::new(ErrorKind::Timeout, msg));
-                    return true;
-                }
-            };
+        let done = match tokio::time::timeout_at(
+            deadline.into(),
+            perform(c, a, &scope.captures, &scope.seen),
+        )
+        .await
+        {
+            Ok(done) => done,
+            Err(_) => {
+                let msg = format!(
+                    "timed out after {} during {}",
+                    crate::assert::format_duration(t0.elapsed()),
+                    describe(a)
+                );
+                out.outcome = Outcome::Errored;
+                out.error = Some(CheckError::new(ErrorKind::Timeout, msg));
+                return true;
+            }
+        };
         match done {
             Ok(done) => {
                 out.assertions.extend(done.assertion);
