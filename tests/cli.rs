@@ -247,6 +247,18 @@ fn vars_and_env_files_fill_references() {
 }
 
 #[test]
+fn overlapping_paths_load_each_file_once() {
+    let dir = canary_dir(&[("a/x.yaml", "name: x\nhttp: { url: 'http://127.0.0.1/' }\n")]);
+    let out = canary(dir.path(), &["validate", "a", "./a/x.yaml", "a/"]);
+    assert_eq!(
+        (out.status.code(), text(&out).0.as_str()),
+        (Some(0), "1 canaries OK\n"),
+        "{:?}",
+        text(&out)
+    );
+}
+
+#[test]
 fn validate_and_list() {
     let dir = canary_dir(&[(
         "x.yaml",

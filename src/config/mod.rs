@@ -108,7 +108,9 @@ fn discover(paths: &[PathBuf], errors: &mut Vec<ConfigError>) -> Vec<PathBuf> {
             errors.push(ConfigError::file(path, "no such file or folder"));
         }
     }
-    files.dedup();
+    // Paths may overlap (`canaries canaries/a.yaml`): each file loads once, where first named.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
     files
 }
 
