@@ -259,6 +259,28 @@ fn overlapping_paths_load_each_file_once() {
 }
 
 #[test]
+fn next_prints_fire_times_in_utc_and_the_canary_zone() {
+    let dir = canary_dir(&[(
+        "x.yaml",
+        "name: x\nschedule: cron(30 9 ? * MON *)\ntimezone: Europe/Berlin\nhttp: { url: 'http://127.0.0.1/' }\n",
+    )]);
+    let out = canary(dir.path(), &["next", ".", "--count", "3"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "x  cron(30 9 ? * MON *) Europe/Berlin");
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for line in &lines[1..] {
+        // Monday 09:30 in Berlin is 08:30 or 07:30 UTC, with the local time beside it.
+        assert!(
+            line.contains(":30:00Z  (")
+                && (line.ends_with(" 09:30 CET)") || line.ends_with(" 09:30 CEST)")),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn validate_and_list() {
     let dir = canary_dir(&[(
         "x.yaml",

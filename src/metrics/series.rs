@@ -181,3 +181,170 @@ fn base_dimensions(
     }
     dims
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::run::{Attempt, StepRun};
+
+    fn step(name: &str, outcome: Outcome, status: Option<u16>) -> StepRun {
+        StepRun {
+            outcome,
+            status,
+            duration: Duration::from_millis(20),
+            ..StepRun::new(name)
+        }
+    }
+
+    fn run(steps: Vec<StepRun>, attempts: usize) -> Run {
+        let outcome = if steps.iter().all(|s| s.outcome == Outcome::Passed) {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        };
+        let attempt = Attempt {
+            outcome,
+            steps,
+            duration: Duration::from_millis(40),
+        };
+        Run {
+            canary: "shop".into(),
+            file: PathBuf::from("shop.yaml"),
+            started_at: SystemTime::UNIX_EPOCH,
+            attempts: vec![attempt; attempts],
+            duration: Duration::from_millis(80),
+            dimensions: vec![("Environment".into(), "prod".into())],
+        }
+    }
+
+    fn find<'a>(s: &'a [Sample], name: &str, step: Option<&str>) -> &'a Sample {
+        s.iter()
+            .find(|x| {
+                x.series.name == name
+                    && x.series
+                        .dimensions
+                        .iter()
+                        .find(|d| d.0 == "StepName")
+                        .map(|d| d.1.as_str())
+                        == step
+            })
+            .unwrap_or_else(|| panic!("{name} {step:?} in {s:#?}"))
+    }
+
+    #[test]
+    fn a_retried_multi_step_run_makes_the_synthetics_series() {
+        let r = run(
+            vec![
+                step("create", Outcome::Passed, Some(201)),
+                step("fetch", Outcome::Passed, Some(404)),
+            ],
+            2,
+        );
+        let opts = SeriesOptions {
+            dimensions: vec![("Region".into(), "eu-west-1".into())],
+            phases: false,
+        };
+        let s = samples(&r, &opts);
+        let canary = find(&s, "SuccessPercent", None);
+        assert_eq!(canary.value, 100.0);
+        assert_eq!(
+            canary.series.dimensions,
+            [
+                ("CanaryName".into(), "shop".into()),
+                ("Environment".into(), "prod".into()),
+                ("Region".into(), "eu-west-1".into())
+            ]
+        );
+        assert_eq!(
+            (
+                find(&s, "Duration", None).value,
+                find(&s, "Duration", None).series.unit
+            ),
+            (80.0, Unit::Milliseconds)
+        );
+        assert_eq!(
+            (
+                find(&s, "2xx", None).value,
+                find(&s, "4xx", None).value,
+                find(&s, "5xx", None).value
+            ),
+            (1.0, 1.0, 0.0)
+        );
+        assert_eq!(find(&s, "RetryCount", None).value, 1.0);
+        assert_eq!(find(&s, "Duration", Some("fetch")).value, 20.0);
+        assert_eq!(
+            find(&s, "SuccessPercent", Some("create")).series.dimensions[1],
+            ("StepName".into(), "create".into())
+        );
+        assert!(
+            s.iter().all(|x| x.at == SystemTime::UNIX_EPOCH),
+            "timestamps are the run's start"
+        );
+    }
+
+    #[test]
+    fn a_single_request_run_has_no_step_series_and_no_retry_count() {
+        let s = samples(
+            &run(vec![step("shop", Outcome::Failed, Some(500))], 1),
+            &SeriesOptions::default(),
+        );
+        let names: Vec<&str> = s.iter().map(|x| x.series.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "SuccessPercent",
+                "Duration",
+                "Failed",
+                "Error",
+                "2xx",
+                "4xx",
+                "5xx"
+            ]
+        );
+        assert_eq!(
+            (
+                find(&s, "Failed", None).value,
+                find(&s, "Error", None).value
+            ),
+            (1.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn phases_only_when_asked_and_skips_are_counted() {
+        let mut st = step("shop", Outcome::Passed, Some(200));
+        st.phases = Some(crate::run::Phases::default());
+        let r = run(vec![st], 1);
+        assert!(
+            samples(&r, &SeriesOptions::default())
+                .iter()
+                .all(|x| x.series.name != "PhaseDuration")
+        );
+        let with = samples(
+            &r,
+            &SeriesOptions {
+                phases: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            with.iter()
+                .filter(|x| x.series.name == "PhaseDuration")
+                .count(),
+            6
+        );
+        let skip = skipped(
+            "shop",
+            &[],
+            &SeriesOptions::default(),
+            SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!(
+            (skip.series.name.as_str(), skip.series.unit, skip.value),
+            ("SkippedRuns", Unit::Count, 1.0)
+        );
+    }
+}

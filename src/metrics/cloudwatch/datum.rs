@@ -89,6 +89,13 @@ pub fn batches(datums: Vec<Datum>) -> Vec<Vec<Datum>> {
     out
 }
 
+/// Splits a batch into the datums CloudWatch still accepts at `now` and those older than
+/// two weeks (five minutes' margin).
+pub fn split_too_old(batch: Vec<Datum>, now: SystemTime) -> (Vec<Datum>, Vec<Datum>) {
+    let limit = now - MAX_AGE + Duration::from_secs(300);
+    batch.into_iter().partition(|d| d.timestamp() >= limit)
+}
+
 /// The SDK's form of a datum.
 pub fn to_sdk(d: &Datum) -> MetricDatum {
     let dims = d
@@ -159,6 +166,23 @@ mod tests {
             .sum();
         let exact: f64 = values.iter().sum();
         assert!((sum - exact).abs() < 1e-6 * exact);
+    }
+
+    #[test]
+    fn datums_older_than_two_weeks_are_split_off() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |secs_ago: u64| Datum {
+            timestamp_ms: (now - Duration::from_secs(secs_ago))
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64,
+            ..datums(&[window("Duration", &[1.0])]).remove(0)
+        };
+        let (fresh, old) = split_too_old(
+            vec![at(60), at(13 * 86_400), at(14 * 86_400), at(20 * 86_400)],
+            now,
+        );
+        assert_eq!((fresh.len(), old.len()), (2, 2));
     }
 
     #[test]

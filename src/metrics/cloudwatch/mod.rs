@@ -232,9 +232,7 @@ impl CloudWatch {
     }
 
     fn drop_too_old(&mut self, batch: Vec<Datum>) -> Vec<Datum> {
-        let limit = SystemTime::now() - datum::MAX_AGE + Duration::from_secs(300);
-        let (fresh, old): (Vec<Datum>, Vec<Datum>) =
-            batch.into_iter().partition(|d| d.timestamp() >= limit);
+        let (fresh, old) = datum::split_too_old(batch, SystemTime::now());
         if !old.is_empty() {
             self.stats.dropped_too_old += old.len() as u64;
             tracing::warn!(
@@ -291,4 +289,51 @@ fn backoff(failures: u32) -> Duration {
         .subsec_nanos();
     let jitter = 0.75 + f64::from(nanos % 1000) / 2000.0;
     base.mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Unit;
+
+    fn sink(max_queued: usize) -> CloudWatch {
+        let conf = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        CloudWatch {
+            client: Client::from_conf(conf),
+            namespace: "Test".into(),
+            spool: None,
+            queue: VecDeque::new(),
+            queued: 0,
+            max_queued,
+            failures: 0,
+            retry_at: None,
+            sent_files: HashSet::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    fn datums(n: usize) -> Vec<Datum> {
+        let d = Datum {
+            name: "Duration".into(),
+            unit: Unit::Milliseconds,
+            dimensions: vec![],
+            timestamp_ms: 0,
+            values: vec![1.0],
+            counts: vec![1.0],
+        };
+        vec![d; n]
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_oldest_batches_and_counts_them() {
+        let mut cw = sink(2500);
+        cw.enqueue(datums(1500));
+        cw.enqueue(datums(1500));
+        // 3,000 queued in batches of 1,000 and 500 each: the oldest batch goes.
+        assert_eq!(cw.stats.dropped_queue_full, 1000);
+        assert_eq!((cw.queued, cw.pending()), (2000, 3));
+    }
 }
