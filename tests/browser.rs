@@ -17,6 +17,12 @@ use support::server::{Reply, Server};
 /// One browser test at a time: two cores, one Chromium.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// This test's turn at the browser (one at a time), or None where Chromium is missing.
+async fn turn() -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    let guard = SERIAL.lock().await;
+    have_chromium().then_some(guard)
+}
+
 /// Whether Chromium can be driven here; under CI a missing one fails the test.
 fn have_chromium() -> bool {
     let ok = std::process::Command::new("chromedriver")
@@ -121,10 +127,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_login_flow_passes_with_every_action() {
-    let _serial = SERIAL.lock().await;
-    if !have_chromium() {
-        return;
-    }
+    let Some(_turn) = turn().await else { return };
     let srv = site();
     let env = env();
     let steps = r##"
@@ -185,10 +188,7 @@ async fn a_login_flow_passes_with_every_action() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_kind_of_step_fails_with_expected_and_actual_and_a_screenshot() {
-    let _serial = SERIAL.lock().await;
-    if !have_chromium() {
-        return;
-    }
+    let Some(_turn) = turn().await else { return };
     let srv = site();
     let env = env();
     let cases = [
@@ -267,10 +267,7 @@ async fn each_kind_of_step_fails_with_expected_and_actual_and_a_screenshot() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn console_errors_and_failed_requests_are_recorded_and_asserted() {
-    let _serial = SERIAL.lock().await;
-    if !have_chromium() {
-        return;
-    }
+    let Some(_turn) = turn().await else { return };
     let srv = site();
     let env = env();
     let r = run(
@@ -313,10 +310,7 @@ async fn console_errors_and_failed_requests_are_recorded_and_asserted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_page_that_never_finishes_loading_times_out_within_the_limits() {
-    let _serial = SERIAL.lock().await;
-    if !have_chromium() {
-        return;
-    }
+    let Some(_turn) = turn().await else { return };
     let srv = site();
     let env = env();
     let yaml = "name: hang\ntimeout: 20s\nbrowser:\n  steps:\n    - step: { name: open, timeout: 3s, actions: [ { goto: '${U}/hang' } ] }\n";
@@ -359,10 +353,7 @@ fn browser_processes() -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_chromedriver_is_restarted_and_nothing_is_left_behind() {
-    let _serial = SERIAL.lock().await;
-    if !have_chromium() {
-        return;
-    }
+    let Some(_turn) = turn().await else { return };
     let before = browser_processes();
     let srv = site();
     let env = env();
@@ -415,10 +406,7 @@ async fn a_killed_chromedriver_is_restarted_and_nothing_is_left_behind() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_leaves_no_browser_processes() {
-    let _serial = SERIAL.lock().await;
-    if !have_chromium() {
-        return;
-    }
+    let Some(_turn) = turn().await else { return };
     let before = browser_processes();
     let srv = site();
     let dir = support::canary_dir(&[(

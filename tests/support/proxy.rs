@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::server::{Req, read_request};
+use super::server::{Req, listen_in_thread, read_request};
 
 /// What the proxy does with the next request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,28 +41,10 @@ impl Proxy {
             .trim_end_matches('/')
             .parse()
             .expect("upstream host:port");
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        std_listener.set_nonblocking(true).unwrap();
-        let addr = std_listener.local_addr().unwrap();
         let mode = Arc::new(Mutex::new(mode));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (m, n) = (mode.clone(), requests.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = TcpListener::from_std(std_listener).unwrap();
-                tokio::select! {
-                    _ = accept(listener, upstream, m, n) => {}
-                    _ = stopped => {}
-                }
-            });
-            rt.shutdown_background();
-        });
+        let (addr, stop) = listen_in_thread(0, move |listener| accept(listener, upstream, m, n));
         Proxy {
             addr,
             mode,

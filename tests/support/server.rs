@@ -154,29 +154,12 @@ impl Server {
     }
 
     fn start(port: u16, tls: Option<tokio_rustls::TlsAcceptor>, handler: Handler) -> Server {
-        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))
-            .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
-        std_listener.set_nonblocking(true).unwrap();
-        let addr = std_listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (reqs, conns) = (requests.clone(), connections.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = TcpListener::from_std(std_listener).unwrap();
-                tokio::select! {
-                    _ = accept_loop(listener, tls, handler, reqs, conns) => {}
-                    _ = stopped => {}
-                }
-            });
-            rt.shutdown_background();
+        let (addr, stop) = listen_in_thread(port, move |listener| {
+            accept_loop(listener, tls, handler, reqs, conns)
         });
         Server {
             addr,
@@ -186,6 +169,39 @@ impl Server {
             stop: Some(stop),
         }
     }
+}
+
+/// Listens on 127.0.0.1:`port` (0: any) and runs `serve` on that listener in a thread of its
+/// own with its own runtime, until the returned sender is dropped or used.
+pub fn listen_in_thread<F, Fut>(
+    port: u16,
+    serve: F,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>)
+where
+    F: FnOnce(TcpListener) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
+    std_listener.set_nonblocking(true).unwrap();
+    let addr = std_listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = TcpListener::from_std(std_listener).unwrap();
+            tokio::select! {
+                _ = serve(listener) => {}
+                _ = stopped => {}
+            }
+        });
+        rt.shutdown_background();
+    });
+    (addr, stop)
 }
 
 impl Drop for Server {
