@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use super::{Sample, SeriesOptions, samples};
+use super::Sample;
 use crate::run::Run;
 
 type Dimensions = Vec<(String, String)>;
@@ -18,15 +18,15 @@ pub const MAX_METRICS: usize = 100;
 /// the run's outcome, attempts, lateness and error kind as plain (unbilled) properties.
 pub fn lines(
     run: &Run,
+    samples: &[Sample],
     namespace: &str,
-    opts: &SeriesOptions,
     lateness: Option<Duration>,
 ) -> Vec<Value> {
     let mut groups: Vec<(Dimensions, Vec<Sample>)> = Vec::new();
-    for s in samples(run, opts) {
+    for s in samples {
         match groups.iter_mut().find(|(d, _)| *d == s.series.dimensions) {
-            Some((_, v)) => v.push(s),
-            None => groups.push((s.series.dimensions.clone(), vec![s])),
+            Some((_, v)) => v.push(s.clone()),
+            None => groups.push((s.series.dimensions.clone(), vec![s.clone()])),
         }
     }
     let ts = run
@@ -85,23 +85,18 @@ fn line(
 pub struct EmfWriter {
     out: Box<dyn Write + Send>,
     namespace: String,
-    opts: SeriesOptions,
 }
 
 impl EmfWriter {
     /// A writer to `out`.
-    pub fn new(out: Box<dyn Write + Send>, namespace: String, opts: SeriesOptions) -> EmfWriter {
-        EmfWriter {
-            out,
-            namespace,
-            opts,
-        }
+    pub fn new(out: Box<dyn Write + Send>, namespace: String) -> EmfWriter {
+        EmfWriter { out, namespace }
     }
 
-    /// Writes a run's lines, one JSON object a line.
-    pub fn write(&mut self, run: &Run, lateness: Option<Duration>) {
+    /// Writes a run's lines (from its samples), one JSON object a line.
+    pub fn write(&mut self, run: &Run, samples: &[Sample], lateness: Option<Duration>) {
         let mut text = String::new();
-        for line in lines(run, &self.namespace, &self.opts, lateness) {
+        for line in lines(run, samples, &self.namespace, lateness) {
             text.push_str(&line.to_string());
             text.push('\n');
         }

@@ -122,7 +122,7 @@ impl Metrics {
                     .map_err(|e| MetricsError::EmfFile(path.clone(), e))?,
             ) as Box<dyn io::Write + Send>),
         }
-        .map(|out| EmfWriter::new(out, cfg.namespace.clone(), cfg.series.clone()));
+        .map(|out| EmfWriter::new(out, cfg.namespace.clone()));
         let (prom, prometheus) = match has(SinkKind::Prometheus) {
             true => {
                 let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -205,15 +205,19 @@ impl Hub {
     }
 
     fn record(&mut self, run: &Run, lateness: Option<Duration>) {
+        let samples = match self.emf.is_some() || self.cw.is_some() {
+            true => samples(run, &self.series),
+            false => Vec::new(),
+        };
         if let Some(emf) = &mut self.emf {
-            emf.write(run, lateness);
+            emf.write(run, &samples, lateness);
         }
         if let Some(p) = &self.prom {
             p.observe(run, lateness);
         }
         if self.cw.is_some() {
-            for s in samples(run, &self.series) {
-                self.recorder.record(&s);
+            for s in &samples {
+                self.recorder.record(s);
             }
         }
     }

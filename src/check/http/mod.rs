@@ -132,9 +132,11 @@ pub async fn run(step: &Step, check: &HttpCheck, scope: &mut Scope) -> StepRun {
         .timeout
         .map_or(scope.deadline, |t| scope.deadline.min(started + t));
     let url = check.request.url.render(&scope.captures);
+
     let mut out = StepRun::new(&step.name);
+    let fetched = fetch(&check.request, &url, &scope.captures, deadline).await;
     out.url = Some(url);
-    match fetch(&check.request, &scope.captures, deadline).await {
+    match fetched {
         Ok(resp) => judge(check, &resp, scope, &mut out),
         Err(f) => {
             out.outcome = Outcome::Errored;
@@ -176,7 +178,12 @@ fn judge(check: &HttpCheck, resp: &Response, scope: &mut Scope, out: &mut StepRu
 }
 
 /// Sends the request on a fresh client and reads the body, all before `deadline`.
-async fn fetch(req: &Request, captures: &Captures, deadline: Instant) -> Result<Response, Failure> {
+async fn fetch(
+    req: &Request,
+    url: &str,
+    captures: &Captures,
+    deadline: Instant,
+) -> Result<Response, Failure> {
     let timing = Timing::default();
     let redirects = Arc::new(AtomicU32::new(0));
     let fail = |error: CheckError| Failure {
@@ -198,7 +205,7 @@ async fn fetch(req: &Request, captures: &Captures, deadline: Instant) -> Result<
             format!("could not build the HTTP client: {e}"),
         ))
     })?;
-    let request = build_request(&client, req, captures).map_err(fail)?;
+    let request = build_request(&client, req, url, captures).map_err(fail)?;
     let start = Instant::now();
     let exchange = exchange(&client, request, req.max_body, &timing);
     let result = tokio::time::timeout_at(deadline.into(), exchange).await;
@@ -289,10 +296,11 @@ fn not_after(der: &[u8]) -> Option<SystemTime> {
 fn build_request(
     client: &reqwest::Client,
     req: &Request,
+    url: &str,
     captures: &Captures,
 ) -> Result<reqwest::Request, CheckError> {
     let bad = |msg: String| CheckError::new(ErrorKind::Protocol, msg);
-    let url = parse_url(&req.url.render(captures)).map_err(bad)?;
+    let url = parse_url(url).map_err(bad)?;
     let mut b = client.request(req.method.clone(), url);
     if !req.query.is_empty() {
         let pairs: Vec<(&str, String)> = req
