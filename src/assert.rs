@@ -1,134 +1,22 @@
-//! Typed HTTP assertions, compiled at load time and evaluated against a response: expected vs actual.
+//! Evaluating assertions against what a check observed: pure functions, expected vs actual.
 
-use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use regex::Regex;
 use serde_json::Value;
-use serde_json_path::JsonPath;
 
-use crate::check::http::Response;
-use crate::run::{AssertionResult, Phase};
-use crate::template::{Captures, Template};
+use crate::canary::assertion::{
+    Assertion, Bound, JsonQuery, JsonTest, StatusPattern, TextTest, TlsTest,
+};
+use crate::observed::{CertInfo, Observed};
+use crate::run::AssertionResult;
+use crate::template::Captures;
 
-/// One assertion on an HTTP response.
-#[derive(Debug, Clone)]
-pub enum Assertion {
-    /// The status is one of these codes or classes.
-    Status(Vec<StatusPattern>),
-    /// A phase's duration is within bounds.
-    Latency(Phase, Bound<Duration>),
-    /// A header (name in lower case) passes a text test.
-    Header(String, TextTest),
-    /// The body, as text, passes a text test.
-    Body(TextTest),
-    /// The value(s) at a JSONPath pass a JSON test.
-    Json(JsonQuery, JsonTest),
-    /// The server certificate expires further away than the bound says.
-    TlsExpiresIn(Bound<Duration>),
-}
-
-/// A status code (`200`) or class (`2xx`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusPattern {
-    /// Exactly this code.
-    Code(u16),
-    /// Any code whose first digit is this one.
-    Class(u16),
-}
-
-impl StatusPattern {
-    fn matches(self, status: u16) -> bool {
-        match self {
-            StatusPattern::Code(c) => c == status,
-            StatusPattern::Class(c) => status / 100 == c,
-        }
-    }
-}
-
-impl fmt::Display for StatusPattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StatusPattern::Code(c) => write!(f, "{c}"),
-            StatusPattern::Class(c) => write!(f, "{c}xx"),
-        }
-    }
-}
-
-/// Number bounds: any of `lt`, `lte`, `gt`, `gte` (at least one).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bound<T> {
-    /// Strictly less than.
-    pub lt: Option<T>,
-    /// Less than or equal.
-    pub lte: Option<T>,
-    /// Strictly greater than.
-    pub gt: Option<T>,
-    /// Greater than or equal.
-    pub gte: Option<T>,
-    /// The bound as written, e.g. `< 800ms`.
-    pub shown: String,
-}
-
-impl<T: PartialOrd> Bound<T> {
-    /// True when `v` is within every given bound.
-    pub fn holds(&self, v: &T) -> bool {
-        self.lt.as_ref().is_none_or(|b| v < b)
-            && self.lte.as_ref().is_none_or(|b| v <= b)
-            && self.gt.as_ref().is_none_or(|b| v > b)
-            && self.gte.as_ref().is_none_or(|b| v >= b)
-    }
-}
-
-/// A test on a piece of text.
-#[derive(Debug, Clone)]
-pub enum TextTest {
-    /// Present (`true`) or absent (`false`); for headers.
-    Exists(bool),
-    /// Equal to.
-    Equals(Template),
-    /// Contains.
-    Contains(Template),
-    /// Does not contain.
-    NotContains(Template),
-    /// Matches the regular expression somewhere.
-    Matches(Regex),
-}
-
-/// A compiled JSONPath with its source text.
-#[derive(Debug, Clone)]
-pub struct JsonQuery {
-    /// The compiled path.
-    pub path: JsonPath,
-    /// The path as written.
-    pub text: String,
-}
-
-/// A test on the value(s) a JSONPath selects: one node is tested as itself, several as an array.
-#[derive(Debug, Clone)]
-pub enum JsonTest {
-    /// The path selects something (`true`) or nothing (`false`).
-    Exists(bool),
-    /// Equal to a JSON value.
-    Equals(Value),
-    /// As text, equal to a string (which may use captures); a JSON string is compared unquoted.
-    EqualsText(Template),
-    /// A string contains the text, or an array holds the value.
-    Contains(Value),
-    /// The length of an array, string or object is within bounds.
-    Length(Bound<u64>),
-    /// The value, as text, matches the regular expression.
-    Matches(Regex),
-    /// A number is within bounds.
-    Number(Bound<f64>),
-}
-
-/// Evaluates `assertion` against `resp`; `captures` fill templates in expected values.
-pub fn evaluate(assertion: &Assertion, resp: &Response, captures: &Captures) -> AssertionResult {
+/// Evaluates `assertion` against `seen`; `captures` fill templates in expected values.
+pub fn evaluate(assertion: &Assertion, seen: &Observed, captures: &Captures) -> AssertionResult {
     match assertion {
-        Assertion::Status(patterns) => status(patterns, resp.status),
+        Assertion::Status(patterns) => status(patterns, seen.status),
         Assertion::Latency(phase, bound) => {
-            let took = resp.phases.get(*phase);
+            let took = seen.phases.get(*phase);
             result(
                 format!("latency {}", phase.as_str()),
                 bound.holds(&took),
@@ -136,38 +24,39 @@ pub fn evaluate(assertion: &Assertion, resp: &Response, captures: &Captures) -> 
                 format_duration(took),
             )
         }
-        Assertion::Header(name, test) => header(name, test, resp, captures),
+        Assertion::Header(name, test) => header(name, test, seen, captures),
         Assertion::Body(test) => {
-            let text = String::from_utf8_lossy(&resp.body);
+            let text = String::from_utf8_lossy(&seen.body);
             let (passed, expected) = text_test(test, Some(&text), captures);
             result("body".into(), passed, expected, preview(&text))
         }
-        Assertion::Json(query, test) => json(query, test, resp, captures),
-        Assertion::TlsExpiresIn(bound) => tls_expiry(bound, resp.cert_not_after),
+        Assertion::Json(query, test) => json(query, test, seen, captures),
+        Assertion::Tls(test) => tls(test, seen),
+        Assertion::Cookie(name, test) => {
+            let value = seen.cookie(name);
+            let (passed, expected) = text_test(test, value, captures);
+            let actual = value.map_or_else(|| "(absent)".into(), |v| format!("{v:?}"));
+            result(format!("cookie {name}"), passed, expected, actual)
+        }
     }
 }
 
 fn result(subject: String, passed: bool, expected: String, actual: String) -> AssertionResult {
-    AssertionResult {
-        subject,
-        passed,
-        expected,
-        actual,
-    }
+    AssertionResult::new(subject, passed, expected, actual)
 }
 
-fn status(patterns: &[StatusPattern], code: u16) -> AssertionResult {
+fn status(patterns: &[StatusPattern], code: Option<u16>) -> AssertionResult {
     let shown: Vec<String> = patterns.iter().map(ToString::to_string).collect();
     result(
         "status".into(),
-        patterns.iter().any(|p| p.matches(code)),
+        code.is_some_and(|code| patterns.iter().any(|p| p.matches(code))),
         shown.join(" or "),
-        code.to_string(),
+        code.map_or_else(|| "(no status)".into(), |c| c.to_string()),
     )
 }
 
-fn header(name: &str, test: &TextTest, resp: &Response, captures: &Captures) -> AssertionResult {
-    let values: Vec<&str> = resp
+fn header(name: &str, test: &TextTest, seen: &Observed, captures: &Captures) -> AssertionResult {
+    let values: Vec<&str> = seen
         .headers
         .get_all(name)
         .iter()
@@ -215,11 +104,11 @@ fn exists_word(want: bool) -> &'static str {
 fn json(
     query: &JsonQuery,
     test: &JsonTest,
-    resp: &Response,
+    seen: &Observed,
     captures: &Captures,
 ) -> AssertionResult {
     let subject = format!("json {}", query.text);
-    let doc = match resp.json() {
+    let doc = match seen.json() {
         Ok(doc) => doc,
         Err(e) => return result(subject, false, expectation(test, captures), e),
     };
@@ -298,25 +187,63 @@ fn json_length(v: &Value) -> Option<u64> {
     }
 }
 
-fn tls_expiry(bound: &Bound<Duration>, not_after: Option<SystemTime>) -> AssertionResult {
-    let subject = "tls expires_in".to_string();
-    let Some(not_after) = not_after else {
-        return result(
-            subject,
-            false,
-            bound.shown.clone(),
-            "no certificate (plain HTTP)".into(),
-        );
+fn tls(test: &TlsTest, seen: &Observed) -> AssertionResult {
+    let subject = match test {
+        TlsTest::ExpiresIn(_) => "tls expires_in",
+        TlsTest::ChainExpiresIn(_) => "tls chain_expires_in",
+        TlsTest::Protocol(_) => "tls protocol",
+        TlsTest::HostnameMatches(_) => "tls hostname_matches",
     };
-    let until = humantime::format_rfc3339_seconds(not_after);
-    let (left, actual) = match not_after.duration_since(SystemTime::now()) {
-        Ok(left) => (left, format!("{} (until {until})", format_days(left))),
-        Err(e) => (
-            Duration::ZERO,
-            format!("expired {} ago ({until})", format_days(e.duration())),
+    let expected = match test {
+        TlsTest::ExpiresIn(b) | TlsTest::ChainExpiresIn(b) => b.shown.clone(),
+        TlsTest::Protocol(p) => format!("TLS {p}"),
+        TlsTest::HostnameMatches(want) => want.to_string(),
+    };
+    let Some(t) = &seen.tls else {
+        return result(subject.into(), false, expected, "no TLS connection".into());
+    };
+    let (passed, actual) = match test {
+        TlsTest::ExpiresIn(bound) => expiry(bound, t.leaf(), "leaf"),
+        TlsTest::ChainExpiresIn(bound) => expiry(bound, t.earliest(), "earliest in the chain"),
+        TlsTest::Protocol(p) => {
+            let got = t.protocol.as_deref().unwrap_or("unknown");
+            (got == p, format!("TLS {got}"))
+        }
+        TlsTest::HostnameMatches(want) => {
+            let names = t.leaf().map(|c| c.names.join(", ")).unwrap_or_default();
+            (
+                t.hostname_matches == *want,
+                format!("{} (certificate names: {names})", t.hostname_matches),
+            )
+        }
+    };
+    result(subject.into(), passed, expected, actual)
+}
+
+/// Time left on `cert`, shown with which certificate it is.
+fn expiry(bound: &Bound<Duration>, cert: Option<&CertInfo>, which: &str) -> (bool, String) {
+    let Some(cert) = cert else {
+        return (false, "no certificate".into());
+    };
+    let until = humantime::format_rfc3339_seconds(cert.not_after);
+    match cert.not_after.duration_since(SystemTime::now()) {
+        Ok(left) => (
+            bound.holds(&left),
+            format!(
+                "{} (until {until}; {which}: {})",
+                format_days(left),
+                cert.subject
+            ),
         ),
-    };
-    result(subject, bound.holds(&left), bound.shown.clone(), actual)
+        Err(e) => (
+            bound.holds(&Duration::ZERO),
+            format!(
+                "expired {} ago ({until}; {which}: {})",
+                format_days(e.duration()),
+                cert.subject
+            ),
+        ),
+    }
 }
 
 fn format_days(d: Duration) -> String {

@@ -223,7 +223,7 @@ pub fn log_run(run: &Run, scheduled: Option<(&chrono::DateTime<chrono::Utc>, &Du
         None => {
             tracing::info!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, "run")
         }
-        Some(reason) if run.outcome() == Outcome::Failed => {
+        Some(reason) if matches!(run.outcome(), Outcome::Failed | Outcome::Degraded) => {
             tracing::warn!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, reason, "run")
         }
         Some(reason) => {

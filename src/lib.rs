@@ -1,4 +1,4 @@
-//! canary: synthetic monitoring canaries from YAML — HTTP checks run once (CI) or on a schedule.
+//! canary: synthetic monitoring canaries from YAML — HTTP and browser checks run once (CI) or on a schedule.
 
 pub mod assert;
 pub mod canary;
@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod daemon;
 pub mod metrics;
+pub mod observed;
 pub mod redact;
 pub mod report;
 pub mod run;
@@ -14,3 +15,4 @@ pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod template;
+pub mod tls;

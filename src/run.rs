@@ -6,12 +6,17 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::observed::TlsSeen;
+
 /// How a run, attempt or step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Every assertion held.
     Passed,
+    /// Every assertion held, but a `degraded:` assertion did not: working, but slower or weaker
+    /// than it should be. A pass for exit codes (unless `--fail-on-degraded`) and `SuccessPercent`.
+    Degraded,
     /// The check completed but an assertion (or a capture) did not hold.
     Failed,
     /// The check could not complete: timeout, refused, reset, DNS, TLS, body over the cap…
@@ -23,8 +28,29 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Passed => "passed",
+            Outcome::Degraded => "degraded",
             Outcome::Failed => "failed",
             Outcome::Errored => "errored",
+        }
+    }
+
+    /// True for passed and degraded: the check works.
+    pub fn is_pass(self) -> bool {
+        matches!(self, Outcome::Passed | Outcome::Degraded)
+    }
+
+    /// The worse of two outcomes: passed < degraded < failed < errored.
+    pub fn worst(self, other: Outcome) -> Outcome {
+        let rank = |o| match o {
+            Outcome::Passed => 0,
+            Outcome::Degraded => 1,
+            Outcome::Failed => 2,
+            Outcome::Errored => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
         }
     }
 }
@@ -190,6 +216,22 @@ pub struct AssertionResult {
     pub expected: String,
     /// What was seen.
     pub actual: String,
+    /// A `degraded:` assertion: when it does not hold, the step is degraded, not failed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub degraded: bool,
+}
+
+impl AssertionResult {
+    /// The result of an (ordinary) assertion.
+    pub fn new(subject: String, passed: bool, expected: String, actual: String) -> Self {
+        AssertionResult {
+            subject,
+            passed,
+            expected,
+            actual,
+            degraded: false,
+        }
+    }
 }
 
 /// One step of one attempt.
@@ -213,8 +255,10 @@ pub struct StepRun {
     pub error: Option<CheckError>,
     /// How long the step took.
     pub duration: Duration,
-    /// When the server's certificate expires (HTTPS).
-    pub cert_not_after: Option<SystemTime>,
+    /// The protocol version that answered, e.g. `HTTP/1.1` or `HTTP/2`.
+    pub http_version: Option<&'static str>,
+    /// The TLS connection: protocol, whether the host name matches, the certificate chain.
+    pub tls: Option<TlsSeen>,
     /// Files the step left: screenshots, page sources.
     pub artifacts: Vec<PathBuf>,
     /// Browser console errors and failed requests seen during the step.
@@ -247,7 +291,8 @@ impl StepRun {
             assertions: Vec::new(),
             error: None,
             duration: Duration::ZERO,
-            cert_not_after: None,
+            http_version: None,
+            tls: None,
             artifacts: Vec::new(),
             console: Vec::new(),
             page: None,
@@ -267,13 +312,18 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// A one-line reason for a failed or errored attempt: the first step that did not pass.
+    /// A one-line reason for an attempt that did not pass cleanly: the first step that did not.
     pub fn reason(&self) -> Option<String> {
         let step = self.steps.iter().find(|s| s.outcome != Outcome::Passed)?;
         if let Some(e) = &step.error {
             return Some(format!("step {}: {}: {}", step.name, e.kind, e.message));
         }
-        let a = step.assertions.iter().find(|a| !a.passed)?;
+        let failing = |degraded: bool| {
+            step.assertions
+                .iter()
+                .find(move |a| !a.passed && a.degraded == degraded)
+        };
+        let a = failing(false).or_else(|| failing(true))?;
         Some(format!(
             "step {}: {} expected {}, got {}",
             step.name, a.subject, a.expected, a.actual
@@ -312,8 +362,8 @@ impl Run {
             .expect("a run has at least one attempt")
     }
 
-    /// True when the run passed only after a retry.
+    /// True when the run passed (or was degraded) only after a retry.
     pub fn flaky(&self) -> bool {
-        self.outcome() == Outcome::Passed && self.attempts.len() > 1
+        self.outcome().is_pass() && self.attempts.len() > 1
     }
 }

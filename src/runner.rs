@@ -20,7 +20,7 @@ pub async fn run_canary(canary: &Canary, ctx: &Arc<Context>) -> Run {
     let mut attempts = Vec::new();
     for n in 0..=canary.retries {
         let attempt = run_attempt(canary, ctx, format!("{stamp}-{}", n + 1)).await;
-        let passed = attempt.outcome == Outcome::Passed;
+        let passed = attempt.outcome.is_pass();
         attempts.push(attempt);
         if passed {
             break;
@@ -36,8 +36,8 @@ pub async fn run_canary(canary: &Canary, ctx: &Arc<Context>) -> Run {
     }
 }
 
-/// One attempt: the steps in order, within the canary's timeout. A step that does not
-/// pass stops the attempt unless it says `continue_on_failure`.
+/// One attempt: the steps in order, within the canary's timeout, with a cookie jar of its own.
+/// A step that fails or errors stops the attempt unless it says `continue_on_failure`.
 async fn run_attempt(canary: &Canary, ctx: &Arc<Context>, run_id: String) -> Attempt {
     let start = Instant::now();
     let mut scope = Scope {
@@ -47,6 +47,7 @@ async fn run_attempt(canary: &Canary, ctx: &Arc<Context>, run_id: String) -> Att
         ctx: ctx.clone(),
         canary: canary.name.clone(),
         run_id,
+        cookies: canary.cookies.then(Default::default),
         browser: None,
         seen: Default::default(),
     };
@@ -54,8 +55,8 @@ async fn run_attempt(canary: &Canary, ctx: &Arc<Context>, run_id: String) -> Att
     let mut steps = Vec::new();
     for step in &canary.steps {
         let result = check::run(step, &mut scope).await;
-        outcome = worst(outcome, result.outcome);
-        let stop = result.outcome != Outcome::Passed && !step.continue_on_failure;
+        outcome = outcome.worst(result.outcome);
+        let stop = !result.outcome.is_pass() && !step.continue_on_failure;
         steps.push(result);
         if stop {
             break;
@@ -67,15 +68,6 @@ async fn run_attempt(canary: &Canary, ctx: &Arc<Context>, run_id: String) -> Att
         steps,
         duration: start.elapsed(),
     }
-}
-
-fn worst(a: Outcome, b: Outcome) -> Outcome {
-    let rank = |o| match o {
-        Outcome::Passed => 0,
-        Outcome::Failed => 1,
-        Outcome::Errored => 2,
-    };
-    if rank(b) > rank(a) { b } else { a }
 }
 
 /// Runs every canary once, at most `parallel` at a time; `on_done` sees each run as it

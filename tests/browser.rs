@@ -96,6 +96,7 @@ async fn run(env: &Env, yaml: &str, base: &str) -> Run {
     let opts = LoadOptions {
         vars: [("U".to_string(), base.to_string())].into(),
         env: [("PW".to_string(), "s3cret-pass".to_string())].into(),
+        ..Default::default()
     };
     let canaries = config::load(&[file], &opts).unwrap_or_else(|e| panic!("{e}"));
     canary::runner::run_canary(&canaries[0], &env.ctx).await

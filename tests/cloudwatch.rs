@@ -249,6 +249,7 @@ async fn runs_arrive_with_synthetics_names_units_dimensions_and_exact_sums() {
             "2xx",
             "4xx",
             "5xx",
+            "Degraded",
             "Duration",
             "Error",
             "Failed",

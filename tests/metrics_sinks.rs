@@ -104,6 +104,7 @@ fn emf_lines_follow_the_specification_and_stdout_stays_clean() {
             "Duration",
             "Failed",
             "Error",
+            "Degraded",
             "2xx",
             "4xx",
             "5xx"

@@ -23,6 +23,7 @@ async fn run(yaml: &str, vars: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
     let opts = LoadOptions {
         vars: map(vars),
         env: map(env),
+        ..Default::default()
     };
     let canaries =
         config::load(&[dir.path().to_path_buf()], &opts).unwrap_or_else(|e| panic!("{e}"));
@@ -254,6 +255,7 @@ async fn parallel_runs_come_back_in_order() {
     let opts = LoadOptions {
         vars: HashMap::from([("U".into(), srv.url(""))]),
         env: HashMap::new(),
+        ..Default::default()
     };
     let canaries: Vec<_> = config::load(&[dir.path().into()], &opts)
         .unwrap()

@@ -1,4 +1,5 @@
-//! Checks: one module per kind, each with the same `run(step, check, scope) -> StepRun` signature.
+//! Checks: one module per kind, each with the same `run(step, check, scope) -> StepRun`
+//! signature; the match on the kind is here and nowhere else.
 
 pub mod browser;
 pub mod http;
@@ -8,9 +9,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::canary::{Step, StepKind};
+use crate::observed::Observed;
 use crate::redact::Redactor;
-use crate::run::StepRun;
+use crate::run::{Outcome, StepRun};
 use crate::template::Captures;
+use crate::{assert, capture};
 
 /// What checks need from outside the canary: a WebDriver for browser steps, a folder for artifacts.
 #[derive(Debug, Default)]
@@ -36,6 +39,8 @@ pub struct Scope {
     pub canary: String,
     /// This attempt's id (for artifact paths): the run's start time and attempt number.
     pub run_id: String,
+    /// The attempt's cookie jar (None: the canary says `cookies: false`).
+    pub cookies: Option<Arc<http::Jar>>,
     /// The attempt's browser session, opened by its first browser step.
     pub browser: Option<browser::Session>,
     /// What the browser logged so far in this attempt.
@@ -51,6 +56,50 @@ impl Scope {
     }
 }
 
+/// Runs one step, whatever its kind. The result is already redacted.
+pub async fn run(step: &Step, scope: &mut Scope) -> StepRun {
+    match &step.kind {
+        StepKind::Http(check) => http::run(step, check, scope).await,
+        StepKind::Browser(check) => browser::run(step, check, scope).await,
+    }
+}
+
+/// Judges what a step observed: its assertions, its captures (kept for later steps) and its
+/// `degraded:` assertions, into `out` and its outcome.
+pub fn judge(step: &Step, seen: &Observed, scope: &mut Scope, out: &mut StepRun) {
+    if step.secret_cookies {
+        for (_, value) in &seen.cookies {
+            scope.redactor.add(value.clone());
+        }
+    }
+    for a in &step.assertions {
+        out.assertions
+            .push(assert::evaluate(a, seen, &scope.captures));
+    }
+    for c in &step.captures {
+        let got = capture::extract(c, seen);
+        out.assertions.push(capture::to_result(c, &got));
+        if let Ok(value) = got {
+            if c.secret {
+                scope.redactor.add(value.clone());
+            }
+            scope.captures.insert(c.name.clone(), value);
+        }
+    }
+    let failed = out.assertions.iter().any(|a| !a.passed);
+    for a in &step.degraded {
+        let mut result = assert::evaluate(a, seen, &scope.captures);
+        result.degraded = true;
+        out.assertions.push(result);
+    }
+    let degraded = out.assertions.iter().any(|a| a.degraded && !a.passed);
+    out.outcome = match (failed, degraded) {
+        (true, _) => Outcome::Failed,
+        (false, true) => Outcome::Degraded,
+        (false, false) => Outcome::Passed,
+    };
+}
+
 /// Replaces every secret in a step's report.
 pub fn redact(out: &mut StepRun, r: &Redactor) {
     out.url = out.url.as_deref().map(|u| r.apply(u));
@@ -63,13 +112,5 @@ pub fn redact(out: &mut StepRun, r: &Redactor) {
     }
     for line in &mut out.console {
         *line = r.apply(line);
-    }
-}
-
-/// Runs one step, whatever its kind. The result is already redacted.
-pub async fn run(step: &Step, scope: &mut Scope) -> StepRun {
-    match &step.kind {
-        StepKind::Http(check) => http::run(step, check, scope).await,
-        StepKind::Browser(check) => browser::run(step, check, scope).await,
     }
 }

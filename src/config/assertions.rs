@@ -6,10 +6,13 @@ use serde_json_path::JsonPath;
 use serde_saphyr::Location;
 
 use super::compile::Compiler;
-use super::raw::{RawAssert, RawBound, RawCapture, RawHeaderTest, RawJsonTest, RawTextTest, S};
+use super::jsonpath;
+use super::raw::{
+    RawAssert, RawBound, RawCapture, RawJsonTest, RawNamedTest, RawTextTest, RawTlsTest, S,
+};
 use super::values;
-use crate::assert::{Assertion, Bound, JsonQuery, JsonTest, TextTest};
-use crate::capture::{Capture, CaptureSource};
+use crate::canary::assertion::{Assertion, Bound, JsonQuery, JsonTest, TextTest, TlsTest};
+use crate::canary::capture::{Capture, CaptureSource};
 use crate::run::Phase;
 use crate::template::valid_name;
 
@@ -22,16 +25,17 @@ impl Compiler<'_> {
                 self.check(&s.referenced, r).map(Assertion::Status)
             }
             RawAssert::Latency(phases) => return self.latency(phases, &a.referenced),
-            RawAssert::Header(h) => self.header(h),
+            RawAssert::Header(h) => self
+                .named_test(h, true)
+                .map(|(name, test)| Assertion::Header(name, test)),
+            RawAssert::Cookie(h) => self
+                .named_test(h, false)
+                .map(|(name, test)| Assertion::Cookie(name, test)),
             RawAssert::Body(b) => self
                 .text_test(&b.value, None, false, &b.referenced)
                 .map(Assertion::Body),
             RawAssert::Json(j) => self.json(j),
-            RawAssert::Tls(t) => {
-                let b = &t.value.expires_in;
-                self.bound(&b.value, &b.referenced, values::duration_value)
-                    .map(Assertion::TlsExpiresIn)
-            }
+            RawAssert::Tls(t) => return self.tls(t),
         };
         one.into_iter().collect()
     }
@@ -64,13 +68,68 @@ impl Compiler<'_> {
         out
     }
 
-    fn header(&mut self, h: &S<RawHeaderTest>) -> Option<Assertion> {
+    /// `tls:` — each key one assertion.
+    fn tls(&mut self, t: &S<RawTlsTest>) -> Vec<Assertion> {
+        let r = &t.value;
+        let mut out = Vec::new();
+        let days = values::duration_value;
+        if let Some(b) = &r.expires_in {
+            out.extend(
+                self.bound(&b.value, &b.referenced, days)
+                    .map(TlsTest::ExpiresIn),
+            );
+        }
+        if let Some(b) = &r.chain_expires_in {
+            let bound = self.bound(&b.value, &b.referenced, days);
+            out.extend(bound.map(TlsTest::ChainExpiresIn));
+        }
+        if let Some(p) = &r.protocol {
+            let r = match values::text(&p.value)
+                .trim()
+                .trim_start_matches("TLS")
+                .trim()
+            {
+                v @ ("1.2" | "1.3") => Ok(TlsTest::Protocol(v.to_string())),
+                other => Err(format!(
+                    "`{other}` is not a TLS version: write \"1.2\" or \"1.3\""
+                )),
+            };
+            out.extend(self.check(&p.referenced, r));
+        }
+        if let Some(want) = r.hostname_matches {
+            out.push(TlsTest::HostnameMatches(want));
+        }
+        if r.expires_in.is_none()
+            && r.chain_expires_in.is_none()
+            && r.protocol.is_none()
+            && r.hostname_matches.is_none()
+        {
+            self.fail(
+                &t.referenced,
+                "`tls:` needs a test: expires_in, chain_expires_in, protocol or hostname_matches",
+            );
+        }
+        out.into_iter().map(Assertion::Tls).collect()
+    }
+
+    /// A header (`header`: the name lower-cased and checked) or cookie test: name and one test.
+    fn named_test(&mut self, h: &S<RawNamedTest>, header: bool) -> Option<(String, TextTest)> {
         let t = &h.value;
-        let name = t.name.value.trim().to_ascii_lowercase();
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        let name = if header {
+            t.name.value.trim().to_ascii_lowercase()
+        } else {
+            t.name.value.trim().to_string()
+        };
+        let valid = if header {
+            http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+        } else {
+            !name.is_empty() && !name.contains(['=', ';', ' '])
+        };
+        if !valid {
+            let what = if header { "header" } else { "cookie" };
             self.fail(
                 &t.name.referenced,
-                format!("`{}` is not a valid header name", t.name.value),
+                format!("`{}` is not a valid {what} name", t.name.value),
             );
             return None;
         }
@@ -81,7 +140,7 @@ impl Compiler<'_> {
             matches: t.matches.clone(),
         };
         let test = self.text_test(&text, t.exists, true, &h.referenced)?;
-        Some(Assertion::Header(name, test))
+        Some((name, test))
     }
 
     fn text_test(
@@ -130,13 +189,14 @@ impl Compiler<'_> {
         self.check(&s.referenced, r)
     }
 
+    /// A JSONPath as users write it (dot-names with `-` and the like are accepted), compiled.
     fn json_path(&mut self, s: &S<String>) -> Option<JsonQuery> {
-        let r = JsonPath::parse(&s.value)
+        let r = JsonPath::parse(&jsonpath::normalize(&s.value))
             .map(|path| JsonQuery {
                 path,
                 text: s.value.clone(),
             })
-            .map_err(|e| format!("bad JSONPath `{}`: {}", s.value, one_line(&e.to_string())));
+            .map_err(|e| jsonpath::explain(&s.value, &one_line(&e.to_string())));
         self.check(&s.referenced, r)
     }
 
@@ -261,11 +321,14 @@ impl Compiler<'_> {
             r.header.is_some(),
             r.regex.is_some(),
             r.status.is_some(),
+            r.cookie.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             self.fail(
                 &c.referenced,
-                format!("capture `{name}`: give exactly one of json, header, regex, status"),
+                format!(
+                    "capture `{name}`: give exactly one of json, header, regex, status, cookie"
+                ),
             );
             return None;
         }
@@ -275,6 +338,8 @@ impl Compiler<'_> {
             CaptureSource::Header(h.value.trim().to_ascii_lowercase())
         } else if let Some(re) = &r.regex {
             CaptureSource::Regex(self.regex(re)?)
+        } else if let Some(name) = &r.cookie {
+            CaptureSource::Cookie(name.value.trim().to_string())
         } else {
             CaptureSource::Status
         };

@@ -7,9 +7,9 @@ use serde_saphyr::Location;
 use super::compile::Compiler;
 use super::raw::{RawAction, RawBrowser, RawPageAssert, RawWait, S};
 use super::values;
-use crate::assert::TextTest;
+use crate::canary::assertion::TextTest;
+use crate::canary::browser::{Action, BrowserCheck, PageAssert, Selector, WaitTarget, describe};
 use crate::canary::{Step, StepKind};
-use crate::check::browser::{Action, BrowserCheck, PageAssert, Selector, WaitTarget};
 
 /// The window size unless `viewport:` says otherwise.
 pub const DEFAULT_VIEWPORT: (u32, u32) = (1280, 800);
@@ -55,27 +55,22 @@ impl Compiler<'_> {
                         .timeout
                         .as_ref()
                         .and_then(|t| self.check(&t.referenced, values::duration(&t.value)));
+                    let check = BrowserCheck { actions, viewport };
                     Step {
-                        name,
                         timeout,
-                        continue_on_failure: false,
-                        kind: StepKind::Browser(BrowserCheck { actions, viewport }),
+                        ..Step::new(name, StepKind::Browser(check))
                     }
                 }
                 _ => {
                     let Some(action) = self.action(a, false) else {
                         continue;
                     };
-                    let name = format!("{} {}", i + 1, crate::check::browser::describe(&action));
-                    Step {
-                        name,
-                        timeout: None,
-                        continue_on_failure: false,
-                        kind: StepKind::Browser(BrowserCheck {
-                            actions: vec![action],
-                            viewport,
-                        }),
-                    }
+                    let name = format!("{} {}", i + 1, describe(&action));
+                    let check = BrowserCheck {
+                        actions: vec![action],
+                        viewport,
+                    };
+                    Step::new(name, StepKind::Browser(check))
                 }
             };
             out.push(step);
@@ -88,7 +83,7 @@ impl Compiler<'_> {
             RawAction::Goto(u) => {
                 let t = self.template(u)?;
                 if let Some(url) = t.as_static() {
-                    self.check(&u.referenced, crate::check::http::parse_url(&url));
+                    self.check(&u.referenced, crate::canary::http::parse_url(&url));
                 }
                 Action::Goto(t)
             }

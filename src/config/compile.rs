@@ -1,21 +1,20 @@
 //! Raw canary → compiled [`Canary`]: every value parsed once, every error collected with its place.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
-use reqwest::header::{HeaderName, HeaderValue};
 use serde_saphyr::Location;
 
 use super::error::ConfigError;
-use super::raw::{RawCanary, RawHttp, RawStep, S};
+use super::raw::{RawAssert, RawCanary, RawCapture, RawStep, S};
 use super::vars::Vars;
 use super::{LoadOptions, values};
 use crate::canary::{Canary, Step, StepKind};
-use crate::check::http::{self, Auth, Body, HttpCheck, Request};
 use crate::schedule::Schedule;
-use crate::template::{JsonTemplate, Template};
+use crate::template::Template;
+use crate::tls::ClientTls;
 
 /// The default time one attempt may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,7 +34,9 @@ pub struct Compiler<'a> {
     pub(super) file: &'a Path,
     pub(super) errors: Vec<ConfigError>,
     pub(super) vars: Vars<'a>,
-    default_tls: Arc<rustls::ClientConfig>,
+    pub(super) default_tls: Arc<ClientTls>,
+    /// The canary's proxy (its own `proxy:`, else `--proxy`).
+    pub(super) proxy: Option<url::Url>,
 }
 
 impl<'a> Compiler<'a> {
@@ -55,7 +56,7 @@ impl<'a> Compiler<'a> {
         self.check(&s.referenced, r)
     }
 
-    fn duration(&mut self, s: &Option<S<String>>) -> Option<Option<Duration>> {
+    pub(super) fn duration(&mut self, s: &Option<S<String>>) -> Option<Option<Duration>> {
         let Some(s) = s else { return Some(None) };
         let r = values::duration(&s.value).and_then(|d| match d {
             d if d.is_zero() => Err("a timeout must be longer than zero".into()),
@@ -71,18 +72,23 @@ pub fn compile(
     file: &Path,
     raw: &RawCanary,
     opts: &LoadOptions,
-    default_tls: Arc<rustls::ClientConfig>,
+    default_tls: Arc<ClientTls>,
 ) -> Result<Canary, Vec<ConfigError>> {
     let mut c = Compiler {
         file,
         errors: Vec::new(),
         vars: Vars::new(opts, &raw.variables),
         default_tls,
+        proxy: None,
     };
     for (name, value) in &raw.variables {
         let r = c.vars.variable(name);
         c.check(&value.referenced, r);
     }
+    c.proxy = match &raw.proxy {
+        Some(p) => c.proxy_url(p),
+        None => opts.proxy.clone(),
+    };
     let name = canary_name(&mut c, &raw.name);
     let schedule = schedule(&mut c, raw);
     let timeout = c
@@ -125,6 +131,7 @@ pub fn compile(
         steps,
         secrets: c.vars.secrets,
         dimensions,
+        cookies: raw.cookies.unwrap_or(true),
     })
 }
 
@@ -209,22 +216,26 @@ fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
         return Vec::new();
     }
     if let Some(h) = &raw.http {
-        let kind = http_step(c, h, &[], &Default::default());
-        return kind
-            .map(|kind| Step {
-                name: canary_name.to_string(),
-                timeout: None,
-                continue_on_failure: false,
-                kind,
-            })
+        let parts = Parts {
+            canary_degraded: &raw.degraded,
+            ..Parts::default()
+        };
+        return c
+            .http_step(canary_name.to_string(), h, &parts)
             .into_iter()
             .collect();
     }
     if let Some(b) = &raw.browser {
+        if let Some(d) = raw.degraded.first() {
+            c.fail(
+                &d.referenced,
+                "`degraded:` applies to http steps; a browser canary asserts with `assert:` actions",
+            );
+        }
         return c.browser(b);
     }
     match &raw.steps {
-        Some(steps) if !steps.value.is_empty() => many_steps(c, &steps.value),
+        Some(steps) if !steps.value.is_empty() => many_steps(c, &steps.value, &raw.degraded),
         Some(steps) => {
             c.fail(
                 &steps.referenced,
@@ -242,12 +253,28 @@ fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
     }
 }
 
-fn many_steps(c: &mut Compiler, raw: &[S<RawStep>]) -> Vec<Step> {
+/// Assertions, captures, `degraded:` and `secret:` of a step: those written inside its kind's
+/// section, or those beside it (where the canary's `degraded:` comes along too).
+#[derive(Default)]
+pub(super) struct Parts<'r> {
+    /// `assert:` beside the kind's section.
+    pub assert: &'r [S<RawAssert>],
+    /// `capture:` beside the kind's section.
+    pub capture: Option<&'r BTreeMap<String, S<RawCapture>>>,
+    /// The step's own `degraded:`.
+    pub degraded: &'r [S<RawAssert>],
+    /// The canary's `degraded:`, which applies to every step.
+    pub canary_degraded: &'r [S<RawAssert>],
+    /// `secret: true` on the step.
+    pub secret: bool,
+}
+
+fn many_steps(c: &mut Compiler, raw: &[S<RawStep>], degraded: &[S<RawAssert>]) -> Vec<Step> {
     for s in raw {
         c.vars.all_captures.extend(s.value.capture.keys().cloned());
-        c.vars
-            .all_captures
-            .extend(s.value.http.value.capture.keys().cloned());
+        if let Some(h) = &s.value.http {
+            c.vars.all_captures.extend(h.value.capture.keys().cloned());
+        }
     }
     let mut out: Vec<Step> = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -266,217 +293,60 @@ fn many_steps(c: &mut Compiler, raw: &[S<RawStep>]) -> Vec<Step> {
         }
         names.push(name.clone());
         let timeout = c.duration(&step.timeout).flatten();
-        if let Some(kind) = http_step(c, &step.http, &step.assert, &step.capture) {
-            let continue_on_failure = step.continue_on_failure;
-            out.push(Step {
-                name,
-                timeout,
-                continue_on_failure,
-                kind,
-            });
-        }
-    }
-    out
-}
-
-fn http_step(
-    c: &mut Compiler,
-    http: &S<RawHttp>,
-    assert: &[S<super::raw::RawAssert>],
-    capture: &std::collections::BTreeMap<String, S<super::raw::RawCapture>>,
-) -> Option<StepKind> {
-    let request = request(c, http);
-    let mut assertions = Vec::new();
-    for a in http.value.assert.iter().chain(assert) {
-        assertions.extend(c.assertion(a));
-    }
-    let mut captures = Vec::new();
-    for (name, cap) in http.value.capture.iter().chain(capture) {
-        captures.extend(c.capture(name, cap));
-    }
-    for cap in &captures {
-        c.vars.captures.insert(cap.name.clone());
-    }
-    // A request with errors leaves no step; its errors are recorded and the canary is rejected.
-    Some(StepKind::Http(Box::new(HttpCheck {
-        request: request?,
-        assertions,
-        captures,
-    })))
-}
-
-fn request(c: &mut Compiler, raw: &S<RawHttp>) -> Option<Request> {
-    let h = &raw.value;
-    let errors_before = c.errors.len();
-    let method = match &h.method {
-        None => Some(Method::GET),
-        Some(m) => {
-            let r = Method::from_bytes(m.value.trim().to_ascii_uppercase().as_bytes())
-                .map_err(|_| format!("`{}` is not an HTTP method", m.value));
-            c.check(&m.referenced, r)
-        }
-    };
-    let url = c.template(&h.url);
-    if let Some(u) = url.as_ref().and_then(Template::as_static) {
-        c.check(&h.url.referenced, http::parse_url(&u));
-    }
-    let headers = headers(c, h);
-    let query: Vec<(String, Template)> = h
-        .query
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), c.template(v)?)))
-        .collect();
-    let body = body(c, raw);
-    let auth = h.auth.as_ref().and_then(|a| auth(c, a));
-    let tls = tls(c, h);
-    let max_body = match &h.max_body {
-        None => Some(DEFAULT_MAX_BODY),
-        Some(m) => c.check(&m.referenced, values::size(&m.value)),
-    };
-    if c.errors.len() > errors_before {
-        return None;
-    }
-    Some(Request {
-        method: method?,
-        url: url?,
-        headers,
-        query,
-        body: body?,
-        auth,
-        follow_redirects: h.follow_redirects.unwrap_or(true),
-        max_redirects: h.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS),
-        max_body: max_body?,
-        tls: tls?,
-    })
-}
-
-fn headers(c: &mut Compiler, h: &RawHttp) -> Vec<(HeaderName, Template)> {
-    let mut out = Vec::new();
-    for (name, value) in &h.headers {
-        let Some(hn) = c.check(
-            &value.referenced,
-            HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("`{name}` is not a valid header name")),
-        ) else {
+        let parts = Parts {
+            assert: &step.assert,
+            capture: Some(&step.capture),
+            degraded: &step.degraded,
+            canary_degraded: degraded,
+            secret: step.secret,
+        };
+        let Some(http) = &step.http else {
+            c.fail(&s.referenced, "this step has nothing to run: add `http:`");
             continue;
         };
-        let Some(t) = c.template(value) else { continue };
-        if let Some(s) = t.as_static() {
-            let r = HeaderValue::from_str(&s).map(|_| ()).map_err(|_| {
-                format!("header `{name}`: the value has characters a header cannot hold")
-            });
-            c.check(&value.referenced, r);
+        if let Some(mut compiled) = c.http_step(name, http, &parts) {
+            compiled.timeout = timeout;
+            compiled.continue_on_failure = step.continue_on_failure;
+            out.push(compiled);
         }
-        out.push((hn, t));
     }
     out
 }
 
-fn body(c: &mut Compiler, raw: &S<RawHttp>) -> Option<Body> {
-    let h = &raw.value;
-    let given = [h.body.is_some(), h.json.is_some(), h.form.is_some()];
-    if given.iter().filter(|g| **g).count() > 1 {
-        c.fail(
-            &raw.referenced,
-            "give at most one of `body:`, `json:` and `form:`",
-        );
-        return None;
-    }
-    if let Some(b) = &h.body {
-        return c.template(b).map(Body::Text);
-    }
-    if let Some(j) = &h.json {
-        return json_template(c, &j.value, &j.referenced).map(Body::Json);
-    }
-    if let Some(f) = &h.form {
-        let pairs: Option<Vec<_>> = f
-            .value
-            .iter()
-            .map(|(k, v)| Some((k.clone(), c.template(v)?)))
-            .collect();
-        return pairs.map(Body::Form);
-    }
-    Some(Body::Empty)
-}
-
-fn json_template(c: &mut Compiler, v: &serde_json::Value, loc: &Location) -> Option<JsonTemplate> {
-    use serde_json::Value;
-    Some(match v {
-        Value::String(s) => {
-            let r = c.vars.expand(s);
-            JsonTemplate::String(c.check(loc, r)?)
+impl Compiler<'_> {
+    /// A step of `kind` with its assertions, `degraded:` assertions and captures compiled from
+    /// the kind's section (`assert`, `capture`, `degraded` inside it) and `parts` beside it.
+    pub(super) fn step(
+        &mut self,
+        name: String,
+        kind: Option<StepKind>,
+        inner: &Parts,
+        parts: &Parts,
+    ) -> Option<Step> {
+        let mut assertions = Vec::new();
+        for a in inner.assert.iter().chain(parts.assert) {
+            assertions.extend(self.assertion(a));
         }
-        Value::Array(items) => JsonTemplate::Array(
-            items
-                .iter()
-                .map(|i| json_template(c, i, loc))
-                .collect::<Option<_>>()?,
-        ),
-        Value::Object(map) => JsonTemplate::Object(
-            map.iter()
-                .map(|(k, v)| Some((k.clone(), json_template(c, v, loc)?)))
-                .collect::<Option<_>>()?,
-        ),
-        plain => JsonTemplate::Plain(plain.clone()),
-    })
-}
-
-fn auth(c: &mut Compiler, a: &S<super::raw::RawAuth>) -> Option<Auth> {
-    match (&a.value.basic, &a.value.bearer) {
-        (Some(b), None) => Some(Auth::Basic {
-            username: c.template(&b.username)?,
-            password: c.template(&b.password)?,
-        }),
-        (None, Some(t)) => Some(Auth::Bearer(c.template(t)?)),
-        _ => {
-            c.fail(
-                &a.referenced,
-                "`auth:` takes exactly one of `basic: { username, password }` or `bearer: TOKEN`",
-            );
-            None
+        let mut degraded = Vec::new();
+        let all_degraded = inner.degraded.iter().chain(parts.degraded);
+        for a in all_degraded.chain(parts.canary_degraded) {
+            degraded.extend(self.assertion(a));
         }
-    }
-}
-
-fn tls(c: &mut Compiler, h: &RawHttp) -> Option<Arc<rustls::ClientConfig>> {
-    let Some(t) = &h.tls else {
-        return Some(c.default_tls.clone());
-    };
-    let mut roots = Vec::new();
-    if let Some(ca) = &t.value.ca_file {
-        let path = c.template(ca)?.as_static().unwrap_or_default();
-        if !path.trim().is_empty() {
-            let path = locate(c.file, Path::new(path.trim()));
-            roots = c.check(&ca.referenced, read_pem(&path))?;
+        let mut captures = Vec::new();
+        let all_captures = inner.capture.into_iter().chain(parts.capture);
+        for (cname, cap) in all_captures.flatten() {
+            captures.extend(self.capture(cname, cap));
         }
-    }
-    if !t.value.insecure && roots.is_empty() {
-        return Some(c.default_tls.clone());
-    }
-    let r = http::tls_config(t.value.insecure, roots);
-    c.check(&t.referenced, r).map(Arc::new)
-}
-
-/// A relative path is looked up next to the canary file first, then from the current folder.
-fn locate(canary_file: &Path, path: &Path) -> std::path::PathBuf {
-    let beside = canary_file.parent().unwrap_or(Path::new(".")).join(path);
-    if path.is_relative() && !beside.exists() && path.exists() {
-        return path.to_path_buf();
-    }
-    beside
-}
-
-fn read_pem(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
-    use rustls::pki_types::pem::PemObject;
-    let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?
-        .collect();
-    match certs {
-        Ok(c) if !c.is_empty() => Ok(c),
-        Ok(_) => Err(format!(
-            "CA file {} holds no PEM certificate",
-            path.display()
-        )),
-        Err(e) => Err(format!("CA file {}: {e}", path.display())),
+        for cap in &captures {
+            self.vars.captures.insert(cap.name.clone());
+        }
+        // A kind with errors leaves no step; its errors are recorded and the canary is rejected.
+        Some(Step {
+            assertions,
+            degraded,
+            captures,
+            secret_cookies: inner.secret || parts.secret,
+            ..Step::new(name, kind?)
+        })
     }
 }

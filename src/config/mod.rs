@@ -4,6 +4,8 @@ mod assertions;
 mod browser;
 mod compile;
 mod error;
+mod http;
+mod jsonpath;
 mod raw;
 mod values;
 mod vars;
@@ -24,6 +26,16 @@ pub struct LoadOptions {
     pub vars: HashMap<String, String>,
     /// Values for `${env:NAME}` and `${secret:NAME}`: the environment, then `--env-file`.
     pub env: HashMap<String, String>,
+    /// The proxy of canaries that name none (`--proxy`).
+    pub proxy: Option<url::Url>,
+}
+
+/// Parses a `--proxy` URL as the `proxy:` field does.
+pub fn parse_proxy(text: &str) -> Result<Option<url::Url>, String> {
+    match text.trim() {
+        "" | "none" => Ok(None),
+        t => http::proxy(t).map(Some),
+    }
 }
 
 /// Loads every canary under `paths` (files, or folders searched for `*.yaml`/`*.yml` at any depth).
@@ -31,7 +43,7 @@ pub struct LoadOptions {
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, ConfigErrors> {
     let mut errors = Vec::new();
     let files = discover(paths, &mut errors);
-    let default_tls = match crate::check::http::tls_config(false, Vec::new()) {
+    let default_tls = match crate::tls::ClientTls::new(false, Vec::new(), None) {
         Ok(c) => Arc::new(c),
         Err(e) => {
             return Err(ConfigErrors(vec![ConfigError::file(
@@ -72,7 +84,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
 fn load_file(
     file: &Path,
     opts: &LoadOptions,
-    default_tls: Arc<rustls::ClientConfig>,
+    default_tls: Arc<crate::tls::ClientTls>,
 ) -> Result<(Canary, serde_saphyr::Location), Vec<ConfigError>> {
     let text = std::fs::read(file)
         .map_err(|e| vec![ConfigError::file(file, format!("cannot read: {e}"))])?;

@@ -43,6 +43,17 @@ pub struct RawCanary {
     pub steps: Option<S<Vec<S<RawStep>>>>,
     /// A browser canary: actions in a real Chromium.
     pub browser: Option<S<RawBrowser>>,
+    /// Assertions that describe the healthy state more strictly than `assert:` (same syntax),
+    /// applied to every step: when every assertion holds but one of these does not, the run is
+    /// `degraded` — working, but slower or weaker than it should be.
+    #[serde(default)]
+    pub degraded: Vec<S<RawAssert>>,
+    /// Keep cookies from step to step within an attempt (each attempt starts with an empty jar).
+    /// Default true.
+    pub cookies: Option<bool>,
+    /// A forward proxy for this canary's requests, e.g. `http://proxy.internal:3128`
+    /// (`http://user:pass@…` for basic auth), or `none`. Default: `--proxy`, else none.
+    pub proxy: Option<S<String>>,
 }
 
 /// One step of a multi-step canary.
@@ -52,10 +63,16 @@ pub struct RawStep {
     /// The step's name, unique within the canary; the `StepName` in reports. Default `step N`.
     pub name: Option<S<String>>,
     /// The request this step sends.
-    pub http: S<RawHttp>,
+    pub http: Option<S<RawHttp>>,
     /// Assertions (may also sit inside `http:`).
     #[serde(default)]
     pub assert: Vec<S<RawAssert>>,
+    /// `degraded:` assertions of this step (may also sit inside `http:`).
+    #[serde(default)]
+    pub degraded: Vec<S<RawAssert>>,
+    /// The cookies this step receives are secrets: redacted from every output. Default false.
+    #[serde(default)]
+    pub secret: bool,
     /// Captures (may also sit inside `http:`).
     #[serde(default)]
     pub capture: BTreeMap<String, S<RawCapture>>,
@@ -102,6 +119,15 @@ pub struct RawHttp {
     /// Values to keep for later steps, by name.
     #[serde(default)]
     pub capture: BTreeMap<String, S<RawCapture>>,
+    /// Assertions that describe the healthy state more strictly; see the canary's `degraded:`.
+    #[serde(default)]
+    pub degraded: Vec<S<RawAssert>>,
+    /// The HTTP version: `"1.1"` (default) or `"2"` (ALPN `h2` over TLS, prior knowledge over
+    /// plain HTTP). The report says which version answered.
+    pub http_version: Option<S<Value>>,
+    /// The cookies this request receives are secrets: redacted from every output. Default false.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// Request authentication.
@@ -135,6 +161,12 @@ pub struct RawTls {
     /// path is looked up next to the canary file, then from the current folder.
     /// Empty means none (handy with `${CA_FILE:-}`).
     pub ca_file: Option<S<String>>,
+    /// A PEM file with the client certificate (and its chain) for mutual TLS; found like `ca_file`.
+    pub cert_file: Option<S<String>>,
+    /// The PEM private key of `cert_file`: PKCS#8 (encrypted or not), PKCS#1 or SEC1.
+    pub key_file: Option<S<String>>,
+    /// The password of an encrypted `key_file`; use `${secret:NAME}`.
+    pub key_password: Option<S<String>>,
 }
 
 /// One assertion: a map with exactly one of these keys.
@@ -147,13 +179,17 @@ pub enum RawAssert {
     /// processing, transfer, total.
     Latency(BTreeMap<String, S<RawBound>>),
     /// `header: { name: content-type, contains: html }`.
-    Header(Box<S<RawHeaderTest>>),
+    Header(Box<S<RawNamedTest>>),
     /// `body: { contains: "<title>" }`; also `equals`, `not_contains`, `matches` (regex).
-    Body(S<RawTextTest>),
+    Body(Box<S<RawTextTest>>),
     /// `json: { path: $.id, exists: true }`; also `equals`, `contains`, `length`, `matches`, `lt`…
     Json(Box<S<RawJsonTest>>),
-    /// `tls: { expires_in: { gt: 14d } }`.
-    Tls(S<RawTlsTest>),
+    /// `tls: { expires_in: { gt: 14d }, chain_expires_in: { gt: 7d }, protocol: "1.3",
+    /// hostname_matches: true }` — one or more.
+    Tls(Box<S<RawTlsTest>>),
+    /// `cookie: { name: session, exists: true }`; also `equals`, `contains`, `not_contains`,
+    /// `matches`: a cookie the canary holds after the step.
+    Cookie(Box<S<RawNamedTest>>),
 }
 
 /// Bounds: one or more of `lt`, `lte`, `gt`, `gte`.
@@ -184,11 +220,11 @@ pub struct RawTextTest {
     pub matches: Option<S<String>>,
 }
 
-/// A header test: the name and exactly one test.
+/// A header or cookie test: the name and exactly one test.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHeaderTest {
-    /// Header name (any case).
+pub struct RawNamedTest {
+    /// The header's name (any case) or the cookie's name.
     pub name: S<String>,
     /// Present (`true`) or absent (`false`).
     pub exists: Option<bool>,
@@ -228,12 +264,20 @@ pub struct RawJsonTest {
     pub gte: Option<S<Value>>,
 }
 
-/// A TLS test.
+/// TLS tests: one or more of these keys.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTlsTest {
-    /// Time left before the server certificate expires, e.g. `{ gt: 14d }`.
-    pub expires_in: S<RawBound>,
+    /// Time left on the server's own (leaf) certificate, e.g. `{ gt: 14d }`.
+    pub expires_in: Option<S<RawBound>>,
+    /// Time left on the certificate of the verified chain that expires first (leaf or
+    /// intermediate; the trust store's root is not part of it), e.g. `{ gt: 7d }`.
+    pub chain_expires_in: Option<S<RawBound>>,
+    /// The negotiated TLS version: `"1.2"` or `"1.3"`.
+    pub protocol: Option<S<Value>>,
+    /// The leaf certificate is (`true`) or is not valid for the host name asked for
+    /// (useful with `insecure: true`, which otherwise accepts any name).
+    pub hostname_matches: Option<bool>,
 }
 
 /// Where a captured value comes from: exactly one of `json`, `header`, `regex`, `status`.
@@ -248,6 +292,8 @@ pub struct RawCapture {
     pub regex: Option<S<String>>,
     /// The status code (`status: true`).
     pub status: Option<bool>,
+    /// A cookie the canary holds after the step, by name.
+    pub cookie: Option<S<String>>,
     /// Redact the value from every output (for tokens). Default false.
     #[serde(default)]
     pub secret: bool,

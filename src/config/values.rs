@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::assert::StatusPattern;
+use crate::canary::assertion::StatusPattern;
 
 /// `800ms`, `10s`, `2m`, `14d`, `1h 30m` — a number with a unit.
 pub fn duration(text: &str) -> Result<Duration, String> {

@@ -40,6 +40,7 @@ type Hist = Family<CanaryLabel, Histogram, fn() -> Histogram>;
 pub struct Prometheus {
     registry: Registry,
     success: Family<CanaryLabel, Gauge>,
+    degraded: Family<CanaryLabel, Gauge>,
     duration: Hist,
     phase: Family<PhaseLabels, Histogram, fn() -> Histogram>,
     cert_expiry: Family<CanaryLabel, Gauge<f64, AtomicU64>>,
@@ -64,6 +65,7 @@ impl Prometheus {
             .map(|(k, v)| (label_name(k).into(), v.clone().into()));
         let mut registry = Registry::with_labels(labels);
         let success = Family::<CanaryLabel, Gauge>::default();
+        let degraded = Family::<CanaryLabel, Gauge>::default();
         let duration: Hist = Family::new_with_constructor(duration_buckets);
         let phase = Family::<PhaseLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             duration_buckets,
@@ -74,8 +76,13 @@ impl Prometheus {
         let skipped = Family::<CanaryLabel, Counter>::default();
         registry.register(
             "canary_success",
-            "1 if the canary's last run passed, else 0",
+            "1 if the canary's last run passed (or was degraded), else 0",
             success.clone(),
+        );
+        registry.register(
+            "canary_degraded",
+            "1 if the canary's last run was degraded, else 0",
+            degraded.clone(),
         );
         registry.register("canary_duration_seconds", "Run duration", duration.clone());
         registry.register(
@@ -102,6 +109,7 @@ impl Prometheus {
         Prometheus {
             registry,
             success,
+            degraded,
             duration,
             phase,
             cert_expiry,
@@ -116,8 +124,13 @@ impl Prometheus {
         let canary = CanaryLabel {
             canary: run.canary.clone(),
         };
-        let passed = run.outcome() == Outcome::Passed;
-        self.success.get_or_create(&canary).set(i64::from(passed));
+        let outcome = run.outcome();
+        self.success
+            .get_or_create(&canary)
+            .set(i64::from(outcome.is_pass()));
+        self.degraded
+            .get_or_create(&canary)
+            .set(i64::from(outcome == Outcome::Degraded));
         self.duration
             .get_or_create(&canary)
             .observe(run.duration.as_secs_f64());
@@ -143,8 +156,9 @@ impl Prometheus {
                         .observe(p.get(phase).as_secs_f64());
                 }
             }
-            if let Some(t) = step.cert_not_after {
+            if let Some(t) = step.tls.as_ref().and_then(|t| t.leaf()) {
                 let secs = t
+                    .not_after
                     .duration_since(UNIX_EPOCH)
                     .unwrap_or_default()
                     .as_secs_f64();

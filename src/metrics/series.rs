@@ -62,7 +62,8 @@ pub struct SeriesOptions {
 }
 
 /// The samples of one run. Per canary (`CanaryName`, the canary's and the runner's dimensions):
-/// `SuccessPercent`, `Duration`, `Failed`, `Error`, `2xx`, `4xx`, `5xx`, and `RetryCount` when it
+/// `SuccessPercent` (100 when passed or degraded), `Duration`, `Failed`, `Error`, `Degraded`,
+/// `2xx`, `4xx`, `5xx`, and `RetryCount` when it
 /// was retried. Per step of a multi-step canary (plus `StepName`): `SuccessPercent`, `Duration`.
 pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
     let base = base_dimensions(&run.canary, &run.dimensions, opts);
@@ -85,11 +86,7 @@ pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
         "SuccessPercent",
         Unit::Percent,
         &base,
-        if outcome == Outcome::Passed {
-            100.0
-        } else {
-            0.0
-        },
+        if outcome.is_pass() { 100.0 } else { 0.0 },
     );
     add("Duration", Unit::Milliseconds, &base, millis(run.duration));
     add(
@@ -103,6 +100,12 @@ pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
         Unit::Count,
         &base,
         f64::from(u8::from(outcome == Outcome::Errored)),
+    );
+    add(
+        "Degraded",
+        Unit::Count,
+        &base,
+        f64::from(u8::from(outcome == Outcome::Degraded)),
     );
     for class in [2, 4, 5] {
         let n = steps
@@ -124,11 +127,7 @@ pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
         let mut dims = base.clone();
         if multi_step {
             dims.insert(1, ("StepName".into(), step.name.clone()));
-            let ok = if step.outcome == Outcome::Passed {
-                100.0
-            } else {
-                0.0
-            };
+            let ok = if step.outcome.is_pass() { 100.0 } else { 0.0 };
             add("SuccessPercent", Unit::Percent, &dims, ok);
             add("Duration", Unit::Milliseconds, &dims, millis(step.duration));
         }
@@ -299,6 +298,7 @@ mod tests {
                 "Duration",
                 "Failed",
                 "Error",
+                "Degraded",
                 "2xx",
                 "4xx",
                 "5xx"

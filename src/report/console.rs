@@ -51,16 +51,21 @@ impl<W: Write> Console<W> {
         self.clear_progress();
         let (mark, colour) = match run.outcome() {
             Outcome::Passed => ("✓", "32"),
+            Outcome::Degraded => ("~", "33"),
             Outcome::Failed => ("✗", "31"),
-            Outcome::Errored => ("!", "33"),
+            Outcome::Errored => ("!", "35"),
         };
         let attempts = match run.attempts.len() {
             1 => String::new(),
             n if run.flaky() => format!("  ({n} attempts: passed after retry)"),
             n => format!("  ({n} attempts)"),
         };
+        let degraded = match run.outcome() {
+            Outcome::Degraded => "  degraded",
+            _ => "",
+        };
         let line = format!(
-            "{} {}  {:.0}ms{attempts}",
+            "{} {}  {:.0}ms{degraded}{attempts}",
             self.paint(mark, colour),
             run.canary,
             millis(run.duration)
@@ -83,9 +88,14 @@ impl<W: Write> Console<W> {
         } else {
             String::new()
         };
+        let degraded = if s.degraded > 0 {
+            format!(", {} degraded", s.degraded)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             self.out,
-            "{} passed, {} failed, {} errored{flaky}",
+            "{} passed{degraded}, {} failed, {} errored{flaky}",
             s.passed, s.failed, s.errored
         );
     }
@@ -116,8 +126,9 @@ pub fn details(a: &Attempt) -> String {
             out.push_str(&format!("      error {}: {}\n", e.kind, e.message));
         }
         for f in s.assertions.iter().filter(|x| !x.passed) {
+            let note = if f.degraded { " (degraded)" } else { "" };
             out.push_str(&format!(
-                "      {}: expected {}, got {}\n",
+                "      {}: expected {}, got {}{note}\n",
                 f.subject, f.expected, f.actual
             ));
         }

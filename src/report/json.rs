@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{Summary, millis};
+use crate::observed::TlsSeen;
 use crate::run::{AssertionResult, Attempt, CheckError, PageTiming, Run, StepRun};
 
 /// The report's format version; bumped on any incompatible change.
@@ -60,6 +61,8 @@ struct StepJson<'a> {
     artifacts: Vec<String>,
     console: &'a [String],
     page_ms: Option<&'a PageTiming>,
+    http_version: Option<&'static str>,
+    tls: Option<&'a TlsSeen>,
 }
 
 /// The JSON report of `runs`, pretty-printed.
@@ -121,5 +124,7 @@ fn step(s: &StepRun) -> StepJson<'_> {
             .collect(),
         console: &s.console,
         page_ms: s.page.as_ref(),
+        http_version: s.http_version,
+        tls: s.tls.as_ref(),
     }
 }

@@ -22,7 +22,7 @@ fn case(run: &Run) -> TestCase {
     let last = run.last();
     let earlier = &run.attempts[..run.attempts.len() - 1];
     let mut status = match last.outcome {
-        Outcome::Passed => TestCaseStatus::success(),
+        Outcome::Passed | Outcome::Degraded => TestCaseStatus::success(),
         outcome => {
             let mut s = TestCaseStatus::non_success(kind(outcome));
             set_details(&mut s, last);
@@ -53,8 +53,18 @@ fn case(run: &Run) -> TestCase {
             )
         })
         .collect();
-    if !attachments.is_empty() {
-        tc.set_system_out(attachments.join("\n"));
+    let mut out = Vec::new();
+    if last.outcome == Outcome::Degraded {
+        out.push(format!(
+            "degraded: {}",
+            last.reason()
+                .unwrap_or_else(|| "a degraded assertion did not hold".into())
+        ));
+        out.push(super::console::details(last));
+    }
+    out.extend(attachments);
+    if !out.is_empty() {
+        tc.set_system_out(out.join("\n"));
     }
     tc.set_time(run.duration);
     tc

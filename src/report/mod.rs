@@ -9,8 +9,10 @@ use crate::run::{Outcome, Run};
 /// How many runs passed, failed and errored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
-    /// Runs that passed (after retries or not).
+    /// Runs that passed (after retries or not), degraded ones included.
     pub passed: usize,
+    /// Runs that passed but were degraded (also counted in `passed`).
+    pub degraded: usize,
     /// Runs whose assertions did not hold.
     pub failed: usize,
     /// Runs that could not complete.
@@ -26,6 +28,10 @@ impl Summary {
         for r in runs {
             match r.outcome() {
                 Outcome::Passed => s.passed += 1,
+                Outcome::Degraded => {
+                    s.passed += 1;
+                    s.degraded += 1;
+                }
                 Outcome::Failed => s.failed += 1,
                 Outcome::Errored => s.errored += 1,
             }
@@ -34,9 +40,14 @@ impl Summary {
         s
     }
 
-    /// True when every run passed.
+    /// True when every run passed (degraded counts as passed).
     pub fn all_passed(&self) -> bool {
         self.failed == 0 && self.errored == 0
+    }
+
+    /// The exit code: 0 when every run passed (and none was degraded, if `fail_on_degraded`), else 1.
+    pub fn exit_code(&self, fail_on_degraded: bool) -> u8 {
+        u8::from(!self.all_passed() || (fail_on_degraded && self.degraded > 0))
     }
 }
 

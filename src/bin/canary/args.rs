@@ -24,6 +24,9 @@ pub struct RunArgs {
     /// Run every canary once (within --max-concurrent), log, and exit with `canary test`'s codes.
     #[arg(long)]
     pub once: bool,
+    /// With --once: exit 1 when a canary is degraded.
+    #[arg(long, requires = "once")]
+    pub fail_on_degraded: bool,
     /// At most this many runs at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent: u16,
@@ -58,6 +61,14 @@ pub struct LoadArgs {
     /// Read NAME=VALUE lines, for ${NAME}, ${env:NAME} and ${secret:NAME}.
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
+    /// Send the requests of canaries without a `proxy:` of their own through this forward proxy
+    /// (http://host:port). Off by default; environment proxy variables are ignored.
+    #[arg(long, value_name = "URL", env = "CANARY_PROXY", value_parser = parse_proxy)]
+    pub proxy: Option<url::Url>,
+}
+
+fn parse_proxy(s: &str) -> Result<url::Url, String> {
+    canary::config::parse_proxy(s)?.ok_or_else(|| "give a proxy URL like http://proxy:3128".into())
 }
 
 #[derive(Args)]
@@ -167,7 +178,7 @@ pub struct BrowserArgs {
 impl BrowserArgs {
     /// The context of the runs: a WebDriver when any canary drives a browser.
     pub fn context(&self, canaries: &[&Canary]) -> Arc<RunContext> {
-        let browser = canaries.iter().any(|c| c.kind() == "browser");
+        let browser = canaries.iter().any(|c| c.uses_browser());
         let webdriver = browser.then(|| match &self.webdriver_url {
             Some(url) => Driver::remote(url.clone()),
             None => Driver::chromedriver(self.chromedriver.clone(), self.chromium.clone()),
@@ -207,6 +218,9 @@ pub struct TestArgs {
     /// Write a JUnit XML report here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Exit 1 when a canary is degraded (by default degraded counts as passed).
+    #[arg(long)]
+    pub fail_on_degraded: bool,
 }
 
 pub fn parse_var(s: &str) -> Result<(String, String), String> {

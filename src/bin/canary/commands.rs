@@ -34,6 +34,7 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
             metrics,
             flush,
             &ctx,
+            args.fail_on_degraded,
         )));
     }
     let opts = canary::daemon::Options {
@@ -61,6 +62,7 @@ async fn once(
     metrics: Option<Metrics>,
     flush: Duration,
     ctx: &Arc<RunContext>,
+    fail_on_degraded: bool,
 ) -> ExitCode {
     let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
     let runs = runner::run_all(&canaries, parallel, ctx, |r| {
@@ -76,15 +78,12 @@ async fn once(
     let s = Summary::of(&runs);
     tracing::info!(
         passed = s.passed,
+        degraded = s.degraded,
         failed = s.failed,
         errored = s.errored,
         "all canaries ran once"
     );
-    if s.all_passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    ExitCode::from(s.exit_code(fail_on_degraded))
 }
 
 /// The next `count` fire times of each canary, from `now` (a rate counts from now).
@@ -132,7 +131,11 @@ fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
         }
     }
     vars.extend(args.vars.iter().cloned());
-    Ok(LoadOptions { vars, env })
+    Ok(LoadOptions {
+        vars,
+        env,
+        proxy: args.proxy.clone(),
+    })
 }
 
 /// Writes to stdout; a closed pipe (`canary list | head`) is not an error.
@@ -203,11 +206,9 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     if let Some(path) = &args.junit {
         write_report(path, &report::junit::render(&runs))?;
     }
-    Ok(if Summary::of(&runs).all_passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(
+        Summary::of(&runs).exit_code(args.fail_on_degraded),
+    ))
 }
 
 /// Runs the canaries once, writing each to the console as it finishes, then the summary.

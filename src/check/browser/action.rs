@@ -5,133 +5,35 @@ use std::time::{Duration, Instant};
 use fantoccini::Client;
 use fantoccini::error::CmdError;
 use fantoccini::key::Key;
-use regex::Regex;
 use serde_json::Value;
 
-use crate::assert::{Bound, TextTest};
+pub use crate::canary::browser::describe;
+use crate::canary::browser::{Action, PageAssert, Selector, WaitTarget};
 use crate::run::{AssertionResult, CheckError, ErrorKind};
-use crate::template::{Captures, Template};
+use crate::template::Captures;
 
-/// How an element is found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selector {
-    /// A CSS selector (the default).
-    Css(String),
-    /// `xpath=…`.
-    XPath(String),
-    /// `text=…`: the innermost element whose text contains this.
-    Text(String),
-}
-
-impl Selector {
-    /// `xpath=…`, `text=…`, or CSS.
-    pub fn parse(s: &str) -> Selector {
-        if let Some(x) = s.strip_prefix("xpath=") {
-            Selector::XPath(x.to_string())
-        } else if let Some(t) = s.strip_prefix("text=") {
-            Selector::Text(t.to_string())
-        } else {
-            Selector::Css(s.to_string())
-        }
-    }
-
-    fn xpath_for_text(t: &str) -> String {
-        let lit = if t.contains('\'') {
-            format!("\"{t}\"")
-        } else {
-            format!("'{t}'")
-        };
-        format!(
-            "//*[contains(normalize-space(.), {lit}) and not(.//*[contains(normalize-space(.), {lit})])]"
-        )
-    }
-
-    async fn find_all(&self, c: &Client) -> Result<Vec<fantoccini::elements::Element>, CmdError> {
-        use fantoccini::Locator;
-        match self {
-            Selector::Css(s) => c.find_all(Locator::Css(s)).await,
-            Selector::XPath(x) => c.find_all(Locator::XPath(x)).await,
-            Selector::Text(t) => c.find_all(Locator::XPath(&Self::xpath_for_text(t))).await,
-        }
-    }
-
-    /// The first matching element, or None.
-    async fn find(&self, c: &Client) -> Result<Option<fantoccini::elements::Element>, CmdError> {
-        Ok(self.find_all(c).await?.into_iter().next())
-    }
-}
-
-impl std::fmt::Display for Selector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Selector::Css(s) => f.write_str(s),
-            Selector::XPath(x) => write!(f, "xpath={x}"),
-            Selector::Text(t) => write!(f, "text={t}"),
+/// Every element `sel` matches.
+async fn find_all(
+    c: &Client,
+    sel: &Selector,
+) -> Result<Vec<fantoccini::elements::Element>, CmdError> {
+    use fantoccini::Locator;
+    match sel {
+        Selector::Css(s) => c.find_all(Locator::Css(s)).await,
+        Selector::XPath(x) => c.find_all(Locator::XPath(x)).await,
+        Selector::Text(t) => {
+            c.find_all(Locator::XPath(&Selector::xpath_for_text(t)))
+                .await
         }
     }
 }
 
-/// What `wait_for` waits for.
-#[derive(Debug, Clone)]
-pub enum WaitTarget {
-    /// An element is in the page.
-    Present(Selector),
-    /// An element is in the page and visible.
-    Visible(Selector),
-    /// No visible element matches.
-    Gone(Selector),
-    /// The page's text contains this.
-    Text(Template),
-    /// The URL matches this.
-    Url(Regex),
-}
-
-/// An assertion on the page.
-#[derive(Debug, Clone)]
-pub enum PageAssert {
-    /// An element's text.
-    Text(Selector, TextTest),
-    /// An element's attribute.
-    Attribute(Selector, String, TextTest),
-    /// How many elements match.
-    Count(Selector, Bound<u64>),
-    /// Whether an element is visible.
-    Visible(Selector, bool),
-    /// The page title.
-    Title(TextTest),
-    /// The URL matches.
-    Url(Regex),
-    /// No console errors so far in this run.
-    NoConsoleErrors,
-    /// No failed requests so far in this run.
-    NoFailedRequests,
-}
-
-/// One browser action.
-#[derive(Debug, Clone)]
-pub enum Action {
-    /// Open a URL and wait for it to load.
-    Goto(Template),
-    /// Click an element.
-    Click(Selector),
-    /// Clear a field and type into it.
-    Fill(Selector, Template),
-    /// Choose an option of a `<select>` by value or by label.
-    Select(Selector, Template, bool),
-    /// Tick (`true`) or untick a checkbox.
-    Check(Selector, bool),
-    /// Press a key in the focused element.
-    Press(String),
-    /// Move the mouse over an element.
-    Hover(Selector),
-    /// Wait until something holds.
-    WaitFor(WaitTarget, Duration),
-    /// Assert something about the page.
-    Assert(PageAssert),
-    /// Save a screenshot with this name.
-    Screenshot(String),
-    /// Run a JavaScript expression that must return true.
-    Eval(String),
+/// The first element `sel` matches, or None.
+async fn find(
+    c: &Client,
+    sel: &Selector,
+) -> Result<Option<fantoccini::elements::Element>, CmdError> {
+    Ok(find_all(c, sel).await?.into_iter().next())
 }
 
 /// Why an action stopped its step.
@@ -161,12 +63,7 @@ pub struct Done {
 }
 
 fn failed(subject: String, expected: String, actual: String) -> Stop {
-    Stop::Failed(AssertionResult {
-        subject,
-        passed: false,
-        expected,
-        actual,
-    })
+    Stop::Failed(AssertionResult::new(subject, false, expected, actual))
 }
 
 /// Turns a WebDriver error into a stop: a missing element fails, the rest error.
@@ -208,7 +105,7 @@ pub async fn perform(
     let element = |sel: &Selector| {
         let (sel, what) = (sel.clone(), what.clone());
         async move {
-            match sel.find(c).await.map_err(|e| webdriver_stop(&what, e))? {
+            match find(c, &sel).await.map_err(|e| webdriver_stop(&what, e))? {
                 Some(el) => Ok(el),
                 None => Err(failed(
                     what,
@@ -312,7 +209,7 @@ async fn wait_for(
     let until = Instant::now() + timeout;
     loop {
         let holds = match target {
-            WaitTarget::Present(s) => s.find(c).await.map(|e| e.is_some()),
+            WaitTarget::Present(s) => find(c, s).await.map(|e| e.is_some()),
             WaitTarget::Visible(s) => visible(c, s).await,
             WaitTarget::Gone(s) => visible(c, s).await.map(|v| !v),
             WaitTarget::Text(t) => {
@@ -339,7 +236,7 @@ async fn wait_for(
 }
 
 async fn visible(c: &Client, s: &Selector) -> Result<bool, CmdError> {
-    match s.find(c).await? {
+    match find(c, s).await? {
         Some(el) => el.is_displayed().await,
         None => Ok(false),
     }
@@ -356,7 +253,7 @@ async fn assertion(
     let err = |e: CmdError| Stop::Errored(classify(what, &e));
     let (passed, expected, actual) = match a {
         PageAssert::Text(sel, test) => {
-            let text = match sel.find(c).await.map_err(err)? {
+            let text = match find(c, sel).await.map_err(err)? {
                 Some(el) => Some(el.text().await.map_err(err)?),
                 None => None,
             };
@@ -371,7 +268,7 @@ async fn assertion(
             )
         }
         PageAssert::Attribute(sel, name, test) => {
-            let value = match sel.find(c).await.map_err(err)? {
+            let value = match find(c, sel).await.map_err(err)? {
                 Some(el) => el.attr(name).await.map_err(err)?,
                 None => None,
             };
@@ -383,7 +280,7 @@ async fn assertion(
             )
         }
         PageAssert::Count(sel, bound) => {
-            let n = sel.find_all(c).await.map_err(err)?.len() as u64;
+            let n = find_all(c, sel).await.map_err(err)?.len() as u64;
             (bound.holds(&n), bound.shown.clone(), n.to_string())
         }
         PageAssert::Visible(sel, want) => {
@@ -418,49 +315,10 @@ async fn assertion(
             seen.failed_requests.join(" | "),
         ),
     };
-    let result = AssertionResult {
-        subject: what.to_string(),
-        passed,
-        expected,
-        actual,
-    };
+    let result = AssertionResult::new(what.to_string(), passed, expected, actual);
     if passed {
         Ok(result)
     } else {
         Err(Stop::Failed(result))
-    }
-}
-
-/// A short description of an action for reports — never a typed value (it may be a secret).
-pub fn describe(action: &Action) -> String {
-    match action {
-        Action::Goto(_) => "goto".into(),
-        Action::Click(s) => format!("click {s}"),
-        Action::Fill(s, _) => format!("fill {s}"),
-        Action::Select(s, _, _) => format!("select {s}"),
-        Action::Check(s, true) => format!("check {s}"),
-        Action::Check(s, false) => format!("uncheck {s}"),
-        Action::Press(k) if k.chars().count() == 1 || key_text(k) != *k => format!("press {k}"),
-        Action::Press(_) => "press".into(),
-        Action::Hover(s) => format!("hover {s}"),
-        Action::WaitFor(t, _) => match t {
-            WaitTarget::Present(s) => format!("wait_for {s} present"),
-            WaitTarget::Visible(s) => format!("wait_for {s} visible"),
-            WaitTarget::Gone(s) => format!("wait_for {s} gone"),
-            WaitTarget::Text(_) => "wait_for text".into(),
-            WaitTarget::Url(re) => format!("wait_for url /{}/", re.as_str()),
-        },
-        Action::Assert(a) => match a {
-            PageAssert::Text(s, _) => format!("assert text of {s}"),
-            PageAssert::Attribute(s, n, _) => format!("assert {n} of {s}"),
-            PageAssert::Count(s, _) => format!("assert count of {s}"),
-            PageAssert::Visible(s, _) => format!("assert {s} visible"),
-            PageAssert::Title(_) => "assert title".into(),
-            PageAssert::Url(_) => "assert url".into(),
-            PageAssert::NoConsoleErrors => "assert no console errors".into(),
-            PageAssert::NoFailedRequests => "assert no failed requests".into(),
-        },
-        Action::Screenshot(n) => format!("screenshot {n}"),
-        Action::Eval(_) => "eval".into(),
     }
 }

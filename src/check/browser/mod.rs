@@ -11,23 +11,14 @@ use fantoccini::Client;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::Value;
 
-pub use action::{Action, PageAssert, Seen, Selector, WaitTarget};
+pub use action::Seen;
 pub use driver::{DEBIAN_CHROMIUM, Driver, Session};
 
 use super::Scope;
 use crate::canary::Step;
+use crate::canary::browser::{Action, BrowserCheck, describe};
 use crate::run::{CheckError, ErrorKind, Outcome, PageTiming, Phases, StepRun};
-pub use action::describe;
 use action::{Stop, perform};
-
-/// A browser step: one action, or several reported as one named step.
-#[derive(Debug, Clone)]
-pub struct BrowserCheck {
-    /// The actions, in order.
-    pub actions: Vec<Action>,
-    /// The window size of the attempt's browser.
-    pub viewport: (u32, u32),
-}
 
 /// Runs a browser step in the attempt's session (opened by the first browser step).
 pub async fn run(step: &Step, check: &BrowserCheck, scope: &mut Scope) -> StepRun {

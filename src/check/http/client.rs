@@ -1,77 +1,58 @@
-//! Building the HTTP client of one request: TLS settings, timing hooks, redirect policy, no pooling.
+//! Building the HTTP client of one request: TLS settings, timing hooks, cookies, proxy,
+//! HTTP version, redirect policy, no pooling.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use reqwest::redirect::Policy;
 use rustls::client::Resumption;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+use super::cookies::Jar;
 use super::timing::{TimedConnectLayer, TimedResolver, Timing, TlsStartHook};
+use crate::canary::http::{HttpVersion, Request};
+use crate::tls::{ClientTls, Seen};
 
-/// The process's one crypto provider (aws-lc-rs), built on first use.
-pub fn provider() -> Arc<CryptoProvider> {
-    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    PROVIDER
-        .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .clone()
-}
-
-/// A TLS configuration: Mozilla's roots plus `extra_roots`, or no verification at all when `insecure`.
-pub fn tls_config(
-    insecure: bool,
-    extra_roots: Vec<CertificateDer<'static>>,
-) -> Result<ClientConfig, String> {
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
-    let mut config = if insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
-            .with_no_client_auth()
-    } else {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for cert in extra_roots {
-            roots
-                .add(cert)
-                .map_err(|e| format!("not a usable CA certificate: {e}"))?;
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
-}
-
-/// Builds a client with no connection reuse, recording into `timing` and counting redirects.
+/// Builds a client for `req` with no connection reuse, recording into `timing`, counting
+/// redirects, and keeping cookies in `jar`; the TLS handshake is recorded into the returned Seen.
 pub fn build(
-    tls: &ClientConfig,
+    req: &Request,
+    url: &str,
     timing: &Timing,
-    follow: bool,
-    max_redirects: u32,
     redirects: Arc<AtomicU32>,
-) -> reqwest::Result<reqwest::Client> {
-    let mut tls = tls.clone();
+    jar: Option<Arc<Jar>>,
+) -> reqwest::Result<(reqwest::Client, Seen)> {
+    let alpn: &[&[u8]] = match req.version {
+        HttpVersion::Http1 => &[b"http/1.1"],
+        HttpVersion::Http2 => &[b"h2"],
+    };
+    let (mut tls, seen) = req.tls.connection(alpn);
     tls.resumption = Resumption::store(Arc::new(TlsStartHook(timing.clone())));
-    let policy = if follow {
-        redirect_policy(max_redirects, redirects)
+    let policy = if req.follow_redirects {
+        redirect_policy(req.max_redirects, redirects)
     } else {
         Policy::none()
     };
-    reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .tls_info(true)
         .dns_resolver(Arc::new(TimedResolver(timing.clone())))
         .connector_layer(TimedConnectLayer(timing.clone()))
         .redirect(policy)
-        .no_proxy()
         .pool_max_idle_per_host(0)
-        .user_agent(concat!("canary/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("canary/", env!("CARGO_PKG_VERSION")));
+    b = match &req.proxy {
+        Some(url) => b.proxy(reqwest::Proxy::all(url.as_str())?),
+        None => b.no_proxy(),
+    };
+    if req.version == HttpVersion::Http2 && !url.starts_with("https:") {
+        b = b.http2_prior_knowledge();
+    } else if req.version == HttpVersion::Http1 {
+        b = b.http1_only();
+    }
+    if let Some(jar) = jar {
+        b = b.cookie_provider(jar);
+    }
+    Ok((b.build()?, seen))
 }
 
 /// Follows up to `max` redirects, stopping at a loop; counts the ones followed.
@@ -90,61 +71,22 @@ fn redirect_policy(max: u32, count: Arc<AtomicU32>) -> Policy {
     })
 }
 
-/// Accepts any certificate (`tls: { insecure: true }`); signatures are still checked.
-#[derive(Debug)]
-struct NoVerify(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// Pays the process's one-time costs (crypto initialisation, first connection through the
 /// client stack) before any check is timed: a ClientHello is built, and one request is sent
 /// to a throwaway server on 127.0.0.1.
 pub async fn warm_up() {
-    if let Ok(config) = tls_config(false, Vec::new()) {
-        let name = ServerName::try_from("localhost").expect("a valid name");
-        if let Ok(mut conn) = rustls::ClientConnection::new(Arc::new(config.clone()), name) {
-            let _ = conn.write_tls(&mut Vec::new());
-        }
-        let _ = warm_request(&config).await;
+    let Ok(tls) = ClientTls::new(false, Vec::new(), None) else {
+        return;
+    };
+    let (config, _) = tls.connection(&[b"http/1.1"]);
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("a valid name");
+    if let Ok(mut conn) = rustls::ClientConnection::new(Arc::new(config), name) {
+        let _ = conn.write_tls(&mut Vec::new());
     }
+    let _ = warm_request(Arc::new(tls)).await;
 }
 
-async fn warm_request(config: &ClientConfig) -> Option<()> {
+async fn warm_request(tls: Arc<ClientTls>) -> Option<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
     let addr = listener.local_addr().ok()?;
@@ -156,7 +98,21 @@ async fn warm_request(config: &ClientConfig) -> Option<()> {
             .await
             .ok()
     });
-    let client = build(config, &Timing::default(), false, 0, Arc::default()).ok()?;
+    let req = Request {
+        method: http::Method::GET,
+        url: crate::template::Template::literal(format!("http://{addr}/")),
+        headers: Vec::new(),
+        query: Vec::new(),
+        body: crate::canary::http::Body::Empty,
+        auth: None,
+        follow_redirects: false,
+        max_redirects: 0,
+        max_body: 1024,
+        tls,
+        version: HttpVersion::Http1,
+        proxy: None,
+    };
+    let (client, _) = build(&req, "http:", &Timing::default(), Arc::default(), None).ok()?;
     let request = client.get(format!("http://{addr}/")).send();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), request).await;
     server.abort();

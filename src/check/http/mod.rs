@@ -1,121 +1,29 @@
-//! The HTTP check: one request on a fresh connection, timed by phase, then assertions and captures.
+//! The HTTP check: one request on a fresh connection, timed by phase; what came back is
+//! judged by the step's assertions and captures.
 
 mod client;
+mod cookies;
 mod error;
 mod timing;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, Url};
-use serde_json::Value;
+use reqwest::Version;
+use reqwest::header::HeaderValue;
 
-pub use client::{provider, tls_config, warm_up};
+pub use client::warm_up;
+pub use cookies::Jar;
 pub use timing::Timing;
 
 use super::Scope;
-use crate::assert::{self, Assertion};
+use crate::assert;
 use crate::canary::Step;
-use crate::capture::Capture;
+use crate::canary::http::{Auth, Body, Request, parse_url};
+use crate::observed::Observed;
 use crate::run::{CheckError, ErrorKind, Outcome, Phases, StepRun};
-use crate::template::{Captures, JsonTemplate, Template};
-
-/// An HTTP step: the request, then what must hold and what to keep.
-#[derive(Debug, Clone)]
-pub struct HttpCheck {
-    /// The request to send.
-    pub request: Request,
-    /// Assertions, all evaluated.
-    pub assertions: Vec<Assertion>,
-    /// Values to capture for later steps.
-    pub captures: Vec<Capture>,
-}
-
-/// A compiled request.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The method.
-    pub method: Method,
-    /// The URL; checked at load time unless it uses a capture.
-    pub url: Template,
-    /// Headers, in order.
-    pub headers: Vec<(HeaderName, Template)>,
-    /// Query parameters appended to the URL.
-    pub query: Vec<(String, Template)>,
-    /// The body.
-    pub body: Body,
-    /// Authentication.
-    pub auth: Option<Auth>,
-    /// Follow redirects.
-    pub follow_redirects: bool,
-    /// At most this many redirects.
-    pub max_redirects: u32,
-    /// At most this many body bytes (after decompression) are read; more is an error.
-    pub max_body: u64,
-    /// TLS settings (roots, or no verification).
-    pub tls: Arc<rustls::ClientConfig>,
-}
-
-/// A request body.
-#[derive(Debug, Clone)]
-pub enum Body {
-    /// No body.
-    Empty,
-    /// Text, sent as is.
-    Text(Template),
-    /// JSON, sent with `Content-Type: application/json`.
-    Json(JsonTemplate),
-    /// A URL-encoded form.
-    Form(Vec<(String, Template)>),
-}
-
-/// Request authentication.
-#[derive(Debug, Clone)]
-pub enum Auth {
-    /// HTTP Basic.
-    Basic {
-        /// User name.
-        username: Template,
-        /// Password.
-        password: Template,
-    },
-    /// `Authorization: Bearer …`.
-    Bearer(Template),
-}
-
-/// What a request got back.
-#[derive(Debug)]
-pub struct Response {
-    /// The final status (after redirects).
-    pub status: u16,
-    /// The final response's headers.
-    pub headers: HeaderMap,
-    /// The body, decompressed.
-    pub body: Vec<u8>,
-    /// Phase timings.
-    pub phases: Phases,
-    /// When the server's certificate expires (HTTPS only).
-    pub cert_not_after: Option<SystemTime>,
-    /// The final URL.
-    pub url: String,
-    /// Redirects followed.
-    pub redirects: u32,
-    json: OnceLock<Result<Value, String>>,
-}
-
-impl Response {
-    /// The body parsed as JSON (once), or why it is not JSON.
-    pub fn json(&self) -> Result<&Value, String> {
-        self.json
-            .get_or_init(|| {
-                serde_json::from_slice(&self.body).map_err(|e| format!("body is not JSON: {e}"))
-            })
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-}
+use crate::template::Captures;
 
 /// A request that could not complete, with what was measured before it stopped.
 struct Failure {
@@ -125,19 +33,27 @@ struct Failure {
     redirects: u32,
 }
 
-/// Runs an HTTP step: request, assertions, captures. Everything reported is redacted.
-pub async fn run(step: &Step, check: &HttpCheck, scope: &mut Scope) -> StepRun {
+/// Runs an HTTP step: the request, then its judgement. Everything reported is redacted.
+pub async fn run(step: &Step, req: &Request, scope: &mut Scope) -> StepRun {
     let started = Instant::now();
     let deadline = step
         .timeout
         .map_or(scope.deadline, |t| scope.deadline.min(started + t));
-    let url = check.request.url.render(&scope.captures);
+    let url = req.url.render(&scope.captures);
 
     let mut out = StepRun::new(&step.name);
-    let fetched = fetch(&check.request, &url, &scope.captures, deadline).await;
+    let fetched = fetch(req, &url, scope, deadline).await;
     out.url = Some(url);
     match fetched {
-        Ok(resp) => judge(check, &resp, scope, &mut out),
+        Ok(seen) => {
+            out.url.clone_from(&seen.url);
+            out.status = seen.status;
+            out.redirects = seen.redirects;
+            out.phases = Some(seen.phases);
+            out.http_version = seen.version;
+            out.tls.clone_from(&seen.tls);
+            super::judge(step, &seen, scope, &mut out);
+        }
         Err(f) => {
             out.outcome = Outcome::Errored;
             out.error = Some(f.error);
@@ -151,39 +67,13 @@ pub async fn run(step: &Step, check: &HttpCheck, scope: &mut Scope) -> StepRun {
     out
 }
 
-/// Evaluates assertions and captures against a response.
-fn judge(check: &HttpCheck, resp: &Response, scope: &mut Scope, out: &mut StepRun) {
-    out.url = Some(resp.url.clone());
-    out.status = Some(resp.status);
-    out.redirects = resp.redirects;
-    out.phases = Some(resp.phases);
-    out.cert_not_after = resp.cert_not_after;
-    for a in &check.assertions {
-        out.assertions
-            .push(assert::evaluate(a, resp, &scope.captures));
-    }
-    for c in &check.captures {
-        let got = c.extract(resp);
-        out.assertions.push(c.to_result(&got));
-        if let Ok(value) = got {
-            if c.secret {
-                scope.redactor.add(value.clone());
-            }
-            scope.captures.insert(c.name.clone(), value);
-        }
-    }
-    if out.assertions.iter().any(|a| !a.passed) {
-        out.outcome = Outcome::Failed;
-    }
-}
-
 /// Sends the request on a fresh client and reads the body, all before `deadline`.
 async fn fetch(
     req: &Request,
     url: &str,
-    captures: &Captures,
+    scope: &Scope,
     deadline: Instant,
-) -> Result<Response, Failure> {
+) -> Result<Observed, Failure> {
     let timing = Timing::default();
     let redirects = Arc::new(AtomicU32::new(0));
     let fail = |error: CheckError| Failure {
@@ -192,20 +82,14 @@ async fn fetch(
         status: None,
         redirects: 0,
     };
-    let client = client::build(
-        &req.tls,
-        &timing,
-        req.follow_redirects,
-        req.max_redirects,
-        redirects.clone(),
-    )
-    .map_err(|e| {
-        fail(CheckError::new(
-            ErrorKind::Protocol,
-            format!("could not build the HTTP client: {e}"),
-        ))
-    })?;
-    let request = build_request(&client, req, url, captures).map_err(fail)?;
+    let (client, tls) = client::build(req, url, &timing, redirects.clone(), scope.cookies.clone())
+        .map_err(|e| {
+            fail(CheckError::new(
+                ErrorKind::Protocol,
+                format!("could not build the HTTP client: {e}"),
+            ))
+        })?;
+    let request = build_request(&client, req, url, &scope.captures).map_err(fail)?;
     let start = Instant::now();
     let exchange = exchange(&client, request, req.max_body, &timing);
     let result = tokio::time::timeout_at(deadline.into(), exchange).await;
@@ -219,10 +103,15 @@ async fn fetch(
         redirects: redirects.load(Ordering::Relaxed),
     };
     match result {
-        Ok(Ok(mut resp)) => {
-            resp.phases = phases;
-            resp.redirects = redirects.load(Ordering::Relaxed);
-            Ok(resp)
+        Ok(Ok(mut seen)) => {
+            seen.phases = phases;
+            seen.redirects = redirects.load(Ordering::Relaxed);
+            seen.tls = tls.get();
+            seen.cookies = match (&scope.cookies, seen.url.as_deref().map(url::Url::parse)) {
+                (Some(jar), Some(Ok(u))) => jar.held_for(&u),
+                _ => cookies::set_by(&seen.headers),
+            };
+            Ok(seen)
         }
         Ok(Err(e)) => Err(failure(e)),
         Err(_) => Err(failure(CheckError::new(
@@ -242,7 +131,7 @@ async fn exchange(
     request: reqwest::Request,
     max_body: u64,
     timing: &Timing,
-) -> Result<Response, CheckError> {
+) -> Result<Observed, CheckError> {
     let mut resp = client
         .execute(request)
         .await
@@ -257,39 +146,31 @@ async fn exchange(
     if resp.content_length().is_some_and(|n| n > max_body) {
         return Err(too_large());
     }
-    let cert_not_after = resp
-        .extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .and_then(|i| i.peer_certificate())
-        .and_then(not_after);
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let url = resp.url().to_string();
-    let mut body = Vec::new();
+    let mut seen = Observed {
+        status: Some(resp.status().as_u16()),
+        headers: resp.headers().clone(),
+        url: Some(resp.url().to_string()),
+        version: Some(version_name(resp.version())),
+        ..Observed::default()
+    };
     while let Some(chunk) = resp.chunk().await.map_err(|e| error::classify(&e))? {
-        if (body.len() + chunk.len()) as u64 > max_body {
+        if (seen.body.len() + chunk.len()) as u64 > max_body {
             return Err(too_large());
         }
-        body.extend_from_slice(&chunk);
+        seen.body.extend_from_slice(&chunk);
     }
-    Ok(Response {
-        status,
-        headers,
-        body,
-        phases: Phases::default(),
-        cert_not_after,
-        url,
-        redirects: 0,
-        json: OnceLock::new(),
-    })
+    Ok(seen)
 }
 
-/// The certificate's notAfter, from its DER.
-fn not_after(der: &[u8]) -> Option<SystemTime> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let secs = cert.validity().not_after.timestamp();
-    let secs = u64::try_from(secs).ok()?;
-    Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+fn version_name(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/?",
+    }
 }
 
 /// Renders the request's templates with the captures so far.
@@ -336,16 +217,4 @@ fn build_request(
     };
     b.build()
         .map_err(|e| bad(format!("could not build the request: {e}")))
-}
-
-/// Parses an absolute http(s) URL.
-pub fn parse_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("`{text}` is not a valid URL: {e}"))?;
-    match url.scheme() {
-        "http" | "https" if url.host().is_some() => Ok(url),
-        "http" | "https" => Err(format!("`{text}` has no host")),
-        other => Err(format!(
-            "`{text}`: the scheme must be http or https, not {other}"
-        )),
-    }
 }

@@ -1,0 +1,87 @@
+//! An HTTP step as compiled: the request to send and how to send it.
+
+use std::sync::Arc;
+
+use http::{HeaderName, Method};
+use url::Url;
+
+use crate::template::{JsonTemplate, Template};
+use crate::tls::ClientTls;
+
+/// A compiled request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The URL; checked at load time unless it uses a capture.
+    pub url: Template,
+    /// Headers, in order.
+    pub headers: Vec<(HeaderName, Template)>,
+    /// Query parameters appended to the URL.
+    pub query: Vec<(String, Template)>,
+    /// The body.
+    pub body: Body,
+    /// Authentication.
+    pub auth: Option<Auth>,
+    /// Follow redirects.
+    pub follow_redirects: bool,
+    /// At most this many redirects.
+    pub max_redirects: u32,
+    /// At most this many body bytes (after decompression) are read; more is an error.
+    pub max_body: u64,
+    /// TLS settings: trusted roots (or none checked), a client certificate.
+    pub tls: Arc<ClientTls>,
+    /// The HTTP version to speak.
+    pub version: HttpVersion,
+    /// A forward proxy for this request (None: connect directly).
+    pub proxy: Option<Url>,
+}
+
+/// The HTTP version a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// HTTP/1.1 (ALPN `http/1.1` over TLS).
+    #[default]
+    Http1,
+    /// HTTP/2: ALPN `h2` over TLS, prior knowledge over cleartext.
+    Http2,
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// Text, sent as is.
+    Text(Template),
+    /// JSON, sent with `Content-Type: application/json`.
+    Json(JsonTemplate),
+    /// A URL-encoded form.
+    Form(Vec<(String, Template)>),
+}
+
+/// Request authentication.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// HTTP Basic.
+    Basic {
+        /// User name.
+        username: Template,
+        /// Password.
+        password: Template,
+    },
+    /// `Authorization: Bearer …`.
+    Bearer(Template),
+}
+
+/// Parses an absolute http(s) URL.
+pub fn parse_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("`{text}` is not a valid URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        "http" | "https" => Err(format!("`{text}` has no host")),
+        other => Err(format!(
+            "`{text}`: the scheme must be http or https, not {other}"
+        )),
+    }
+}

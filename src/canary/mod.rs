@@ -1,0 +1,117 @@
+//! The compiled canary: what a canary *is* once loaded — plain data that imports no executor.
+
+pub mod assertion;
+pub mod browser;
+pub mod capture;
+pub mod http;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::schedule::Schedule;
+use assertion::Assertion;
+use browser::BrowserCheck;
+use capture::Capture;
+use http::Request;
+
+/// A canary, validated and compiled: nothing in it is parsed again at run time.
+#[derive(Debug, Clone)]
+pub struct Canary {
+    /// Unique name.
+    pub name: String,
+    /// The file it was loaded from.
+    pub file: PathBuf,
+    /// When the scheduler runs it.
+    pub schedule: Schedule,
+    /// The time one attempt (all its steps) may take.
+    pub timeout: Duration,
+    /// Extra attempts after a failed or errored one.
+    pub retries: u32,
+    /// Free-form labels.
+    pub tags: Vec<String>,
+    /// The steps, run in order.
+    pub steps: Vec<Step>,
+    /// Secret values (from `${secret:…}`), redacted from every output.
+    pub secrets: Vec<String>,
+    /// Extra metric dimensions, besides `CanaryName`.
+    pub dimensions: Vec<(String, String)>,
+    /// Keep cookies from step to step within an attempt.
+    pub cookies: bool,
+}
+
+impl Canary {
+    /// The kinds of check the canary runs, for listings: `http`, `browser`, or `dns+http`.
+    pub fn kind(&self) -> String {
+        let mut kinds: Vec<&str> = Vec::new();
+        for s in &self.steps {
+            if !kinds.contains(&s.kind.name()) {
+                kinds.push(s.kind.name());
+            }
+        }
+        kinds.join("+")
+    }
+
+    /// True when a step drives a browser.
+    pub fn uses_browser(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Browser(_)))
+    }
+}
+
+/// One step of a canary.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The step's name (the canary's name for a single-check canary).
+    pub name: String,
+    /// The step's own time limit, within the attempt's.
+    pub timeout: Option<Duration>,
+    /// Run the next steps even when this one fails.
+    pub continue_on_failure: bool,
+    /// What the step does.
+    pub kind: StepKind,
+    /// What must hold of what the step observed (browser steps assert through their actions).
+    pub assertions: Vec<Assertion>,
+    /// What describes the healthy state more strictly: when one of these does not hold but
+    /// every assertion does, the step is degraded.
+    pub degraded: Vec<Assertion>,
+    /// Values to keep for later steps.
+    pub captures: Vec<Capture>,
+    /// The cookies this step receives are secrets: redacted from every output.
+    pub secret_cookies: bool,
+}
+
+impl Step {
+    /// A step of `kind` with no limit of its own, no assertions and no captures.
+    pub fn new(name: String, kind: StepKind) -> Step {
+        Step {
+            name,
+            timeout: None,
+            continue_on_failure: false,
+            kind,
+            assertions: Vec::new(),
+            degraded: Vec::new(),
+            captures: Vec::new(),
+            secret_cookies: false,
+        }
+    }
+}
+
+/// The kinds of step.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    /// An HTTP request.
+    Http(Box<Request>),
+    /// Browser actions in the attempt's browser session.
+    Browser(BrowserCheck),
+}
+
+impl StepKind {
+    /// The kind's name, as the canary file spells its section.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Http(_) => "http",
+            StepKind::Browser(_) => "browser",
+        }
+    }
+}

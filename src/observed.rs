@@ -1,0 +1,108 @@
+//! What a check observed: the response, its phases, the TLS connection, cookies — the one
+//! thing assertions and captures read.
+
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+use http::HeaderMap;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::run::Phases;
+
+/// Everything a check saw. Each kind fills in what it has; an assertion on a part that is
+/// missing fails and says so.
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// The final status (HTTP) or code.
+    pub status: Option<u16>,
+    /// The final response's headers.
+    pub headers: HeaderMap,
+    /// The body (decompressed), or what a connection received.
+    pub body: Vec<u8>,
+    /// Phase timings.
+    pub phases: Phases,
+    /// The TLS connection, when there was one.
+    pub tls: Option<TlsSeen>,
+    /// The final URL.
+    pub url: Option<String>,
+    /// Redirects followed.
+    pub redirects: u32,
+    /// The protocol version that answered, e.g. `HTTP/2`.
+    pub version: Option<&'static str>,
+    /// The cookies the check holds after the step (name, value), in the order they were set.
+    pub cookies: Vec<(String, String)>,
+    pub(crate) json: OnceLock<Result<Value, String>>,
+}
+
+impl Observed {
+    /// The body parsed as JSON (once), or why it is not JSON.
+    pub fn json(&self) -> Result<&Value, String> {
+        self.json
+            .get_or_init(|| {
+                serde_json::from_slice(&self.body).map_err(|e| format!("body is not JSON: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The value of the cookie named `name`, if the check holds one.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a TLS handshake showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsSeen {
+    /// The negotiated protocol version: `1.2` or `1.3`.
+    pub protocol: Option<String>,
+    /// The negotiated cipher suite, where the check can see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
+    /// Whether the leaf certificate is valid for the name asked for.
+    pub hostname_matches: bool,
+    /// The chain, leaf first: the verified path to a trusted root (the root itself not
+    /// included), or — when it could not be verified — the certificates the server sent.
+    pub chain: Vec<CertInfo>,
+    /// True when `chain` is a verified path.
+    pub verified: bool,
+}
+
+impl TlsSeen {
+    /// The server's own certificate.
+    pub fn leaf(&self) -> Option<&CertInfo> {
+        self.chain.first()
+    }
+
+    /// The certificate of the chain that expires first.
+    pub fn earliest(&self) -> Option<&CertInfo> {
+        self.chain.iter().min_by_key(|c| c.not_after)
+    }
+}
+
+/// One certificate, as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertInfo {
+    /// The subject's distinguished name, e.g. `CN=shop.example.com`.
+    pub subject: String,
+    /// The issuer's distinguished name.
+    pub issuer: String,
+    /// The start of validity.
+    #[serde(serialize_with = "rfc3339")]
+    pub not_before: SystemTime,
+    /// The end of validity.
+    #[serde(serialize_with = "rfc3339")]
+    pub not_after: SystemTime,
+    /// The DNS names and IP addresses it is valid for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_seconds(*t))
+}

@@ -1,0 +1,331 @@
+//! TLS client settings shared by every check that speaks TLS: the crypto provider, trusted roots
+//! or none, a client certificate, and a verifier that records the chain it was shown.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::observed::{CertInfo, TlsSeen};
+
+/// The process's one crypto provider (aws-lc-rs), built on first use.
+pub fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .clone()
+}
+
+/// A client certificate chain and its private key, for mutual TLS.
+#[derive(Debug)]
+pub struct ClientCert {
+    /// The certificate chain, leaf first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The private key.
+    pub key: PrivateKeyDer<'static>,
+}
+
+/// The TLS settings of a check, compiled once: a base configuration and how to verify.
+#[derive(Debug)]
+pub struct ClientTls {
+    base: ClientConfig,
+    verifier: Arc<dyn ServerCertVerifier>,
+    roots: Arc<RootCertStore>,
+    insecure: bool,
+}
+
+impl ClientTls {
+    /// Mozilla's roots plus `extra_roots` (or no verification when `insecure`), and a client
+    /// certificate when given.
+    pub fn new(
+        insecure: bool,
+        extra_roots: Vec<CertificateDer<'static>>,
+        client: Option<ClientCert>,
+    ) -> Result<ClientTls, String> {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for cert in extra_roots {
+            roots
+                .add(cert)
+                .map_err(|e| format!("not a usable CA certificate: {e}"))?;
+        }
+        let roots = Arc::new(roots);
+        let verifier: Arc<dyn ServerCertVerifier> = if insecure {
+            Arc::new(NoVerify(provider()))
+        } else {
+            WebPkiServerVerifier::builder_with_provider(roots.clone(), provider())
+                .build()
+                .map_err(|e| e.to_string())?
+        };
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone());
+        let base = match client {
+            None => builder.with_no_client_auth(),
+            Some(c) => builder
+                .with_client_auth_cert(c.chain, c.key)
+                .map_err(|e| format!("the client certificate or key is not usable: {e}"))?,
+        };
+        Ok(ClientTls {
+            base,
+            verifier,
+            roots,
+            insecure,
+        })
+    }
+
+    /// The configuration of one connection, offering `alpn`; what the handshake shows is
+    /// recorded into the returned [`Seen`].
+    pub fn connection(&self, alpn: &[&[u8]]) -> (ClientConfig, Seen) {
+        let mut config = self.base.clone();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let seen = Seen::default();
+        let inner = self.verifier.clone();
+        config
+            .dangerous()
+            .set_certificate_verifier(Arc::new(Recorder {
+                inner,
+                roots: self.roots.clone(),
+                seen: seen.clone(),
+            }));
+        (config, seen)
+    }
+
+    /// True when certificates are not verified.
+    pub fn insecure(&self) -> bool {
+        self.insecure
+    }
+}
+
+/// What the handshakes of one check showed (the last handshake wins: the final response's).
+#[derive(Debug, Clone, Default)]
+pub struct Seen(Arc<Mutex<Option<TlsSeen>>>);
+
+impl Seen {
+    /// The last handshake's record, if any handshake got as far as a certificate.
+    pub fn get(&self) -> Option<TlsSeen> {
+        self.0.lock().ok().and_then(|s| s.clone())
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Option<TlsSeen>)) {
+        if let Ok(mut s) = self.0.lock() {
+            f(&mut s);
+        }
+    }
+
+    /// Records the negotiated cipher suite (for checks that see the connection).
+    pub fn set_cipher(&self, cipher: String) {
+        self.update(|s| {
+            if let Some(s) = s {
+                s.cipher = Some(cipher);
+            }
+        });
+    }
+}
+
+/// Records the chain, path and protocol, then lets the real verifier decide.
+#[derive(Debug)]
+struct Recorder {
+    inner: Arc<dyn ServerCertVerifier>,
+    roots: Arc<RootCertStore>,
+    seen: Seen,
+}
+
+impl Recorder {
+    fn set_protocol(&self, version: &str) {
+        self.seen.update(|s| {
+            if let Some(s) = s {
+                s.protocol = Some(version.into());
+            }
+        });
+    }
+}
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let record = examine(&self.roots, end_entity, intermediates, server_name, now);
+        self.seen.update(|s| *s = Some(record));
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.set_protocol("1.2");
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.set_protocol("1.3");
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.inner.requires_raw_public_keys()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[rustls::DistinguishedName]> {
+        self.inner.root_hint_subjects()
+    }
+}
+
+/// The chain the server sent, as a verified path when one exists, and whether the leaf is valid
+/// for `server_name` — whatever the verifier then decides.
+pub fn examine(
+    roots: &RootCertStore,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    server_name: &ServerName<'_>,
+    now: UnixTime,
+) -> TlsSeen {
+    let presented = || {
+        std::iter::once(end_entity)
+            .chain(intermediates)
+            .filter_map(|c| cert_info(c))
+            .collect::<Vec<_>>()
+    };
+    let Ok(ee) = webpki::EndEntityCert::try_from(end_entity) else {
+        return TlsSeen {
+            protocol: None,
+            cipher: None,
+            hostname_matches: false,
+            chain: presented(),
+            verified: false,
+        };
+    };
+    let hostname_matches = ee.verify_is_valid_for_subject_name(server_name).is_ok();
+    let algs = provider().signature_verification_algorithms.all;
+    let path = ee.verify_for_usage(
+        algs,
+        &roots.roots,
+        intermediates,
+        now,
+        webpki::KeyUsage::server_auth(),
+        None,
+        None,
+    );
+    let (chain, verified) = match path {
+        Ok(path) => {
+            let mut chain: Vec<CertInfo> = cert_info(end_entity).into_iter().collect();
+            chain.extend(
+                path.intermediate_certificates()
+                    .filter_map(|c| cert_info(&c.der())),
+            );
+            (chain, true)
+        }
+        Err(_) => (presented(), false),
+    };
+    TlsSeen {
+        protocol: None,
+        cipher: None,
+        hostname_matches,
+        chain,
+        verified,
+    }
+}
+
+/// Subject, issuer, validity and names of a DER certificate.
+pub fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let time = |t: x509_parser::time::ASN1Time| {
+        let secs = t.timestamp();
+        match u64::try_from(secs) {
+            Ok(s) => SystemTime::UNIX_EPOCH + Duration::from_secs(s),
+            Err(_) => SystemTime::UNIX_EPOCH,
+        }
+    };
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => names.push(d.to_string()),
+                x509_parser::extensions::GeneralName::IPAddress(ip) => {
+                    names.extend(ip_text(ip));
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(CertInfo {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        not_before: time(cert.validity().not_before),
+        not_after: time(cert.validity().not_after),
+        names,
+    })
+}
+
+fn ip_text(bytes: &[u8]) -> Option<String> {
+    match bytes.len() {
+        4 => Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?).to_string()),
+        16 => Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?).to_string()),
+        _ => None,
+    }
+}
+
+/// Accepts any certificate (`tls: { insecure: true }`); signatures are still checked.
+#[derive(Debug)]
+struct NoVerify(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
