@@ -475,3 +475,32 @@ async fn every_run_opens_a_fresh_connection() {
     run(yaml, &srv.url("")).await;
     assert_eq!(srv.connections.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
+
+#[tokio::test]
+async fn jsonpaths_as_users_write_them() {
+    let srv = Server::http(|_| {
+        Reply::json(
+            200,
+            json!({
+                "headers": { "X-Request-Id": "r-1", "Content-Type": "json" },
+                "data": { "user-id": 7, "first name": "Ada" },
+                "items": [ { "in-stock": true, "id": 1 }, { "in-stock": false, "id": 2 } ]
+            }),
+        )
+    });
+    let yaml = single(
+        r#"    - json: { path: $.headers.X-Request-Id, equals: r-1 }
+    - json: { path: $.data.user-id, equals: 7 }
+    - json: { path: "$['data']['first name']", equals: Ada }
+    - json: { path: "$.items[?@.in-stock == true].id", equals: 1 }
+    - json: { path: $..user-id, equals: 7 }
+"#,
+    );
+    let r = run(&yaml, &srv.url("")).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:?}", r.last());
+    assert_eq!(
+        r.last().steps[0].assertions[0].subject,
+        "json $.headers.X-Request-Id",
+        "reports show the path as written"
+    );
+}

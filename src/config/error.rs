@@ -39,12 +39,20 @@ impl ConfigError {
         }
     }
 
-    /// The error serde-saphyr gave for a file, its wording made plainer.
-    pub fn from_yaml(file: &Path, err: &serde_saphyr::Error) -> Self {
+    /// The error serde-saphyr gave for `text`, read from `file`, its wording made plainer.
+    pub fn from_yaml(file: &Path, text: &str, err: &serde_saphyr::Error) -> Self {
         let raw = err.without_snippet().to_string();
-        let message = plain_message(&raw);
+        let mut message = plain_message(&raw);
         match err.location() {
-            Some(loc) if loc.line() > 0 => ConfigError::at(file, &loc, message),
+            Some(loc) if loc.line() > 0 => {
+                let hint = raw
+                    .contains("flow")
+                    .then(|| flow_hint(text, loc.line(), loc.column()));
+                if let Some(hint) = hint.flatten() {
+                    message = hint;
+                }
+                ConfigError::at(file, &loc, message)
+            }
             _ => ConfigError::file(file, message),
         }
     }
@@ -104,6 +112,41 @@ fn plain_message(raw: &str) -> String {
         return format!("YAML syntax: {msg} (check the indentation and the `key: value` form)");
     }
     suggest(msg).unwrap_or_else(|| msg.to_string())
+}
+
+/// For a flow mapping (`{ … }`) broken by `[` or `]` in an unquoted JSONPath: says to quote it.
+fn flow_hint(text: &str, line: u64, column: u64) -> Option<String> {
+    let src = text
+        .lines()
+        .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let chars: Vec<char> = src.chars().collect();
+    let at = usize::try_from(column)
+        .ok()?
+        .checked_sub(1)?
+        .min(chars.len());
+    let start = chars[..at]
+        .iter()
+        .rposition(|c| c.is_whitespace() || "{,".contains(*c))
+        .map_or(0, |i| i + 1);
+    if !matches!(chars.get(start), Some('$' | '@')) {
+        return None;
+    }
+    let mut depth = 0i32;
+    let mut end = start;
+    while end < chars.len() {
+        match chars[end] {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' | '}' if depth <= 0 => break,
+            _ => {}
+        }
+        end += 1;
+    }
+    let path: String = chars[start..end].iter().collect();
+    let path = path.trim_end();
+    Some(format!(
+        "YAML syntax: inside `{{ … }}`, `[` and `]` end an unquoted value; quote the JSONPath: \"{path}\""
+    ))
 }
 
 /// serde-saphyr messages users meet most, and how we say them.

@@ -91,7 +91,7 @@ fn load_file(
     let text =
         String::from_utf8(text).map_err(|_| vec![ConfigError::file(file, "not UTF-8 text")])?;
     let raw: raw::RawCanary =
-        serde_saphyr::from_str(&text).map_err(|e| vec![ConfigError::from_yaml(file, &e)])?;
+        serde_saphyr::from_str(&text).map_err(|e| vec![ConfigError::from_yaml(file, &text, &e)])?;
     let canary = compile::compile(file, &raw, opts, default_tls)?;
     Ok((canary, raw.name.referenced))
 }

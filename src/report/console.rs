@@ -89,7 +89,7 @@ impl<W: Write> Console<W> {
             String::new()
         };
         let degraded = if s.degraded > 0 {
-            format!(", {} degraded", s.degraded)
+            format!(" ({} degraded)", s.degraded)
         } else {
             String::new()
         };

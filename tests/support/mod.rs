@@ -4,6 +4,8 @@
 
 pub mod certs;
 pub mod demo;
+pub mod forward;
+pub mod h2;
 pub mod proxy;
 pub mod server;
 

@@ -143,6 +143,31 @@ impl Server {
         Server::start(port, Some(acceptor), Arc::new(handler))
     }
 
+    /// An HTTPS server presenting `leaf` that requires a client certificate issued by `client_ca`.
+    pub fn https_mtls(
+        leaf: Leaf,
+        client_ca: rustls::pki_types::CertificateDer<'static>,
+        handler: impl Fn(&Req) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(client_ca).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            roots.into(),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(leaf.chain, leaf.key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        Server::start(0, Some(acceptor), Arc::new(handler))
+    }
+
     /// `scheme://127.0.0.1:port` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}://{}{}", self.scheme, self.addr, path)

@@ -1,0 +1,216 @@
+//! Sessions: a login form with a CSRF token and a session cookie, cookie rules (path, Secure,
+//! expiry), no cookie carried to another attempt or canary, `cookies: false`, secret cookies,
+//! and the `cookie` assertion and capture.
+
+mod support;
+
+use std::collections::HashMap;
+
+use canary::config::{self, LoadOptions};
+use canary::run::{Outcome, Run};
+use support::server::{Reply, Req, Server};
+
+/// Loads every canary in `files` with `${U}` = `base` and runs them one after the other.
+async fn run_all(files: &[(&str, &str)], base: &str) -> Vec<Run> {
+    let dir = support::canary_dir(files);
+    let opts = LoadOptions {
+        vars: HashMap::from([("U".to_string(), base.to_string())]),
+        ..Default::default()
+    };
+    let canaries = config::load(&[dir.path().into()], &opts).unwrap_or_else(|e| panic!("{e}"));
+    let mut runs = Vec::new();
+    for c in &canaries {
+        runs.push(canary::runner::run_canary(c, &Default::default()).await);
+    }
+    runs
+}
+
+fn cookie_of(req: &Req) -> String {
+    req.header("cookie").unwrap_or("").to_string()
+}
+
+/// A small application: a login form with a CSRF token, a session cookie, a protected page.
+fn app(req: &Req) -> Reply {
+    let cookies = cookie_of(req);
+    match (req.method.as_str(), req.path()) {
+        ("GET", "/login") => Reply::Full {
+            status: 200,
+            headers: vec![
+                ("Content-Type".into(), "text/html".into()),
+                ("Set-Cookie".into(), "pre=1; Path=/".into()),
+            ],
+            body: br#"<form method=post><input type=hidden name=csrf value="tok-4711"></form>"#
+                .to_vec(),
+        },
+        ("POST", "/login") => {
+            let body = String::from_utf8_lossy(&req.body);
+            if body.contains("csrf=tok-4711")
+                && body.contains("user=alice")
+                && cookies.contains("pre=1")
+            {
+                Reply::redirect("/app")
+                    .with_header("Set-Cookie", "session=S3CR3T-77; Path=/; HttpOnly")
+                    .with_header("Set-Cookie", "admin=yes; Path=/admin")
+                    .with_header("Set-Cookie", "tls-only=1; Path=/; Secure")
+                    .with_header(
+                        "Set-Cookie",
+                        "old=1; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                    )
+            } else {
+                Reply::text(403, "bad login")
+            }
+        }
+        ("GET", "/app") if cookies.contains("session=S3CR3T-77") => {
+            Reply::text(200, &format!("welcome alice; you sent: {cookies}"))
+        }
+        ("GET", "/app") => Reply::text(401, "log in first"),
+        ("GET", "/logout") => {
+            Reply::text(200, "bye").with_header("Set-Cookie", "session=; Path=/; Max-Age=0")
+        }
+        _ => Reply::text(404, "no"),
+    }
+}
+
+const LOGIN: &str = r#"name: login
+steps:
+  - name: form
+    http: { url: "${U}/login" }
+    assert:
+      - status: 200
+      - cookie: { name: pre, equals: "1" }
+    capture:
+      csrf: { regex: 'name=csrf value="([^"]+)"' }
+  - name: submit
+    http:
+      method: POST
+      url: "${U}/login"
+      form: { user: alice, csrf: "${csrf}" }
+    assert:
+      - status: 200
+      - cookie: { name: session, exists: true }
+      - cookie: { name: session, matches: "^S3CR3T" }
+      - cookie: { name: old, exists: false }
+    capture:
+      sid: { cookie: session }
+  - name: app
+    http: { url: "${U}/app" }
+    assert:
+      - status: 200
+      - body: { contains: "welcome alice" }
+      - body: { not_contains: "admin=yes" }
+  - name: logout
+    http: { url: "${U}/logout" }
+    assert:
+      - cookie: { name: session, exists: false }
+"#;
+
+#[tokio::test]
+async fn a_login_flow_keeps_its_session_across_steps() {
+    let srv = Server::http(app);
+    let runs = run_all(&[("login.yaml", LOGIN)], &srv.url("")).await;
+    let r = &runs[0];
+    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
+    let submit = &r.last().steps[1];
+    assert_eq!(submit.redirects, 1, "the login answer redirects to /app");
+    let sid = submit
+        .assertions
+        .iter()
+        .find(|a| a.subject == "capture sid")
+        .unwrap();
+    assert_eq!(sid.actual, "S3CR3T-77");
+    // Path, Secure (over plain HTTP) and expiry rules, as a browser applies them.
+    let app_req = srv
+        .received()
+        .into_iter()
+        .find(|r| r.path() == "/app")
+        .unwrap();
+    let sent = cookie_of(&app_req);
+    assert!(
+        sent.contains("session=S3CR3T-77") && sent.contains("pre=1"),
+        "{sent}"
+    );
+    assert!(!sent.contains("admin") && !sent.contains("old"), "{sent}");
+    // Loopback counts as a secure origin, as in browsers: the Secure cookie goes to 127.0.0.1.
+    assert!(sent.contains("tls-only=1"), "{sent}");
+}
+
+#[tokio::test]
+async fn no_cookie_reaches_another_attempt_or_canary() {
+    let srv = Server::http(|req| match req.path() {
+        "/set" => Reply::text(200, "set").with_header("Set-Cookie", "visit=1; Path=/"),
+        "/fail" => Reply::text(500, "no"),
+        _ => Reply::text(200, "ok"),
+    });
+    let retried = r#"name: a-retried
+retries: 1
+steps:
+  - { name: first, http: { url: "${U}/first" } }
+  - { name: set, http: { url: "${U}/set" } }
+  - { name: fail, http: { url: "${U}/fail", assert: [ { status: 200 } ] } }
+"#;
+    let other = r#"name: b-other
+steps:
+  - { name: first, http: { url: "${U}/first" } }
+"#;
+    let off = r#"name: c-off
+cookies: false
+steps:
+  - { name: set, http: { url: "${U}/set" } }
+  - { name: after, http: { url: "${U}/after", assert: [ { cookie: { name: visit, equals: "1" } } ] } }
+"#;
+    let runs = run_all(
+        &[("a.yaml", retried), ("b.yaml", other), ("c.yaml", off)],
+        &srv.url(""),
+    )
+    .await;
+    assert_eq!(runs[0].attempts.len(), 2);
+    let reqs = srv.received();
+    let firsts: Vec<String> = reqs
+        .iter()
+        .filter(|r| r.path() == "/first")
+        .map(cookie_of)
+        .collect();
+    assert_eq!(
+        firsts,
+        ["", "", ""],
+        "attempt 1, attempt 2 and the other canary start empty"
+    );
+    let fails: Vec<String> = reqs
+        .iter()
+        .filter(|r| r.path() == "/fail")
+        .map(cookie_of)
+        .collect();
+    assert_eq!(
+        fails,
+        ["visit=1", "visit=1"],
+        "within an attempt the cookie is sent"
+    );
+    let after = reqs.iter().find(|r| r.path() == "/after").unwrap();
+    assert_eq!(cookie_of(after), "", "cookies: false sends none");
+    // Without a jar, the cookie assertion reads the step's own Set-Cookie: none here.
+    assert_eq!(runs[2].outcome(), Outcome::Failed);
+}
+
+#[tokio::test]
+async fn secret_cookies_never_show() {
+    let srv = Server::http(|req| match req.path() {
+        "/login" => Reply::text(200, "in").with_header("Set-Cookie", "session=TOPSECRET-1; Path=/"),
+        _ => Reply::text(200, &format!("echo: {}", cookie_of(req))),
+    });
+    let yaml = r#"name: secret
+steps:
+  - name: login
+    secret: true
+    http: { url: "${U}/login" }
+    assert: [ { cookie: { name: session, equals: nope } } ]
+    continue_on_failure: true
+  - name: echo
+    http: { url: "${U}/echo", assert: [ { body: { equals: nope } }, { header: { name: x, exists: true } } ] }
+"#;
+    let runs = run_all(&[("s.yaml", yaml)], &srv.url("")).await;
+    let text = format!("{:?}", runs[0]);
+    assert!(!text.contains("TOPSECRET-1"), "{text}");
+    assert!(text.contains("echo: session=***"), "{text}");
+    let report = canary::report::json::render(&runs);
+    assert!(!report.contains("TOPSECRET-1"));
+}
