@@ -38,6 +38,7 @@ pub struct Options {
 /// Runs `canaries` until SIGTERM or SIGINT (a second one exits at once), then shuts down cleanly.
 pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
     crate::check::http::warm_up().await;
+    crate::reaper::start();
     let (ctl, ctl_rx) = mpsc::unbounded_channel();
     let (ev_tx, mut events) = mpsc::unbounded_channel();
     tracing::info!(canaries = canaries.len(), "canary run started");

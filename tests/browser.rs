@@ -20,23 +20,7 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// This test's turn at the browser (one at a time), or None where Chromium is missing.
 async fn turn() -> Option<tokio::sync::MutexGuard<'static, ()>> {
     let guard = SERIAL.lock().await;
-    have_chromium().then_some(guard)
-}
-
-/// Whether Chromium can be driven here; under CI a missing one fails the test.
-fn have_chromium() -> bool {
-    let ok = std::process::Command::new("chromedriver")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "chromedriver is missing: apt-get install chromium chromium-driver (scripts/test does)"
-        );
-        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
-    }
-    ok
+    support::browser_available().then_some(guard)
 }
 
 const LOGIN: &str = r#"<!doctype html><html><head><title>Shop login</title></head><body>

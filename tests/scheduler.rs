@@ -97,6 +97,7 @@ fn opts(max_concurrent: usize, spread: u64, grace: u64) -> Options {
         max_concurrent,
         spread: Duration::from_secs(spread),
         grace: Duration::from_secs(grace),
+        heartbeat: None,
     }
 }
 

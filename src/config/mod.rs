@@ -28,6 +28,18 @@ pub struct LoadOptions {
     pub env: HashMap<String, String>,
     /// The proxy of canaries that name none (`--proxy`).
     pub proxy: Option<url::Url>,
+    /// Only the canaries of this shard are kept (`--shard`); names are unique across all shards.
+    pub shard: Option<crate::shard::Shard>,
+}
+
+impl LoadOptions {
+    /// The same options for every shard.
+    pub fn without_shard(&self) -> LoadOptions {
+        LoadOptions {
+            shard: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// Parses a `--proxy` URL as the `proxy:` field does.
@@ -38,8 +50,8 @@ pub fn parse_proxy(text: &str) -> Result<Option<url::Url>, String> {
     }
 }
 
-/// Loads every canary under `paths` (files, or folders searched for `*.yaml`/`*.yml` at any depth).
-/// Either all load, or every error found is returned.
+/// Loads every canary under `paths` (files, or folders searched for `*.yaml`/`*.yml` at any depth)
+/// and keeps those of `opts.shard`. Either all load, or every error found is returned.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, ConfigErrors> {
     let mut errors = Vec::new();
     let files = discover(paths, &mut errors);
@@ -73,11 +85,15 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
             Err(mut e) => errors.append(&mut e),
         }
     }
-    if errors.is_empty() {
-        Ok(canaries.into_iter().map(|(c, _)| c).collect())
-    } else {
-        Err(ConfigErrors(errors))
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
     }
+    let shard = opts.shard;
+    Ok(canaries
+        .into_iter()
+        .map(|(c, _)| c)
+        .filter(|c| shard.is_none_or(|s| s.owns(&c.name)))
+        .collect())
 }
 
 /// Parses and compiles one file; returns the canary and where its name is written.

@@ -45,6 +45,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where EMF lines go; None: stdout.
     pub emf_file: Option<PathBuf>,
+    /// The scheduler's heartbeat, for `/healthz` and `/readyz`.
+    pub heartbeat: Option<Arc<crate::health::Heartbeat>>,
 }
 
 /// Why the metrics could not start.
@@ -131,7 +133,10 @@ impl Metrics {
                 let addr = listener
                     .local_addr()
                     .map_err(|e| MetricsError::Listen(cfg.listen, e))?;
-                let prom = Arc::new(Prometheus::new(&cfg.series.dimensions));
+                let prom = Arc::new(Prometheus::new(
+                    &cfg.series.dimensions,
+                    cfg.heartbeat.clone(),
+                ));
                 tokio::spawn(prometheus::serve(prom.clone(), listener));
                 tracing::info!(address = %addr, "Prometheus metrics on /metrics");
                 (Some(prom), Some(addr))

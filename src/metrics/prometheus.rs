@@ -15,6 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::health::Heartbeat;
 use crate::run::{Outcome, Phase, Run};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,7 +48,11 @@ pub struct Prometheus {
     runs: Family<OutcomeLabels, Counter>,
     lateness: Hist,
     skipped: Family<CanaryLabel, Counter>,
+    heartbeat: Option<Arc<Heartbeat>>,
 }
+
+/// `/healthz` fails when the scheduler has not beaten for this long.
+const STALE: Duration = Duration::from_secs(60);
 
 fn duration_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 14))
@@ -59,7 +64,7 @@ fn lateness_buckets() -> Histogram {
 
 impl Prometheus {
     /// The metrics, with the runner's `--dimension`s as labels on every series.
-    pub fn new(labels: &[(String, String)]) -> Prometheus {
+    pub fn new(labels: &[(String, String)], heartbeat: Option<Arc<Heartbeat>>) -> Prometheus {
         let labels = labels
             .iter()
             .map(|(k, v)| (label_name(k).into(), v.clone().into()));
@@ -116,6 +121,23 @@ impl Prometheus {
             runs,
             lateness,
             skipped,
+            heartbeat,
+        }
+    }
+
+    /// Liveness (`/healthz`): the scheduler beat lately (or there is none to watch); readiness
+    /// (`/readyz`): it has beaten once.
+    fn health(&self, ready: bool) -> (StatusCode, String) {
+        let Some(h) = &self.heartbeat else {
+            return (StatusCode::OK, "ok\n".into());
+        };
+        match h.age() {
+            Some(age) if !ready && age > STALE => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("stale: the scheduler last beat {}s ago\n", age.as_secs()),
+            ),
+            None if ready => (StatusCode::SERVICE_UNAVAILABLE, "starting\n".into()),
+            _ => (StatusCode::OK, "ok\n".into()),
         }
     }
 
@@ -265,11 +287,18 @@ fn respond(prom: &Prometheus, req: &Request<Incoming>) -> Response<Full<Bytes>> 
             "text/plain; version=0.0.4; charset=utf-8",
             classic(&prom.encode()),
         ),
-        (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),
+        (&Method::GET, "/healthz") => {
+            let (status, body) = prom.health(false);
+            (status, "text/plain", body)
+        }
+        (&Method::GET, "/readyz") => {
+            let (status, body) = prom.health(true);
+            (status, "text/plain", body)
+        }
         _ => (
             StatusCode::NOT_FOUND,
             "text/plain",
-            "not found: try /metrics or /healthz\n".to_string(),
+            "not found: try /metrics, /healthz or /readyz\n".to_string(),
         ),
     };
     let mut resp = Response::new(Full::new(Bytes::from(body)));

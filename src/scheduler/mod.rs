@@ -43,6 +43,8 @@ pub struct Options {
     pub spread: Duration,
     /// How long in-flight runs may finish after shutdown starts.
     pub grace: Duration,
+    /// Beats every few seconds while the loop turns (for `/healthz` and `canary health`).
+    pub heartbeat: Option<Arc<crate::health::Heartbeat>>,
 }
 
 /// What the scheduler reports.
@@ -183,6 +185,8 @@ pub async fn run(
         stopping: Arc::new(AtomicBool::new(false)),
     };
     s.apply(canaries);
+    let mut beat = tokio::time::interval(crate::health::EVERY);
+    let heartbeat = s.opts.heartbeat.clone();
     loop {
         let due = s.slots.values().filter_map(|slot| slot.next).min();
         let clock = s.clock.clone();
@@ -195,6 +199,11 @@ pub async fn run(
         tokio::select! {
             () = wake => s.fire_due(),
             Some(joined) = s.tasks.join_next_with_id(), if !s.tasks.is_empty() => s.finished(joined),
+            _ = beat.tick(), if heartbeat.is_some() => {
+                if let Some(h) = &heartbeat {
+                    h.beat();
+                }
+            }
             msg = control.recv() => match msg {
                 Some(Control::Reload(canaries)) => {
                     let (added, removed, kept) = s.apply(canaries);

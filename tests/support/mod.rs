@@ -45,3 +45,20 @@ pub fn text(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Whether Chromium can be driven here; under CI a missing one fails the test (it is never
+/// skipped silently there).
+pub fn browser_available() -> bool {
+    let ok = std::process::Command::new("chromedriver")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "chromedriver is missing: apt-get install chromium chromium-driver (scripts/test does)"
+        );
+        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    }
+    ok
+}

@@ -11,7 +11,9 @@ use clap::Args;
 use canary::canary::Canary;
 use canary::check::Context as RunContext;
 use canary::check::browser::Driver;
+use canary::health::Heartbeat;
 use canary::metrics::{self, Metrics, SinkKind};
+use canary::shard::Shard;
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -28,17 +30,35 @@ pub struct RunArgs {
     #[arg(long, requires = "once")]
     pub fail_on_degraded: bool,
     /// At most this many runs at once.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..), env = "CANARY_MAX_CONCURRENT")]
     pub max_concurrent: u16,
     /// Move each canary's instants by a fixed offset below this, so canaries on the same schedule do not fire together.
-    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration, env = "CANARY_SPREAD")]
     pub spread: Duration,
     /// On SIGTERM/SIGINT, how long in-flight runs may finish (ECS and Kubernetes allow 30 s).
-    #[arg(long, default_value = "25s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "25s", value_parser = humantime::parse_duration, env = "CANARY_GRACE")]
     pub grace: Duration,
+    /// Touch this file every few seconds while the scheduler runs, for `canary health`.
+    #[arg(long, value_name = "FILE", env = "CANARY_HEARTBEAT")]
+    pub heartbeat: Option<PathBuf>,
     /// How often to look for changed canary files (0s: only reload on SIGHUP).
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, env = "CANARY_WATCH_INTERVAL")]
     pub watch_interval: Duration,
+}
+
+#[derive(Args)]
+pub struct HealthArgs {
+    /// The heartbeat file `canary run --heartbeat` writes.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CANARY_HEARTBEAT",
+        default_value = "/state/heartbeat"
+    )]
+    pub heartbeat: PathBuf,
+    /// Unhealthy when the last beat is older than this.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub max_age: Duration,
 }
 
 #[derive(Args)]
@@ -65,6 +85,14 @@ pub struct LoadArgs {
     /// (http://host:port). Off by default; environment proxy variables are ignored.
     #[arg(long, value_name = "URL", env = "CANARY_PROXY", value_parser = parse_proxy)]
     pub proxy: Option<url::Url>,
+    /// Only the canaries of shard I of N (I from 0), by a stable hash of their names; `auto/N`
+    /// takes I from CANARY_SHARD_INDEX or HOSTNAME's trailing number (a StatefulSet pod's ordinal).
+    #[arg(long, value_name = "I/N", env = "CANARY_SHARD", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    Shard::parse(s, |k| std::env::var(k).ok()).map_err(|e| e.to_string())
 }
 
 fn parse_proxy(s: &str) -> Result<url::Url, String> {
@@ -115,6 +143,7 @@ impl MetricsArgs {
     pub async fn start<'a>(
         &self,
         canaries: impl IntoIterator<Item = &'a Canary>,
+        heartbeat: Option<Arc<Heartbeat>>,
     ) -> Result<Option<Metrics>> {
         if self.metrics.is_empty() {
             return Ok(None);
@@ -140,6 +169,7 @@ impl MetricsArgs {
             spool: self.spool.clone(),
             listen: self.listen,
             emf_file: self.emf_file.clone(),
+            heartbeat,
         };
         Ok(Some(
             Metrics::start(config)
@@ -162,6 +192,11 @@ pub struct BrowserArgs {
     /// The Chromium binary (default: /usr/lib/chromium/chromium when present, else chromedriver's choice).
     #[arg(long, value_name = "PATH", env = "CANARY_CHROMIUM")]
     pub chromium: Option<PathBuf>,
+    /// Chromium's own sandbox: auto (on, except as root where it cannot work), on, or off. In a
+    /// container the container is the sandbox: the image sets off, since Docker's default seccomp
+    /// profile refuses the user namespaces Chromium's sandbox needs.
+    #[arg(long, value_enum, default_value_t = Sandbox::Auto, env = "CANARY_BROWSER_SANDBOX")]
+    pub browser_sandbox: Sandbox,
     /// Use this WebDriver endpoint (a Selenium Grid) instead of starting chromedriver.
     #[arg(long, value_name = "URL", env = "CANARY_WEBDRIVER_URL")]
     pub webdriver_url: Option<String>,
@@ -181,12 +216,31 @@ impl BrowserArgs {
         let browser = canaries.iter().any(|c| c.uses_browser());
         let webdriver = browser.then(|| match &self.webdriver_url {
             Some(url) => Driver::remote(url.clone()),
-            None => Driver::chromedriver(self.chromedriver.clone(), self.chromium.clone()),
+            None => Driver::chromedriver(self.chromedriver.clone(), self.chromium.clone())
+                .with_sandbox(self.browser_sandbox.as_option()),
         });
         Arc::new(RunContext {
             webdriver,
             artifacts: self.artifacts.clone(),
         })
+    }
+}
+
+/// `--browser-sandbox`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sandbox {
+    Auto,
+    On,
+    Off,
+}
+
+impl Sandbox {
+    fn as_option(self) -> Option<bool> {
+        match self {
+            Sandbox::Auto => None,
+            Sandbox::On => Some(true),
+            Sandbox::Off => Some(false),
+        }
     }
 }
 

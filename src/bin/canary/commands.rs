@@ -12,11 +12,12 @@ use anyhow::{Context, Result, bail};
 use canary::canary::Canary;
 use canary::check::Context as RunContext;
 use canary::config::{self, LoadOptions};
+use canary::health::Heartbeat;
 use canary::metrics::Metrics;
 use canary::report::{self, Summary, console::Console};
 use canary::runner;
 
-use crate::args::{LoadArgs, RunArgs, TestArgs};
+use crate::args::{HealthArgs, LoadArgs, RunArgs, TestArgs};
 
 pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
     let canaries = match load(&args.load)? {
@@ -24,7 +25,8 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let metrics = rt.block_on(args.metrics.start(&canaries))?;
+    let heartbeat = Arc::new(Heartbeat::new(args.heartbeat.clone()));
+    let metrics = rt.block_on(args.metrics.start(&canaries, Some(heartbeat.clone())))?;
     let ctx = args.browser.context(&canaries.iter().collect::<Vec<_>>());
     if args.once {
         let flush = args.metrics.flush_timeout;
@@ -44,6 +46,7 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
             max_concurrent: args.max_concurrent.into(),
             spread: args.spread,
             grace: args.grace,
+            heartbeat: Some(heartbeat),
         },
         watch: (!args.watch_interval.is_zero()).then_some(args.watch_interval),
         metrics,
@@ -64,6 +67,7 @@ async fn once(
     ctx: &Arc<RunContext>,
     fail_on_degraded: bool,
 ) -> ExitCode {
+    canary::reaper::start();
     let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
     let runs = runner::run_all(&canaries, parallel, ctx, |r| {
         canary::daemon::log_run(r, None);
@@ -135,6 +139,7 @@ fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
         vars,
         env,
         proxy: args.proxy.clone(),
+        shard: args.shard,
     })
 }
 
@@ -143,7 +148,40 @@ pub fn emit(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
-pub fn list(canaries: &[Canary]) {
+/// `canary health`: 0 when the heartbeat file is fresh, 1 (saying why) otherwise.
+pub fn health(args: &HealthArgs) -> ExitCode {
+    match canary::health::check_file(&args.heartbeat, args.max_age) {
+        Ok(age) => {
+            emit(&format!("healthy: last beat {}s ago\n", age.as_secs()));
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            let _ = writeln!(std::io::stderr(), "unhealthy: {why}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `canary list`: the canaries (of the shard, saying how many of all that is).
+pub fn list_command(args: &LoadArgs) -> Result<ExitCode> {
+    let canaries = match load(args)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    list(&canaries);
+    if let Some(shard) = args.shard {
+        let all = config::load(&args.paths, &load_options(args)?.without_shard());
+        let total = all.map_or(0, |a| a.len());
+        let _ = writeln!(
+            std::io::stderr(),
+            "shard {shard}: {} of {total} canaries",
+            canaries.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(canaries: &[Canary]) {
     let width = canaries.iter().map(|c| c.name.len()).max().unwrap_or(4);
     let width = width.max(4);
     let mut out = format!(
@@ -176,7 +214,7 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     }
     let stdout_taken = args.json.as_deref() == Some(Path::new("-")) || args.metrics.emf_on_stdout();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c)))?;
+    let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c), None))?;
     let ctx = args
         .browser
         .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>());

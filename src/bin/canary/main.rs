@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use args::{LoadArgs, NextArgs, RunArgs, TestArgs};
+use args::{HealthArgs, LoadArgs, NextArgs, RunArgs, TestArgs};
 
 /// Synthetic monitoring canaries from YAML: HTTP checks, once in CI or on a schedule.
 #[derive(Parser)]
@@ -41,6 +41,9 @@ enum Command {
     Run(RunArgs),
     /// Print the next fire times of each canary.
     Next(NextArgs),
+    /// Exit 0 when a running `canary run` is healthy (its heartbeat file is fresh), else 1: the
+    /// container health check, with no network and no curl.
+    Health(HealthArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,14 +86,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Err(code) => code,
         }),
-        Command::List(args) => Ok(match commands::load(&args)? {
-            Ok(canaries) => {
-                commands::list(&canaries);
-                ExitCode::SUCCESS
-            }
-            Err(code) => code,
-        }),
+        Command::List(args) => commands::list_command(&args),
         Command::Test(args) => commands::test(args),
+        Command::Health(args) => Ok(commands::health(&args)),
         Command::Run(args) => commands::run_daemon(args),
         Command::Next(args) => Ok(match commands::load(&args.load)? {
             Ok(canaries) => {

@@ -17,6 +17,8 @@ pub struct Driver {
     kind: Kind,
     /// The browser binary chromedriver starts (`/usr/lib/chromium/chromium` when present).
     chromium: Option<PathBuf>,
+    /// Chromium's own sandbox: on, off, or None for on unless running as root.
+    sandbox: Option<bool>,
     running: Mutex<Option<Running>>,
 }
 
@@ -53,6 +55,7 @@ impl Driver {
         Driver {
             kind: Kind::Chromedriver(path),
             chromium,
+            sandbox: None,
             running: Mutex::new(None),
         }
     }
@@ -62,8 +65,15 @@ impl Driver {
         Driver {
             kind: Kind::Remote(url),
             chromium: None,
+            sandbox: None,
             running: Mutex::new(None),
         }
+    }
+
+    /// Chromium's sandbox on or off (None: on unless canary runs as root, where it cannot work).
+    pub fn with_sandbox(mut self, sandbox: Option<bool>) -> Driver {
+        self.sandbox = sandbox;
+        self
     }
 
     /// The WebDriver URL: the remote one, or chromedriver's, started (again) if it is not running.
@@ -93,7 +103,7 @@ impl Driver {
         page_load: Duration,
     ) -> Result<Session, CheckError> {
         let url = self.endpoint().await?;
-        let caps = capabilities(self.chromium.as_ref(), viewport, page_load);
+        let caps = capabilities(self.chromium.as_ref(), self.sandbox, viewport, page_load);
         let connected = if url.starts_with("https://") {
             let mut builder = ClientBuilder::rustls()
                 .map_err(|e| browser_error(format!("TLS setup for {url}: {e}")))?;
@@ -152,6 +162,7 @@ async fn start(path: &PathBuf) -> Result<Running, CheckError> {
                 path.display()
             ))
         })?;
+    crate::reaper::own(child.id());
     let mut running = Running {
         child,
         url: format!("http://127.0.0.1:{port}"),
@@ -200,11 +211,13 @@ fn kill_group(child: &mut std::process::Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+    crate::reaper::release(child.id());
 }
 
 /// The capabilities of a fresh headless Chromium for a container.
 fn capabilities(
     chromium: Option<&PathBuf>,
+    sandbox: Option<bool>,
     (w, h): (u32, u32),
     page_load: Duration,
 ) -> Map<String, Value> {
@@ -222,7 +235,8 @@ fn capabilities(
         format!("--window-size={w},{h}"),
     ];
     // SAFETY: geteuid(2) only reads the process's effective user id.
-    if unsafe { libc::geteuid() } == 0 {
+    let root = unsafe { libc::geteuid() } == 0;
+    if !sandbox.unwrap_or(!root) {
         args.push("--no-sandbox".into());
     }
     let mut options = json!({ "args": args });

@@ -1,0 +1,91 @@
+# canary — container images.
+#   docker build -t canary .                 # `full` (the default): with Chromium, for browser canaries
+#   docker build -t canary:http --target http .   # HTTP canaries only: distroless, no shell, no browser
+# Both run as a non-root user, start `canary run /canaries`, stop on SIGTERM within the grace
+# period, and keep their state (spool, heartbeat, alert state) in /state and screenshots in
+# /artifacts — the only places they write; the root filesystem can be read-only.
+
+ARG RUST_VERSION=1.95
+ARG DEBIAN=bookworm
+
+# --- builder: dependencies in their own layer, so a source change does not rebuild them ---
+FROM rust:${RUST_VERSION}-slim-${DEBIAN} AS builder
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir -p src/bin/canary benches examples \
+    && echo 'fn main() {}' > src/bin/canary/main.rs \
+    && touch src/lib.rs \
+    && for f in benches/scheduler.rs benches/browser.rs examples/demo_target.rs; do echo 'fn main() {}' > "$f"; done \
+    && cargo build --release --locked --bin canary \
+    && rm -rf src
+COPY src src
+# The source files are newer than the cached build of the stubs, so only canary itself compiles.
+RUN touch src/lib.rs src/bin/canary/main.rs \
+    && cargo build --release --locked --bin canary \
+    && install -D -m 0755 target/release/canary /out/bin/canary \
+    && install -d -m 0755 /out/volume
+
+# --- http: the smallest image that runs HTTP canaries ---
+# distroless/cc: glibc (the resolver Kubernetes' DNS settings are written for), libgcc, CA
+# certificates, a `nonroot` user (65532); no shell, no package manager.
+FROM gcr.io/distroless/cc-debian12:nonroot AS http
+COPY --from=builder /out/bin/canary /usr/local/bin/canary
+COPY --from=builder --chown=65532:65532 /out/volume /state
+COPY --from=builder --chown=65532:65532 /out/volume /artifacts
+ENV CANARY_ARTIFACTS=/artifacts \
+    CANARY_SPOOL=/state/spool \
+    CANARY_HEARTBEAT=/state/heartbeat \
+    CANARY_STATE_DIR=/state \
+    CANARY_LOG_FORMAT=json
+VOLUME ["/state", "/artifacts"]
+USER 65532:65532
+WORKDIR /canaries
+EXPOSE 9464
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["canary", "health"]
+LABEL org.opencontainers.image.title="canary (HTTP)" \
+      org.opencontainers.image.description="Synthetic monitoring canaries from YAML: HTTP checks, once in CI or on a schedule" \
+      org.opencontainers.image.licenses="MIT OR Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/canary-dev/canary" \
+      org.opencontainers.image.documentation="https://github.com/canary-dev/canary#readme"
+ENTRYPOINT ["canary"]
+CMD ["run", "/canaries"]
+
+# --- full (the default): with Chromium and chromedriver for browser canaries ---
+FROM debian:${DEBIAN}-slim AS full
+# Unpinned on purpose: a Debian stable release only receives security fixes, and pinning exact
+# versions would break the build at the next point release.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        chromium chromium-driver ca-certificates \
+        fonts-liberation fonts-dejavu-core fonts-noto-color-emoji \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 65532 canary \
+    && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin canary
+COPY --from=builder /out/bin/canary /usr/local/bin/canary
+COPY --from=builder --chown=65532:65532 /out/volume /state
+COPY --from=builder --chown=65532:65532 /out/volume /artifacts
+# The container is Chromium's sandbox: Docker's default seccomp profile refuses the user
+# namespaces Chromium's own sandbox needs (set CANARY_BROWSER_SANDBOX=on with a profile that allows them).
+ENV CANARY_ARTIFACTS=/artifacts \
+    CANARY_SPOOL=/state/spool \
+    CANARY_HEARTBEAT=/state/heartbeat \
+    CANARY_STATE_DIR=/state \
+    CANARY_LOG_FORMAT=json \
+    CANARY_CHROMEDRIVER=/usr/bin/chromedriver \
+    CANARY_CHROMIUM=/usr/lib/chromium/chromium \
+    CANARY_BROWSER_SANDBOX=off
+VOLUME ["/state", "/artifacts"]
+USER 65532:65532
+WORKDIR /canaries
+EXPOSE 9464
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["canary", "health"]
+LABEL org.opencontainers.image.title="canary" \
+      org.opencontainers.image.description="Synthetic monitoring canaries from YAML: HTTP and browser checks, once in CI or on a schedule" \
+      org.opencontainers.image.licenses="MIT OR Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/canary-dev/canary" \
+      org.opencontainers.image.documentation="https://github.com/canary-dev/canary#readme"
+ENTRYPOINT ["canary"]
+CMD ["run", "/canaries"]

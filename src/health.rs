@@ -1,0 +1,83 @@
+//! Liveness: the scheduler's heartbeat, kept in memory for `/healthz` and in a file for
+//! `canary health` — the container health check that needs no network and no curl.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How often the scheduler beats.
+pub const EVERY: Duration = Duration::from_secs(5);
+
+/// The scheduler's heartbeat: beats while its loop turns.
+#[derive(Debug, Default)]
+pub struct Heartbeat {
+    last_ms: AtomicU64,
+    file: Option<PathBuf>,
+}
+
+impl Heartbeat {
+    /// A heartbeat also written to `file` (its modification time is the beat).
+    pub fn new(file: Option<PathBuf>) -> Heartbeat {
+        Heartbeat {
+            last_ms: AtomicU64::new(0),
+            file,
+        }
+    }
+
+    /// Records a beat now.
+    pub fn beat(&self) {
+        let now = SystemTime::now();
+        self.last_ms.store(millis(now), Ordering::Relaxed);
+        if let Some(path) = &self.file {
+            let stamp = humantime::format_rfc3339_seconds(now).to_string();
+            if let Err(e) = write_atomically(path, stamp.as_bytes()) {
+                tracing::warn!(file = %path.display(), error = %e, "cannot write the heartbeat file");
+            }
+        }
+    }
+
+    /// How long ago the last beat was; None before the first.
+    pub fn age(&self) -> Option<Duration> {
+        match self.last_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(
+                millis(SystemTime::now()).saturating_sub(ms),
+            )),
+        }
+    }
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Checks a heartbeat file: Ok(age) when it beat within `max_age`, else why not.
+pub fn check_file(path: &Path, max_age: Duration) -> Result<Duration, String> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        format!(
+            "no heartbeat at {}: {e} (is `canary run` running with --heartbeat {}?)",
+            path.display(),
+            path.display()
+        )
+    })?;
+    let modified = meta
+        .modified()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let age = SystemTime::now()
+        .duration_since(modified)
+        .unwrap_or_default();
+    if age > max_age {
+        return Err(format!(
+            "the scheduler last beat {}s ago (at most {}s allowed): it is stuck or stopped",
+            age.as_secs(),
+            max_age.as_secs()
+        ));
+    }
+    Ok(age)
+}

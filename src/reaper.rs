@@ -1,0 +1,145 @@
+//! Reaping orphans: as PID 1 of a container — or any `canary run`, which makes itself a child
+//! subreaper — canary becomes the parent of every process whose own parent died (a Chromium
+//! whose chromedriver crashed, Chromium's crash handler), and waits for each so no zombie
+//! accumulates. The children canary started itself (chromedriver) are waited for where they
+//! were started, and left alone here.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The children canary started and waits for itself. Process-wide, as the parent relation is.
+static OWN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Leaves `pid` (a child canary started and will wait for) to its owner.
+pub fn own(pid: u32) {
+    if let Ok(mut own) = OWN.lock() {
+        own.push(pid);
+    }
+}
+
+/// `pid` has been waited for by its owner.
+pub fn release(pid: u32) {
+    if let Ok(mut own) = OWN.lock() {
+        own.retain(|p| *p != pid);
+    }
+}
+
+/// Makes canary the reaper of its orphaned descendants and reaps them from now on: on every
+/// SIGCHLD and every 10 s.
+pub fn start() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a flag on the calling process.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+    let Ok(mut sigchld) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())
+    else {
+        tracing::warn!("cannot watch SIGCHLD; orphans are reaped every 10 s");
+        tokio::spawn(sweep_forever());
+        return;
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = sigchld.recv() => {}
+                _ = tick.tick() => {}
+            }
+            reap_orphans();
+        }
+    });
+}
+
+async fn sweep_forever() {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        reap_orphans();
+    }
+}
+
+/// Waits for every zombie child that canary did not start itself; returns how many it reaped.
+pub fn reap_orphans() -> usize {
+    let me = std::process::id();
+    let own = OWN.lock().map(|o| o.clone()).unwrap_or_default();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut reaped = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Some(stat) = Stat::read(pid) else {
+            continue;
+        };
+        let owned = own.iter().any(|o| i64::from(*o) == i64::from(pid));
+        if stat.ppid == me as i32 && stat.state == 'Z' && !owned {
+            // SAFETY: waitpid on a zombie child of this process, without blocking; the status
+            // pointer may be null.
+            let done = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+            reaped += usize::from(done == pid);
+        }
+    }
+    reaped
+}
+
+/// The fields of `/proc/<pid>/stat` the reaper needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    /// The command name.
+    pub comm: String,
+    /// `R`, `S`, `Z`, …
+    pub state: char,
+    /// The parent's pid.
+    pub ppid: i32,
+    /// The process group.
+    pub pgrp: i32,
+}
+
+impl Stat {
+    /// Reads `/proc/<pid>/stat`.
+    pub fn read(pid: i32) -> Option<Stat> {
+        Stat::parse(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    }
+
+    /// Parses `pid (comm) state ppid pgrp …`; the name may hold spaces and parentheses.
+    pub fn parse(text: &str) -> Option<Stat> {
+        let open = text.find('(')?;
+        let close = text.rfind(')')?;
+        let comm = text.get(open + 1..close)?.to_string();
+        let mut rest = text.get(close + 1..)?.split_whitespace();
+        let state = rest.next()?.chars().next()?;
+        let ppid = rest.next()?.parse().ok()?;
+        let pgrp = rest.next()?.parse().ok()?;
+        Some(Stat {
+            comm,
+            state,
+            ppid,
+            pgrp,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_lines_with_odd_names() {
+        let s = Stat::parse("4242 (chrome (x) y) Z 1 4200 4200 0 -1").unwrap();
+        assert_eq!(
+            s,
+            Stat {
+                comm: "chrome (x) y".into(),
+                state: 'Z',
+                ppid: 1,
+                pgrp: 4200
+            }
+        );
+    }
+}
