@@ -144,6 +144,15 @@ fn write_canaries(dir: &Path, base: &str, browsers: bool) {
     }
 }
 
+/// CloudWatch metrics to an endpoint that is down: every batch goes to the image's spool.
+const DEAD_CLOUDWATCH: [(&str, &str); 5] = [
+    ("CANARY_METRICS", "cloudwatch"),
+    ("CANARY_ENDPOINT_URL", "http://127.0.0.1:9"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_ACCESS_KEY_ID", "test"),
+    ("AWS_SECRET_ACCESS_KEY", "test"),
+];
+
 struct Runtime {
     child: Child,
     log: PathBuf,
@@ -220,6 +229,7 @@ fn start(img: &Image, dirs: &Dirs, pid1: bool) -> Runtime {
         c.arg(&img.user).arg(&img.workdir).arg("--");
         c.arg("PATH=/usr/local/bin:/usr/bin:/bin");
         c.args(img.env.iter().map(|(k, v)| format!("{k}={v}")));
+        c.args(DEAD_CLOUDWATCH.iter().map(|(k, v)| format!("{k}={v}")));
         c.arg("--").args(&img.command);
         c
     } else {
@@ -229,6 +239,7 @@ fn start(img: &Image, dirs: &Dirs, pid1: bool) -> Runtime {
         c.env("CANARY_HEARTBEAT", dirs.state.join("heartbeat"));
         c.env("CANARY_ARTIFACTS", &dirs.artifacts);
         c.env("CANARY_SPOOL", dirs.state.join("spool"));
+        c.envs(DEAD_CLOUDWATCH.iter().copied());
         c
     };
     let child = cmd
@@ -394,6 +405,14 @@ fn canary_as_pid1_of_the_image_leaves_no_zombie_and_no_browser_behind() {
             s.comm
         );
     }
+    // The metrics that could not be sent wait in the image's spool, on its volume.
+    let spooled = walk(&dirs.state.join("spool"));
+    assert!(
+        spooled
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "json")),
+        "{spooled:?}"
+    );
 }
 
 fn wait(child: &mut Child, within: Duration) -> std::process::ExitStatus {
