@@ -20,6 +20,15 @@ pub fn provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
+/// The settings of every check without TLS options of its own: Mozilla's roots, verified.
+/// Built once, on first use, so a run that never needs TLS never pays for it.
+pub fn shared_default() -> Result<Arc<ClientTls>, String> {
+    static DEFAULT: OnceLock<Result<Arc<ClientTls>, String>> = OnceLock::new();
+    DEFAULT
+        .get_or_init(|| ClientTls::new(false, Vec::new(), None).map(Arc::new))
+        .clone()
+}
+
 /// A client certificate chain and its private key, for mutual TLS.
 #[derive(Debug)]
 pub struct ClientCert {

@@ -5,8 +5,7 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_cloudwatch::Client;
@@ -15,57 +14,14 @@ use serde_json::Value;
 use support::proxy::{Mode, Proxy};
 use support::server::{Reply, Server};
 
-/// LocalStack's URL; a test without it fails under CI and is skipped (saying so) elsewhere.
-fn localstack() -> Option<String> {
-    match std::env::var("CANARY_TEST_CLOUDWATCH_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "CANARY_TEST_CLOUDWATCH_URL is not set: run the tests with scripts/test, which installs and starts LocalStack"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "skipped: no CloudWatch emulator (run scripts/test, which starts LocalStack)"
-            );
-            None
-        }
-    }
-}
+use support::aws::{aws_command, canary, localstack};
 
 fn namespace(test: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("canary-test/{test}/{nanos}")
-}
-
-/// Runs the binary with AWS test credentials.
-fn canary(dir: &Path, args: &[&str]) -> Output {
-    aws_command(dir, args).output().unwrap()
-}
-
-fn aws_command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(support::binary());
-    cmd.args(args)
-        .current_dir(dir)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    cmd
+    support::aws::unique("canary-test", test).replace('-', "/")
 }
 
 async fn client(url: &str) -> Client {
-    let creds = aws_sdk_cloudwatch::config::Credentials::new("test", "test", None, None, "test");
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .load()
-        .await;
-    Client::new(&conf)
+    support::aws::cloudwatch(url).await
 }
 
 /// Datapoints of one series over the last hour, a minute each.

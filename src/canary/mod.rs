@@ -1,5 +1,6 @@
 //! The compiled canary: what a canary *is* once loaded — plain data that imports no executor.
 
+pub mod alarm;
 pub mod assertion;
 pub mod browser;
 pub mod capture;
@@ -37,6 +38,10 @@ pub struct Canary {
     pub dimensions: Vec<(String, String)>,
     /// Keep cookies from step to step within an attempt.
     pub cookies: bool,
+    /// Its CloudWatch metric alarms (the project's defaults merged with its own).
+    pub alarms: Vec<alarm::Alarm>,
+    /// Its composite alarms.
+    pub composites: Vec<alarm::Composite>,
 }
 
 impl Canary {

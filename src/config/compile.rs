@@ -34,12 +34,43 @@ pub struct Compiler<'a> {
     pub(super) file: &'a Path,
     pub(super) errors: Vec<ConfigError>,
     pub(super) vars: Vars<'a>,
-    pub(super) default_tls: Arc<ClientTls>,
     /// The canary's proxy (its own `proxy:`, else `--proxy`).
     pub(super) proxy: Option<url::Url>,
 }
 
 impl<'a> Compiler<'a> {
+    /// A compiler for `file`, with these variables in scope.
+    pub(super) fn new(
+        file: &'a Path,
+        opts: &'a LoadOptions,
+        variables: &'a BTreeMap<String, S<String>>,
+    ) -> Compiler<'a> {
+        Compiler {
+            file,
+            errors: Vec::new(),
+            vars: Vars::new(opts, variables),
+            proxy: None,
+        }
+    }
+
+    /// The errors found, secrets redacted, in file order.
+    pub(super) fn finish(&mut self) -> Vec<ConfigError> {
+        // A message may quote a value that holds a secret (a bad URL, say).
+        let redactor = crate::redact::Redactor::new(self.vars.secrets.iter().cloned());
+        let mut errors = std::mem::take(&mut self.errors);
+        for e in &mut errors {
+            e.message = redactor.apply(&e.message);
+        }
+        errors.sort_by_key(|e| (e.line, e.column));
+        errors
+    }
+
+    /// The TLS settings of checks that give none (built once per process, on first use).
+    pub(super) fn default_tls(&mut self, at: &Location) -> Option<Arc<ClientTls>> {
+        let r = crate::tls::shared_default();
+        self.check(at, r)
+    }
+
     /// Records an error at `loc`.
     pub(super) fn fail(&mut self, loc: &Location, msg: impl Into<String>) {
         self.errors.push(ConfigError::at(self.file, loc, msg));
@@ -72,15 +103,8 @@ pub fn compile(
     file: &Path,
     raw: &RawCanary,
     opts: &LoadOptions,
-    default_tls: Arc<ClientTls>,
 ) -> Result<Canary, Vec<ConfigError>> {
-    let mut c = Compiler {
-        file,
-        errors: Vec::new(),
-        vars: Vars::new(opts, &raw.variables),
-        default_tls,
-        proxy: None,
-    };
+    let mut c = Compiler::new(file, opts, &raw.variables);
     for (name, value) in &raw.variables {
         let r = c.vars.variable(name);
         c.check(&value.referenced, r);
@@ -107,14 +131,24 @@ pub fn compile(
     });
     let steps = steps(&mut c, raw, name.as_deref().unwrap_or_default());
     let dimensions = dimensions(&mut c, raw);
+    // Only multi-step canaries publish per-step series an alarm can watch.
+    let step_names: Vec<String> = match raw.http {
+        Some(_) => Vec::new(),
+        None => steps.iter().map(|s| s.name.clone()).collect(),
+    };
+    let (alarms, composites) = c.alarms(raw, &opts.project.default_alarms, &step_names);
+    if let Some(n) = &name {
+        alarm_name_lengths(
+            &mut c,
+            raw,
+            n,
+            &opts.project.alarm_prefix,
+            &alarms,
+            &composites,
+        );
+    }
     if !c.errors.is_empty() {
-        // A message may quote a value that holds a secret (a bad URL, say).
-        let redactor = crate::redact::Redactor::new(c.vars.secrets.iter().cloned());
-        for e in &mut c.errors {
-            e.message = redactor.apply(&e.message);
-        }
-        c.errors.sort_by_key(|e| (e.line, e.column));
-        return Err(c.errors);
+        return Err(c.finish());
     }
     let (Some(name), Some(schedule), Some(timeout), Some(retries)) =
         (name, schedule, timeout, retries)
@@ -132,7 +166,33 @@ pub fn compile(
         secrets: c.vars.secrets,
         dimensions,
         cookies: raw.cookies.unwrap_or(true),
+        alarms,
+        composites,
     })
+}
+
+/// CloudWatch alarm names have at most 255 characters: `<prefix><canary>-<alarm>`.
+fn alarm_name_lengths(
+    c: &mut Compiler,
+    raw: &RawCanary,
+    canary: &str,
+    prefix: &str,
+    alarms: &[crate::canary::alarm::Alarm],
+    composites: &[crate::canary::alarm::Composite],
+) {
+    let names = alarms
+        .iter()
+        .map(|a| a.name.as_str())
+        .chain(composites.iter().map(|a| a.name.as_str()));
+    for n in names {
+        let full = prefix.len() + canary.len() + 1 + n.len();
+        if full > 255 {
+            c.fail(
+                &raw.name.referenced,
+                format!("the alarm name `{prefix}{canary}-{n}` has {full} characters; CloudWatch allows 255"),
+            );
+        }
+    }
 }
 
 /// The schedule, in its time zone; one that never fires again is an error.

@@ -215,7 +215,7 @@ fn version(c: &mut Compiler<'_>, h: &RawHttp) -> Option<HttpVersion> {
 
 fn tls(c: &mut Compiler<'_>, h: &RawHttp) -> Option<Arc<ClientTls>> {
     let Some(t) = &h.tls else {
-        return Some(c.default_tls.clone());
+        return c.default_tls(&h.url.referenced);
     };
     let roots = match c.file_path(&t.value.ca_file) {
         Some(Some(path)) => c.check(
@@ -227,7 +227,7 @@ fn tls(c: &mut Compiler<'_>, h: &RawHttp) -> Option<Arc<ClientTls>> {
     };
     let client = client_cert(c, t)?;
     if !t.value.insecure && roots.is_empty() && client.is_none() {
-        return Some(c.default_tls.clone());
+        return c.default_tls(&t.referenced);
     }
     let r = ClientTls::new(t.value.insecure, roots, client);
     c.check(&t.referenced, r).map(Arc::new)

@@ -1,12 +1,15 @@
 //! Loading canary files: discover → parse (YAML with locations) → compile; every error at once.
 
+mod alarms;
 mod assertions;
 mod browser;
 mod compile;
 mod error;
 mod http;
 mod jsonpath;
+pub mod project;
 mod raw;
+mod rule;
 mod values;
 mod vars;
 
@@ -30,6 +33,8 @@ pub struct LoadOptions {
     pub proxy: Option<url::Url>,
     /// Only the canaries of this shard are kept (`--shard`); names are unique across all shards.
     pub shard: Option<crate::shard::Shard>,
+    /// The project file's settings and defaults (none: the built-in ones).
+    pub project: Arc<project::Project>,
 }
 
 impl LoadOptions {
@@ -55,18 +60,9 @@ pub fn parse_proxy(text: &str) -> Result<Option<url::Url>, String> {
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, ConfigErrors> {
     let mut errors = Vec::new();
     let files = discover(paths, &mut errors);
-    let default_tls = match crate::tls::ClientTls::new(false, Vec::new(), None) {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            return Err(ConfigErrors(vec![ConfigError::file(
-                Path::new("."),
-                format!("TLS setup failed: {e}"),
-            )]));
-        }
-    };
     let mut canaries: Vec<(Canary, serde_saphyr::Location)> = Vec::new();
     for file in files {
-        match load_file(&file, opts, default_tls.clone()) {
+        match load_file(&file, opts) {
             Ok((canary, at)) => {
                 if let Some((other, _)) = canaries.iter().find(|(c, _)| c.name == canary.name) {
                     errors.push(ConfigError::at(
@@ -100,7 +96,6 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
 fn load_file(
     file: &Path,
     opts: &LoadOptions,
-    default_tls: Arc<crate::tls::ClientTls>,
 ) -> Result<(Canary, serde_saphyr::Location), Vec<ConfigError>> {
     let text = std::fs::read(file)
         .map_err(|e| vec![ConfigError::file(file, format!("cannot read: {e}"))])?;
@@ -108,7 +103,7 @@ fn load_file(
         String::from_utf8(text).map_err(|_| vec![ConfigError::file(file, "not UTF-8 text")])?;
     let raw: raw::RawCanary =
         serde_saphyr::from_str(&text).map_err(|e| vec![ConfigError::from_yaml(file, &text, &e)])?;
-    let canary = compile::compile(file, &raw, opts, default_tls)?;
+    let canary = compile::compile(file, &raw, opts)?;
     Ok((canary, raw.name.referenced))
 }
 

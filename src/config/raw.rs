@@ -54,6 +54,84 @@ pub struct RawCanary {
     /// A forward proxy for this canary's requests, e.g. `http://proxy.internal:3128`
     /// (`http://user:pass@…` for basic auth), or `none`. Default: `--proxy`, else none.
     pub proxy: Option<S<String>>,
+    /// CloudWatch alarms on this canary's metrics. The project file's `defaults.alarms` apply
+    /// too: an entry with a default's name changes that default's fields; `alarms: []` turns
+    /// every alarm off for this canary.
+    pub alarms: Option<S<Vec<S<RawAlarm>>>>,
+    /// Composite alarms: rules over this canary's alarms (and any alarm by its full name).
+    #[serde(default)]
+    pub composite: Vec<S<RawComposite>>,
+}
+
+/// A CloudWatch metric alarm, named `<prefix><canary>-<name>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarm {
+    /// The alarm's short name (letters, digits, `-`, `_`, `.`), unique within the canary.
+    pub name: S<String>,
+    /// The metric: SuccessPercent, Duration, Failed, Error, Degraded, 2xx, 4xx, 5xx,
+    /// RetryCount or SkippedRuns.
+    pub metric: Option<S<String>>,
+    /// A step's series instead of the canary's (SuccessPercent and Duration).
+    pub step: Option<S<String>>,
+    /// Average (default), Sum, Minimum, Maximum, SampleCount, or a percentile like p99
+    /// (also tm90, wm90, tc90, ts90, IQM).
+    pub statistic: Option<S<String>>,
+    /// A fixed threshold: exactly one of `lt`, `lte`, `gt`, `gte`, e.g. `{ lt: 90 }`.
+    pub threshold: Option<S<BTreeMap<String, S<Value>>>>,
+    /// An anomaly-detection band instead of a threshold: `{ band: 2 }` (standard deviations),
+    /// `side: above | below | both` (default both).
+    pub anomaly: Option<S<RawAnomaly>>,
+    /// The period: `1m` (default), any multiple of a minute, or 10s/30s for high-resolution metrics.
+    pub period: Option<S<String>>,
+    /// `M of N`: the alarm fires when M of the last N periods breach (DatapointsToAlarm of
+    /// EvaluationPeriods); a number N means N of N. Default `1 of 1`.
+    pub datapoints: Option<S<Value>>,
+    /// How a period without data counts: breaching (default: a canary that stopped reporting is
+    /// failing), notBreaching, ignore or missing.
+    pub missing: Option<S<String>>,
+    /// ARNs to notify on ALARM (SNS topics, Lambda functions, …).
+    pub actions: Option<Vec<S<String>>>,
+    /// ARNs to notify on OK.
+    pub ok_actions: Option<Vec<S<String>>>,
+    /// ARNs to notify on INSUFFICIENT_DATA.
+    pub insufficient_data_actions: Option<Vec<S<String>>>,
+    /// Free text shown with the alarm.
+    pub description: Option<S<String>>,
+    /// `false` turns a project default off for this canary.
+    pub enabled: Option<bool>,
+}
+
+/// An anomaly-detection band.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnomaly {
+    /// The band's width in standard deviations, e.g. 2.
+    pub band: S<Value>,
+    /// Which side breaches: above, below or both (default).
+    pub side: Option<S<String>>,
+}
+
+/// A composite alarm.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawComposite {
+    /// The short name, unique within the canary (with its alarms).
+    pub name: S<String>,
+    /// The rule: this canary's alarm names with AND, OR, NOT and parentheses, or
+    /// `ALARM("full-name")` (also `OK(…)`, `INSUFFICIENT_DATA(…)`) for any alarm.
+    pub rule: S<String>,
+    /// ARNs to notify on ALARM.
+    #[serde(default)]
+    pub actions: Vec<S<String>>,
+    /// ARNs to notify on OK.
+    #[serde(default)]
+    pub ok_actions: Vec<S<String>>,
+    /// ARNs to notify on INSUFFICIENT_DATA.
+    #[serde(default)]
+    pub insufficient_data_actions: Vec<S<String>>,
+    /// Free text shown with the alarm.
+    pub description: Option<S<String>>,
 }
 
 /// One step of a multi-step canary.

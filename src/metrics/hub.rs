@@ -45,6 +45,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where EMF lines go; None: stdout.
     pub emf_file: Option<PathBuf>,
+    /// Publish CloudWatch metrics at one-second resolution.
+    pub high_resolution: bool,
     /// The scheduler's heartbeat, for `/healthz` and `/readyz`.
     pub heartbeat: Option<Arc<crate::health::Heartbeat>>,
 }
@@ -108,6 +110,7 @@ impl Metrics {
                     endpoint_url: cfg.endpoint_url.clone(),
                     spool: cfg.spool.clone(),
                     max_queued: 100_000,
+                    high_resolution: cfg.high_resolution,
                 })
                 .await?,
             ),

@@ -209,7 +209,7 @@ impl Prometheus {
 }
 
 /// A Prometheus label name from a dimension name: invalid characters become `_`.
-fn label_name(name: &str) -> String {
+pub fn label_name(name: &str) -> String {
     let mut s: String = name
         .chars()
         .map(|c| {

@@ -2,6 +2,7 @@
 //! purpose, certificates made on the spot, and helpers to run the real `canary` binary.
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod certs;
 pub mod demo;
 pub mod forward;

@@ -11,6 +11,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::server::{Req, listen_in_thread, read_request};
 
+/// Every request's target and body, in order.
+pub type Recorded = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// What the proxy does with the next request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -30,6 +33,11 @@ pub struct Proxy {
     mode: Arc<Mutex<Mode>>,
     /// Requests received.
     pub requests: Arc<AtomicUsize>,
+    /// Every request's target and body, in order.
+    pub recorded: Recorded,
+    /// Operations (the last part of the target) answered here with an empty success instead of
+    /// forwarded: what the emulator does not implement.
+    pub answer_here: Arc<Mutex<Vec<String>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -43,12 +51,21 @@ impl Proxy {
             .expect("upstream host:port");
         let mode = Arc::new(Mutex::new(mode));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (m, n) = (mode.clone(), requests.clone());
-        let (addr, stop) = listen_in_thread(0, move |listener| accept(listener, upstream, m, n));
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let answer_here = Arc::new(Mutex::new(Vec::new()));
+        let shared = Shared {
+            mode: mode.clone(),
+            requests: requests.clone(),
+            recorded: recorded.clone(),
+            answer_here: answer_here.clone(),
+        };
+        let (addr, stop) = listen_in_thread(0, move |listener| accept(listener, upstream, shared));
         Proxy {
             addr,
             mode,
             requests,
+            recorded,
+            answer_here,
             stop: Some(stop),
         }
     }
@@ -74,22 +91,38 @@ impl Drop for Proxy {
     }
 }
 
-async fn accept(
-    listener: TcpListener,
-    upstream: SocketAddr,
+#[derive(Clone)]
+struct Shared {
     mode: Arc<Mutex<Mode>>,
     requests: Arc<AtomicUsize>,
-) {
+    recorded: Recorded,
+    answer_here: Arc<Mutex<Vec<String>>>,
+}
+
+async fn accept(listener: TcpListener, upstream: SocketAddr, shared: Shared) {
     loop {
         let Ok((mut client, _)) = listener.accept().await else {
             continue;
         };
-        let (mode, requests) = (mode.clone(), requests.clone());
+        let Shared {
+            mode,
+            requests,
+            recorded,
+            answer_here,
+        } = shared.clone();
         tokio::spawn(async move {
             let Some(req) = read_request(&mut client).await else {
                 return;
             };
             requests.fetch_add(1, Ordering::SeqCst);
+            recorded
+                .lock()
+                .unwrap()
+                .push((req.target.clone(), req.body.clone()));
+            let operation = req.target.rsplit('/').next().unwrap_or("").to_string();
+            if answer_here.lock().unwrap().contains(&operation) {
+                return empty_cbor_success(&mut client).await;
+            }
             let now = {
                 let mut m = mode.lock().unwrap();
                 let now = *m;
@@ -110,6 +143,14 @@ async fn accept(
             }
         });
     }
+}
+
+/// An rpcv2Cbor success with an empty body (`{}`).
+async fn empty_cbor_success(client: &mut TcpStream) {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/cbor\r\nsmithy-protocol: rpc-v2-cbor\r\nContent-Length: 1\r\nConnection: close\r\n\r\n";
+    let _ = client.write_all(head.as_bytes()).await;
+    let _ = client.write_all(&[0xa0]).await;
+    let _ = client.shutdown().await;
 }
 
 async fn answer(client: &mut TcpStream, status: u16) {

@@ -81,6 +81,10 @@ pub struct LoadArgs {
     /// Read NAME=VALUE lines, for ${NAME}, ${env:NAME} and ${secret:NAME}.
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
+    /// The project file: alarm defaults and settings shared by all canaries (default:
+    /// `.canary.yaml` in the current folder, when there is one).
+    #[arg(long, value_name = "FILE", env = "CANARY_PROJECT")]
+    pub project: Option<PathBuf>,
     /// Send the requests of canaries without a `proxy:` of their own through this forward proxy
     /// (http://host:port). Off by default; environment proxy variables are ignored.
     #[arg(long, value_name = "URL", env = "CANARY_PROXY", value_parser = parse_proxy)]
@@ -116,6 +120,10 @@ pub struct MetricsArgs {
     /// The CloudWatch window: each series' runs in a window become one datum (a histogram).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, env = "CANARY_FLUSH_INTERVAL")]
     pub flush_interval: Duration,
+    /// Publish CloudWatch metrics at high resolution (for alarms with 10 s or 30 s periods;
+    /// use with --flush-interval 10s). High-resolution metrics cost the same, their alarms more.
+    #[arg(long, env = "CANARY_HIGH_RESOLUTION")]
+    pub high_resolution: bool,
     /// Send CloudWatch metrics to this endpoint (an emulator) instead of AWS's.
     #[arg(long, value_name = "URL", env = "CANARY_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
@@ -169,6 +177,7 @@ impl MetricsArgs {
             spool: self.spool.clone(),
             listen: self.listen,
             emf_file: self.emf_file.clone(),
+            high_resolution: self.high_resolution,
             heartbeat,
         };
         Ok(Some(

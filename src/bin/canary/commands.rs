@@ -20,8 +20,8 @@ use canary::runner;
 use crate::args::{HealthArgs, LoadArgs, RunArgs, TestArgs};
 
 pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
-    let canaries = match load(&args.load)? {
-        Ok(c) => c,
+    let (canaries, load_opts) = match load_with(&args.load)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -41,7 +41,7 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
     }
     let opts = canary::daemon::Options {
         paths: args.load.paths.clone(),
-        load: load_options(&args.load)?,
+        load: load_opts,
         scheduler: canary::scheduler::Options {
             max_concurrent: args.max_concurrent.into(),
             spread: args.spread,
@@ -115,11 +115,27 @@ pub fn next_times(canaries: &[Canary], count: usize, now: chrono::DateTime<chron
 
 /// Loads canaries; config errors are printed and become exit code 2.
 pub fn load(args: &LoadArgs) -> Result<Result<Vec<Canary>, ExitCode>> {
-    let opts = load_options(args)?;
-    Ok(config::load(&args.paths, &opts).map_err(|errors| {
-        let _ = writeln!(std::io::stderr(), "{errors}");
-        ExitCode::from(2)
-    }))
+    Ok(load_with(args)?.map(|(canaries, _)| canaries))
+}
+
+/// Loads the project file and the canaries, and says with which options (for reloads).
+pub fn load_with(args: &LoadArgs) -> Result<Result<(Vec<Canary>, LoadOptions), ExitCode>> {
+    let mut opts = load_options(args)?;
+    let (path, required) = match &args.project {
+        Some(p) => (p.clone(), true),
+        None => (std::path::PathBuf::from(config::project::FILE), false),
+    };
+    let loaded = config::project::load(&path, required, &opts).and_then(|project| {
+        opts.project = project;
+        config::load(&args.paths, &opts)
+    });
+    Ok(match loaded {
+        Ok(canaries) => Ok((canaries, opts)),
+        Err(errors) => {
+            let _ = writeln!(std::io::stderr(), "{errors}");
+            Err(ExitCode::from(2))
+        }
+    })
 }
 
 fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
@@ -140,6 +156,7 @@ fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
         env,
         proxy: args.proxy.clone(),
         shard: args.shard,
+        project: Default::default(),
     })
 }
 
@@ -164,13 +181,13 @@ pub fn health(args: &HealthArgs) -> ExitCode {
 
 /// `canary list`: the canaries (of the shard, saying how many of all that is).
 pub fn list_command(args: &LoadArgs) -> Result<ExitCode> {
-    let canaries = match load(args)? {
-        Ok(c) => c,
+    let (canaries, opts) = match load_with(args)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
     list(&canaries);
     if let Some(shard) = args.shard {
-        let all = config::load(&args.paths, &load_options(args)?.without_shard());
+        let all = config::load(&args.paths, &opts.without_shard());
         let total = all.map_or(0, |a| a.len());
         let _ = writeln!(
             std::io::stderr(),

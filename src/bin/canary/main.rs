@@ -1,6 +1,7 @@
 //! The `canary` command line: validate, list, test, run and next; logging setup and exit codes.
 //! The only place that uses `anyhow`.
 
+mod alarms;
 mod args;
 mod commands;
 
@@ -41,6 +42,9 @@ enum Command {
     Run(RunArgs),
     /// Print the next fire times of each canary.
     Next(NextArgs),
+    /// Alarms as code: plan, apply or export the canaries' CloudWatch alarms.
+    #[command(subcommand)]
+    Alarms(alarms::AlarmsCommand),
     /// Exit 0 when a running `canary run` is healthy (its heartbeat file is fresh), else 1: the
     /// container health check, with no network and no curl.
     Health(HealthArgs),
@@ -89,6 +93,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => commands::list_command(&args),
         Command::Test(args) => commands::test(args),
         Command::Health(args) => Ok(commands::health(&args)),
+        Command::Alarms(cmd) => alarms::run(cmd),
         Command::Run(args) => commands::run_daemon(args),
         Command::Next(args) => Ok(match commands::load(&args.load)? {
             Ok(canaries) => {

@@ -97,7 +97,8 @@ pub fn split_too_old(batch: Vec<Datum>, now: SystemTime) -> (Vec<Datum>, Vec<Dat
 }
 
 /// The SDK's form of a datum.
-pub fn to_sdk(d: &Datum) -> MetricDatum {
+/// The SDK's datum; `high_resolution` stores it at one-second resolution.
+pub fn to_sdk(d: &Datum, high_resolution: bool) -> MetricDatum {
     let dims = d
         .dimensions
         .iter()
@@ -114,6 +115,7 @@ pub fn to_sdk(d: &Datum) -> MetricDatum {
         .timestamp(DateTime::from(d.timestamp()))
         .set_values(Some(d.values.clone()))
         .set_counts(Some(d.counts.clone()))
+        .set_storage_resolution(high_resolution.then_some(1))
         .build()
 }
 
@@ -146,7 +148,7 @@ mod tests {
             (d[0].values.clone(), d[0].counts.clone()),
             (vec![10.0, 20.0], vec![1.0, 2.0])
         );
-        let sdk = to_sdk(&d[0]);
+        let sdk = to_sdk(&d[0], false);
         assert_eq!(sdk.metric_name(), Some("Duration"));
         assert_eq!(sdk.unit(), Some(&StandardUnit::Milliseconds));
         assert_eq!(sdk.dimensions()[0].value(), Some("c"));

@@ -8,9 +8,6 @@ use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use tokio::time::Instant;
@@ -31,6 +28,8 @@ pub struct Settings {
     pub spool: Option<PathBuf>,
     /// The most datums kept in memory; beyond it the oldest are dropped, counted and logged.
     pub max_queued: usize,
+    /// Publish high-resolution metrics (StorageResolution 1), for alarms on 10 s or 30 s periods.
+    pub high_resolution: bool,
 }
 
 /// What the sink did.
@@ -67,6 +66,7 @@ enum Failure {
 pub struct CloudWatch {
     client: Client,
     namespace: String,
+    high_resolution: bool,
     spool: Option<Spool>,
     queue: VecDeque<Pending>,
     queued: usize,
@@ -81,21 +81,9 @@ pub struct CloudWatch {
 impl CloudWatch {
     /// A sink with the default AWS credential and region chain; spooled batches are queued first.
     pub async fn connect(s: Settings) -> Result<CloudWatch, MetricsError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(3))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(5))
-                    .operation_timeout(Duration::from_secs(15))
-                    .build(),
-            );
-        if let Some(url) = &s.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let conf = loader.load().await;
-        if conf.region().is_none() {
-            return Err(MetricsError::NoRegion);
-        }
+        let conf = crate::aws::config(s.endpoint_url.as_deref(), crate::aws::Patience::Sink)
+            .await
+            .map_err(|_| MetricsError::NoRegion)?;
         let spool = match &s.spool {
             Some(dir) => Some(Spool::open(dir).map_err(|e| MetricsError::Spool(dir.clone(), e))?),
             None => None,
@@ -116,6 +104,7 @@ impl CloudWatch {
         Ok(CloudWatch {
             client: Client::new(&conf),
             namespace: s.namespace,
+            high_resolution: s.high_resolution,
             spool,
             queue,
             queued: 0,
@@ -251,7 +240,10 @@ impl CloudWatch {
     }
 
     async fn put(&self, batch: &[Datum]) -> Result<(), Failure> {
-        let data = batch.iter().map(to_sdk).collect();
+        let data = batch
+            .iter()
+            .map(|d| to_sdk(d, self.high_resolution))
+            .collect();
         let sent = self
             .client
             .put_metric_data()
@@ -295,6 +287,7 @@ fn backoff(failures: u32) -> Duration {
 mod tests {
     use super::*;
     use crate::metrics::Unit;
+    use aws_config::BehaviorVersion;
 
     fn sink(max_queued: usize) -> CloudWatch {
         let conf = aws_sdk_cloudwatch::Config::builder()
@@ -304,6 +297,7 @@ mod tests {
         CloudWatch {
             client: Client::from_conf(conf),
             namespace: "Test".into(),
+            high_resolution: false,
             spool: None,
             queue: VecDeque::new(),
             queued: 0,

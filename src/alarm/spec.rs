@@ -1,0 +1,235 @@
+//! The CloudWatch state the canaries ask for: each alarm with its full name, namespace,
+//! dimensions and actions, as CloudWatch stores it — compared with what is there, and exported.
+
+use crate::canary::Canary;
+use crate::canary::alarm::{Actions, Alarm, Composite, Condition, Statistic};
+
+/// Tags on every alarm canary manages; nothing without them is ever changed or deleted.
+pub const TAG_MANAGED: &str = "canary:managed";
+/// The metric namespace the alarm watches.
+pub const TAG_NAMESPACE: &str = "canary:namespace";
+/// The project (`project:` of the project file) that owns the alarm.
+pub const TAG_PROJECT: &str = "canary:project";
+/// The canary the alarm belongs to.
+pub const TAG_CANARY: &str = "canary:canary";
+
+/// Where the alarms go and whose they are.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The metric namespace (`--namespace`).
+    pub namespace: String,
+    /// The alarm names' prefix.
+    pub prefix: String,
+    /// The owning project.
+    pub project: String,
+    /// The runner's dimensions (`--dimension`): part of every series, so of every alarm's metric.
+    pub dimensions: Vec<(String, String)>,
+}
+
+impl Settings {
+    /// The tags canary puts on an alarm of `canary`.
+    pub fn tags(&self, canary: &str) -> Vec<(String, String)> {
+        vec![
+            (TAG_MANAGED.into(), "true".into()),
+            (TAG_NAMESPACE.into(), self.namespace.clone()),
+            (TAG_PROJECT.into(), self.project.clone()),
+            (TAG_CANARY.into(), canary.into()),
+        ]
+    }
+
+    /// True when `tags` say canary manages the alarm for this namespace and project.
+    pub fn owns(&self, tags: &[(String, String)]) -> bool {
+        let has = |k: &str, v: &str| tags.iter().any(|(a, b)| a == k && b == v);
+        has(TAG_MANAGED, "true")
+            && has(TAG_NAMESPACE, &self.namespace)
+            && has(TAG_PROJECT, &self.project)
+    }
+
+    /// `<prefix><canary>-<name>`.
+    pub fn full_name(&self, canary: &str, name: &str) -> String {
+        format!("{}{canary}-{name}", self.prefix)
+    }
+}
+
+/// A metric alarm as CloudWatch stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricAlarmSpec {
+    /// The full name.
+    pub name: String,
+    /// The canary it belongs to.
+    pub canary: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// The metric's namespace.
+    pub namespace: String,
+    /// The metric's name.
+    pub metric: String,
+    /// The metric's dimensions, sorted by name.
+    pub dimensions: Vec<(String, String)>,
+    /// The statistic.
+    pub statistic: Statistic,
+    /// Seconds a period.
+    pub period: u32,
+    /// Periods looked at.
+    pub evaluation_periods: u32,
+    /// Breaching periods that set it off.
+    pub datapoints: u32,
+    /// CloudWatch's ComparisonOperator.
+    pub comparison: String,
+    /// The threshold, for a threshold alarm.
+    pub threshold: Option<f64>,
+    /// The band's width, for an anomaly-detection alarm.
+    pub band: Option<f64>,
+    /// CloudWatch's TreatMissingData.
+    pub missing: String,
+    /// Actions per state, each list sorted.
+    pub actions: Actions,
+}
+
+impl MetricAlarmSpec {
+    /// The anomaly detector the alarm's band needs.
+    pub fn detector(&self) -> Option<Detector> {
+        self.band.map(|_| Detector {
+            namespace: self.namespace.clone(),
+            metric: self.metric.clone(),
+            dimensions: self.dimensions.clone(),
+            stat: self.statistic.as_str().to_string(),
+        })
+    }
+}
+
+/// An anomaly-detection model: one metric and statistic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detector {
+    /// The namespace.
+    pub namespace: String,
+    /// The metric.
+    pub metric: String,
+    /// Its dimensions, sorted.
+    pub dimensions: Vec<(String, String)>,
+    /// The statistic the model learns.
+    pub stat: String,
+}
+
+/// A composite alarm as CloudWatch stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompositeSpec {
+    /// The full name.
+    pub name: String,
+    /// The canary it belongs to.
+    pub canary: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// The rule, as CloudWatch writes it.
+    pub rule: String,
+    /// The full names of the alarms of this set it refers to (they go first).
+    pub children: Vec<String>,
+    /// Actions per state, each list sorted.
+    pub actions: Actions,
+}
+
+/// One alarm of the desired (or actual) state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlarmSpec {
+    /// A metric alarm.
+    Metric(MetricAlarmSpec),
+    /// A composite alarm.
+    Composite(CompositeSpec),
+}
+
+impl AlarmSpec {
+    /// The full name.
+    pub fn name(&self) -> &str {
+        match self {
+            AlarmSpec::Metric(m) => &m.name,
+            AlarmSpec::Composite(c) => &c.name,
+        }
+    }
+
+    /// The canary it belongs to.
+    pub fn canary(&self) -> &str {
+        match self {
+            AlarmSpec::Metric(m) => &m.canary,
+            AlarmSpec::Composite(c) => &c.canary,
+        }
+    }
+}
+
+/// The alarms `canaries` ask for, in order: each canary's metric alarms, then its composites.
+pub fn desired(canaries: &[Canary], s: &Settings) -> Vec<AlarmSpec> {
+    let mut out = Vec::new();
+    for c in canaries {
+        for a in &c.alarms {
+            out.push(AlarmSpec::Metric(metric_alarm(c, a, s)));
+        }
+        for comp in &c.composites {
+            out.push(AlarmSpec::Composite(composite(c, comp, s)));
+        }
+    }
+    out
+}
+
+fn metric_alarm(c: &Canary, a: &Alarm, s: &Settings) -> MetricAlarmSpec {
+    let mut dimensions = vec![("CanaryName".to_string(), c.name.clone())];
+    dimensions.extend(c.dimensions.iter().cloned());
+    for (k, v) in &s.dimensions {
+        if !dimensions.iter().any(|(n, _)| n == k) {
+            dimensions.push((k.clone(), v.clone()));
+        }
+    }
+    if let Some(step) = &a.step {
+        dimensions.push(("StepName".into(), step.clone()));
+    }
+    dimensions.sort();
+    let (comparison, threshold, band) = match &a.condition {
+        Condition::Threshold(cmp, t) => (cmp.cloudwatch().to_string(), Some(*t), None),
+        Condition::Anomaly { band, side } => (side.cloudwatch().to_string(), None, Some(*band)),
+    };
+    MetricAlarmSpec {
+        name: s.full_name(&c.name, &a.name),
+        canary: c.name.clone(),
+        description: a.description.clone(),
+        namespace: s.namespace.clone(),
+        metric: a.metric.clone(),
+        dimensions,
+        statistic: a.statistic.clone(),
+        period: a.period,
+        evaluation_periods: a.evaluation_periods,
+        datapoints: a.datapoints,
+        comparison,
+        threshold,
+        band,
+        missing: a.missing.cloudwatch().to_string(),
+        actions: sorted(&a.actions),
+    }
+}
+
+fn composite(c: &Canary, comp: &Composite, s: &Settings) -> CompositeSpec {
+    let full = |n: &str| s.full_name(&c.name, n);
+    let mut children: Vec<String> = comp.rule.locals().into_iter().map(full).collect();
+    children.sort();
+    children.dedup();
+    CompositeSpec {
+        name: full(&comp.name),
+        canary: c.name.clone(),
+        description: comp.description.clone(),
+        rule: comp.rule.render(&full),
+        children,
+        actions: sorted(&comp.actions),
+    }
+}
+
+/// Actions with each list sorted and without repeats (CloudWatch keeps them as a set).
+pub fn sorted(a: &Actions) -> Actions {
+    let s = |v: &Vec<String>| {
+        let mut v = v.clone();
+        v.sort();
+        v.dedup();
+        v
+    };
+    Actions {
+        alarm: s(&a.alarm),
+        ok: s(&a.ok),
+        insufficient_data: s(&a.insufficient_data),
+    }
+}

@@ -1,0 +1,155 @@
+//! The project file (`.canary.yaml`): what a team states once for all its canaries — the alarm
+//! names' prefix and owner, and the default alarms every canary gets.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::LoadOptions;
+use super::alarms::AlarmPatch;
+use super::compile::Compiler;
+use super::error::{ConfigError, ConfigErrors};
+use super::raw::{RawAlarm, S};
+
+/// The project file's name, looked for in the current folder. Hidden, so never loaded as a canary.
+pub const FILE: &str = ".canary.yaml";
+
+/// The project file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProject {
+    /// The project's name: tags the alarms it manages (`canary:project`), so two projects can
+    /// share a CloudWatch namespace without touching each other's alarms. Default `canary`.
+    pub project: Option<S<String>>,
+    /// Put before every alarm's name: `<prefix><canary>-<alarm>`. Default `canary-`.
+    pub alarm_prefix: Option<S<String>>,
+    /// What every canary gets unless it says otherwise.
+    #[serde(default)]
+    pub defaults: RawDefaults,
+}
+
+/// `defaults:` of the project file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Alarms every canary gets (a canary changes one by naming it, or opts out with `alarms: []`).
+    #[serde(default)]
+    pub alarms: Vec<S<RawAlarm>>,
+}
+
+/// The project, compiled.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Where it was read from (None: no project file, all defaults).
+    pub file: Option<PathBuf>,
+    /// The owner tag of the alarms.
+    pub name: String,
+    /// The alarm names' prefix.
+    pub alarm_prefix: String,
+    /// The default alarms, checked complete.
+    pub default_alarms: Vec<AlarmPatch>,
+}
+
+impl Default for Project {
+    fn default() -> Project {
+        Project {
+            file: None,
+            name: "canary".into(),
+            alarm_prefix: "canary-".into(),
+            default_alarms: Vec::new(),
+        }
+    }
+}
+
+/// Loads the project file at `path`; a missing file at the default place is no project.
+pub fn load(path: &Path, required: bool, opts: &LoadOptions) -> Result<Arc<Project>, ConfigErrors> {
+    if !path.exists() && !required {
+        return Ok(Arc::new(Project::default()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError::file(
+            path,
+            format!("cannot read the project file: {e}"),
+        )])
+    })?;
+    let raw: RawProject = serde_saphyr::from_str(&text)
+        .map_err(|e| ConfigErrors(vec![ConfigError::from_yaml(path, &text, &e)]))?;
+    compile(path, &raw, opts)
+        .map(Arc::new)
+        .map_err(ConfigErrors)
+}
+
+fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project, Vec<ConfigError>> {
+    let no_variables = BTreeMap::new();
+    let mut c = Compiler::new(path, opts, &no_variables);
+    let defaults = Project::default();
+    let name = match &raw.project {
+        Some(p) => c.owner_name(p),
+        None => Some(defaults.name),
+    };
+    let alarm_prefix = match &raw.alarm_prefix {
+        Some(p) => c.alarm_prefix(p),
+        None => Some(defaults.alarm_prefix),
+    };
+    let mut default_alarms: Vec<AlarmPatch> = Vec::new();
+    for a in &raw.defaults.alarms {
+        let Some(patch) = c.alarm_patch(a) else {
+            continue;
+        };
+        if default_alarms.iter().any(|d| d.name() == patch.name()) {
+            c.fail(
+                &a.referenced,
+                format!("default alarm `{}` is given twice", patch.name()),
+            );
+            continue;
+        }
+        let r = patch.complete(None).map(|_| ());
+        if c.check(&a.referenced, r).is_some() {
+            default_alarms.push(patch);
+        }
+    }
+    let errors = c.finish();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Project {
+        file: Some(path.to_path_buf()),
+        name: name.unwrap_or_default(),
+        alarm_prefix: alarm_prefix.unwrap_or_default(),
+        default_alarms,
+    })
+}
+
+impl Compiler<'_> {
+    fn owner_name(&mut self, p: &S<String>) -> Option<String> {
+        let v = p.value.trim();
+        let ok = !v.is_empty()
+            && v.len() <= 128
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        let r = if ok {
+            Ok(v.to_string())
+        } else {
+            Err(format!(
+                "`{v}` is not a project name: 1 to 128 letters, digits, `-`, `_` or `.`"
+            ))
+        };
+        self.check(&p.referenced, r)
+    }
+
+    fn alarm_prefix(&mut self, p: &S<String>) -> Option<String> {
+        let v = p.value.as_str();
+        let ok = v.len() <= 64 && !v.chars().any(|c| c.is_control() || c == '"');
+        let r = if ok {
+            Ok(v.to_string())
+        } else {
+            Err(
+                "an alarm prefix has at most 64 characters, no quotes and no control characters"
+                    .into(),
+            )
+        };
+        self.check(&p.referenced, r)
+    }
+}

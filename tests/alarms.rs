@@ -1,0 +1,607 @@
+//! Alarms as code against LocalStack's CloudWatch through the real binary: apply creates them,
+//! a second apply changes nothing, an edit updates and a removal deletes, alarms canary does not
+//! own are never touched; a failing canary drives its alarm to ALARM and its SNS action reaches
+//! an HTTP subscriber; the anomaly detector request checked at the wire; the exports load in
+//! cfn-lint, an HCL parser and promtool (rules and a unit test).
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm, Statistic};
+use serde_json::Value;
+use support::aws::{aws_command, canary, localstack, unique};
+use support::proxy::{Mode, Proxy};
+use support::server::{Reply, Server};
+
+fn text(out: &Output) -> String {
+    let (o, e) = support::text(out);
+    format!("{o}{e}")
+}
+
+fn alarms_cmd(dir: &Path, verb: &str, url: &str, ns: &str) -> Output {
+    canary(
+        dir,
+        &[
+            "alarms",
+            verb,
+            ".",
+            "--endpoint-url",
+            url,
+            "--namespace",
+            ns,
+        ],
+    )
+}
+
+fn project(prefix: &str) -> String {
+    format!(
+        "project: {prefix}\nalarm_prefix: \"{prefix}-\"\ndefaults:\n  alarms:\n    - {{ name: failing, metric: SuccessPercent, threshold: {{ lt: 100 }}, datapoints: 2 of 3 }}\n"
+    )
+}
+
+fn canary_file(name: &str, extra: &str) -> String {
+    format!("name: {name}\nhttp: {{ url: 'http://127.0.0.1:9/' }}\n{extra}")
+}
+
+async fn describe(url: &str, names: &[String]) -> Vec<MetricAlarm> {
+    let c = support::aws::cloudwatch(url).await;
+    let out = c
+        .describe_alarms()
+        .set_alarm_names(Some(names.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    out.metric_alarms().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_is_idempotent_follows_edits_and_never_touches_what_it_does_not_own() {
+    let Some(url) = localstack() else { return };
+    let prefix = unique("ca", "own");
+    let ns = format!("canary-test/{prefix}");
+    let shop = canary_file(
+        "shop",
+        "alarms:\n  - { name: failing, threshold: { lt: 90 }, missing: notBreaching }\n  - { name: slow, metric: Duration, statistic: p99, threshold: { gt: 800 }, period: 5m }\ncomposite:\n  - { name: down, rule: failing AND slow }\n",
+    );
+    let dir = support::canary_dir(&[
+        (".canary.yaml", &project(&prefix)),
+        ("shop.yaml", &shop),
+        ("blog.yaml", &canary_file("blog", "")),
+        ("quiet.yaml", &canary_file("quiet", "alarms: []\n")),
+    ]);
+    let d = dir.path();
+    let names = |n: &[&str]| {
+        n.iter()
+            .map(|x| format!("{prefix}-{x}"))
+            .collect::<Vec<_>>()
+    };
+
+    let out = alarms_cmd(d, "plan", &url, &ns);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("Plan: 4 to create, 0 to update, 0 to delete"),
+        "{}",
+        text(&out)
+    );
+    let out = alarms_cmd(d, "apply", &url, &ns);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let made = describe(&url, &names(&["shop-failing", "shop-slow", "blog-failing"])).await;
+    assert_eq!(made.len(), 3);
+    let failing = made
+        .iter()
+        .find(|a| a.alarm_name() == Some(&format!("{prefix}-shop-failing")))
+        .unwrap();
+    assert_eq!(
+        failing.threshold(),
+        Some(90.0),
+        "the canary's threshold wins"
+    );
+    assert_eq!(
+        failing.evaluation_periods(),
+        Some(3),
+        "the default's datapoints stay"
+    );
+    assert_eq!(failing.datapoints_to_alarm(), Some(2));
+    assert_eq!(failing.treat_missing_data(), Some("notBreaching"));
+    assert_eq!(failing.statistic(), Some(&Statistic::Average));
+    assert_eq!(failing.namespace(), Some(ns.as_str()));
+    assert_eq!(failing.dimensions()[0].value(), Some("shop"));
+    let slow = made
+        .iter()
+        .find(|a| a.metric_name() == Some("Duration"))
+        .unwrap();
+    assert_eq!(
+        (slow.extended_statistic(), slow.period()),
+        (Some("p99"), Some(300))
+    );
+    assert_eq!(
+        slow.comparison_operator(),
+        Some(&ComparisonOperator::GreaterThanThreshold)
+    );
+    let cw = support::aws::cloudwatch(&url).await;
+    let tags = cw
+        .list_tags_for_resource()
+        .resource_arn(failing.alarm_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let tag = |k: &str| {
+        tags.tags()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .map(String::from)
+    };
+    assert_eq!(tag("canary:managed").as_deref(), Some("true"));
+    assert_eq!(tag("canary:namespace"), Some(ns.clone()));
+    assert_eq!(tag("canary:project"), Some(prefix.clone()));
+    let composite = cw
+        .describe_alarms()
+        .alarm_names(format!("{prefix}-shop-down"))
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        composite.composite_alarms()[0].alarm_rule(),
+        Some(
+            format!("ALARM(\"{prefix}-shop-failing\") AND ALARM(\"{prefix}-shop-slow\")").as_str()
+        )
+    );
+
+    // A second apply is a no-op.
+    let out = alarms_cmd(d, "plan", &url, &ns);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("CloudWatch matches the files"),
+        "{}",
+        text(&out)
+    );
+    let out = alarms_cmd(d, "apply", &url, &ns);
+    assert!(
+        text(&out).contains("Applied: 0 put, 0 deleted"),
+        "{}",
+        text(&out)
+    );
+
+    // Alarms canary does not own: one with the prefix it would delete if it were its own, one
+    // with the name of an alarm the files now ask for.
+    for (name, threshold) in [
+        (format!("{prefix}-hand-made"), 1.0),
+        (format!("{prefix}-blog-slow"), 2.0),
+    ] {
+        cw.put_metric_alarm()
+            .alarm_name(name)
+            .namespace(&ns)
+            .metric_name("Duration")
+            .statistic(Statistic::Maximum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(threshold)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Edit: a threshold changes, the composite and the slow alarm go, the blog gets `slow`.
+    std::fs::write(
+        d.join("shop.yaml"),
+        canary_file(
+            "shop",
+            "alarms:\n  - { name: failing, threshold: { lt: 80 }, missing: notBreaching }\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("blog.yaml"),
+        canary_file(
+            "blog",
+            "alarms:\n  - { name: slow, metric: Duration, threshold: { gt: 500 } }\n",
+        ),
+    )
+    .unwrap();
+    let out = alarms_cmd(d, "plan", &url, &ns);
+    let plan = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{plan}");
+    assert!(
+        plan.contains(&format!(
+            "~ update {prefix}-shop-failing\n    Threshold: 90 → 80"
+        )),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("- delete {prefix}-shop-down"))
+            && plan.contains(&format!("- delete {prefix}-shop-slow")),
+        "{plan}"
+    );
+    assert!(
+        plan.find("shop-down").unwrap()
+            < plan
+                .find("delete")
+                .map(|i| i + plan[i..].find("shop-slow").unwrap())
+                .unwrap(),
+        "the composite goes first: {plan}"
+    );
+    assert!(
+        plan.contains(&format!("! conflict {prefix}-blog-slow")),
+        "{plan}"
+    );
+    assert!(!plan.contains("hand-made"), "{plan}");
+    let out = alarms_cmd(d, "apply", &url, &ns);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a conflict is left: {}",
+        text(&out)
+    );
+    let left = describe(
+        &url,
+        &names(&["shop-failing", "shop-slow", "hand-made", "blog-slow"]),
+    )
+    .await;
+    let threshold = |n: &str| {
+        left.iter()
+            .find(|a| a.alarm_name() == Some(&format!("{prefix}-{n}")))
+            .and_then(MetricAlarm::threshold)
+    };
+    assert_eq!(threshold("shop-failing"), Some(80.0));
+    assert_eq!(threshold("shop-slow"), None, "deleted");
+    assert_eq!(threshold("hand-made"), Some(1.0), "not canary's: untouched");
+    assert_eq!(threshold("blog-slow"), Some(2.0), "not canary's: untouched");
+}
+
+/// An HTTP subscriber that confirms its SNS subscription and keeps every notification.
+fn subscriber() -> (Server, Arc<Mutex<Vec<Value>>>) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let keep = got.clone();
+    let srv = Server::http(move |req| {
+        let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+            return Reply::text(400, "not json");
+        };
+        if body["Type"] == "SubscriptionConfirmation" {
+            let url = body["SubscribeURL"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            std::thread::spawn(move || minimal_get(&url));
+        } else {
+            keep.lock().unwrap().push(body);
+        }
+        Reply::text(200, "ok")
+    });
+    (srv, got)
+}
+
+/// GET `url` (http://host:port/path) with a plain socket: confirms the subscription.
+fn minimal_get(url: &str) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(host)?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_canary_drives_its_alarm_and_sns_reaches_a_person() {
+    let Some(url) = localstack() else { return };
+    let prefix = unique("ca", "e2e");
+    let ns = format!("canary-test/{prefix}");
+    let sns = aws_sdk_sns::Client::new(&support::aws::sdk_config(&url).await);
+    let topic = sns.create_topic().name(&prefix).send().await.unwrap();
+    let topic_arn = topic.topic_arn().unwrap().to_string();
+    let (receiver, got) = subscriber();
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("http")
+        .endpoint(receiver.url("/sns"))
+        .send()
+        .await
+        .unwrap();
+    let site = Server::http(|_| Reply::text(503, "down"));
+    let file = format!(
+        "name: checkout\nschedule: rate(2 seconds)\nhttp: {{ url: '{}', assert: [ {{ status: 200 }} ] }}\nalarms:\n  - {{ name: failing, metric: SuccessPercent, threshold: {{ lt: 90 }}, period: 10s, datapoints: 1 of 3, missing: notBreaching, actions: [ '{topic_arn}' ] }}\n",
+        site.url("/checkout")
+    );
+    let dir = support::canary_dir(&[
+        (
+            ".canary.yaml",
+            &format!("project: {prefix}\nalarm_prefix: \"{prefix}-\"\n"),
+        ),
+        ("c.yaml", &file),
+    ]);
+    let out = alarms_cmd(dir.path(), "apply", &url, &ns);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut run = aws_command(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--metrics",
+            "cloudwatch",
+            "--high-resolution",
+            "--flush-interval",
+            "10s",
+            "--endpoint-url",
+            &url,
+            "--namespace",
+            &ns,
+        ],
+    )
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let alarm = format!("{prefix}-checkout-failing");
+    let until = Instant::now() + Duration::from_secs(180);
+    let notified = loop {
+        let hit = got.lock().unwrap().iter().find_map(|n| {
+            let msg: Value = serde_json::from_str(n["Message"].as_str()?).ok()?;
+            (msg["AlarmName"] == alarm.as_str() && msg["NewStateValue"] == "ALARM").then_some(msg)
+        });
+        if hit.is_some() || Instant::now() > until {
+            break hit;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let _ = run.kill();
+    let _ = run.wait();
+    let state = describe(&url, std::slice::from_ref(&alarm)).await;
+    let msg = notified.unwrap_or_else(|| {
+        panic!(
+            "no ALARM notification for {alarm} within 180 s; the alarm is {:?}",
+            state
+                .first()
+                .map(|a| (a.state_value().cloned(), a.state_reason().map(String::from)))
+        )
+    });
+    assert_eq!(msg["Trigger"]["MetricName"], "SuccessPercent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_anomaly_detector_request_is_exact_at_the_wire() {
+    let Some(url) = localstack() else { return };
+    let prefix = unique("ca", "band");
+    let ns = format!("canary-test/{prefix}");
+    // LocalStack has no anomaly detectors: a proxy in front of it answers that call itself and
+    // keeps what was sent.
+    let proxy = Proxy::start(&url, Mode::Forward);
+    proxy.answer_here.lock().unwrap().extend([
+        "PutAnomalyDetector".to_string(),
+        "DeleteAnomalyDetector".to_string(),
+    ]);
+    let file = canary_file(
+        "api",
+        "dimensions: { Environment: prod }\nalarms:\n  - { name: slow, metric: Duration, statistic: p90, anomaly: { band: 2.5, side: above }, datapoints: 2 of 4 }\n",
+    );
+    let dir = support::canary_dir(&[
+        (
+            ".canary.yaml",
+            &format!("project: {prefix}\nalarm_prefix: \"{prefix}-\"\n"),
+        ),
+        ("api.yaml", &file),
+    ]);
+    let out = canary(
+        dir.path(),
+        &[
+            "alarms",
+            "apply",
+            ".",
+            "--endpoint-url",
+            &proxy.url(),
+            "--namespace",
+            &ns,
+            "--dimension",
+            "Region=eu-west-1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let bodies: Vec<(String, Vec<u8>)> = proxy.recorded.lock().unwrap().clone();
+    let (_, body) = bodies
+        .iter()
+        .find(|(t, _)| t.ends_with("/PutAnomalyDetector"))
+        .expect("a PutAnomalyDetector request");
+    let sent: ciborium::Value = ciborium::from_reader(body.as_slice()).unwrap();
+    let json: Value = serde_json::to_value(&sent).unwrap();
+    assert_eq!(
+        json["SingleMetricAnomalyDetector"],
+        serde_json::json!({
+            "Namespace": ns,
+            "MetricName": "Duration",
+            "Dimensions": [
+                { "Name": "CanaryName", "Value": "api" },
+                { "Name": "Environment", "Value": "prod" },
+                { "Name": "Region", "Value": "eu-west-1" }
+            ],
+            "Stat": "p90"
+        })
+    );
+    let put = bodies
+        .iter()
+        .position(|(t, _)| t.ends_with("/PutMetricAlarm"))
+        .unwrap();
+    let detector = bodies
+        .iter()
+        .position(|(t, _)| t.ends_with("/PutAnomalyDetector"))
+        .unwrap();
+    assert!(detector < put, "the detector comes before its alarm");
+    let (_, alarm) = &bodies[put];
+    let alarm: Value = serde_json::to_value(
+        ciborium::from_reader::<ciborium::Value, _>(alarm.as_slice()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(alarm["ComparisonOperator"], "GreaterThanUpperThreshold");
+    assert_eq!(alarm["ThresholdMetricId"], "ad1");
+    assert_eq!(
+        alarm["Metrics"][1]["Expression"],
+        "ANOMALY_DETECTION_BAND(m1, 2.5)"
+    );
+    assert_eq!(alarm["Metrics"][0]["MetricStat"]["Stat"], "p90");
+    // What CloudWatch stores reads back as the same alarm: nothing to change.
+    let out = canary(
+        dir.path(),
+        &[
+            "alarms",
+            "plan",
+            ".",
+            "--endpoint-url",
+            &proxy.url(),
+            "--namespace",
+            &ns,
+            "--dimension",
+            "Region=eu-west-1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Removing the alarm deletes its detector too.
+    std::fs::write(
+        dir.path().join("api.yaml"),
+        canary_file("api", "dimensions: { Environment: prod }\n"),
+    )
+    .unwrap();
+    let out = canary(
+        dir.path(),
+        &[
+            "alarms",
+            "apply",
+            ".",
+            "--endpoint-url",
+            &proxy.url(),
+            "--namespace",
+            &ns,
+            "--dimension",
+            "Region=eu-west-1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        proxy
+            .recorded
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(t, _)| t.ends_with("/DeleteAnomalyDetector"))
+    );
+}
+
+#[test]
+fn exports_load_in_their_own_validators() {
+    let file = canary_file(
+        "checkout",
+        "alarms:\n  - { name: failing, metric: SuccessPercent, threshold: { lt: 90 }, datapoints: 2 of 3, actions: [ 'arn:aws:sns:us-east-1:123456789012:oncall' ] }\n  - { name: slow, metric: Duration, statistic: p99, anomaly: { band: 2 } }\n  - { name: p95, metric: Duration, statistic: p95, threshold: { gt: 800 } }\ncomposite:\n  - { name: down, rule: failing AND slow, description: 'Checkout \"down\" $${x}' }\n",
+    );
+    let dir = support::canary_dir(&[("c.yaml", &file)]);
+    let d = dir.path();
+    for (format, out) in [
+        ("cloudformation", "cfn.json"),
+        ("terraform", "main.tf"),
+        ("prometheus", "rules.yml"),
+    ] {
+        let r = support::canary(
+            d,
+            &["alarms", "export", "c.yaml", "--format", format, "-o", out],
+        );
+        assert_eq!(
+            r.status.code(),
+            Some(0),
+            "{format}: {:?}",
+            support::text(&r)
+        );
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ci/bin");
+    let tool = |name: &str| {
+        let p = venv.join(name);
+        assert!(
+            p.exists() || std::env::var("CI").map_or(true, |v| v != "true"),
+            "{name} is missing: run scripts/check-deploy first (it installs the validators)"
+        );
+        p
+    };
+    let cfn = std::process::Command::new(tool("cfn-lint"))
+        .arg(d.join("cfn.json"))
+        .output();
+    let cfn = cfn.expect("cfn-lint (scripts/check-deploy installs it into .venv-ci)");
+    assert!(cfn.status.success(), "cfn-lint: {}", support::text(&cfn).0);
+    let hcl = std::process::Command::new(tool("python"))
+        .args(["-c", "import hcl2, json, sys; r = hcl2.load(open(sys.argv[1]))['resource']; print(json.dumps(r))"])
+        .arg(d.join("main.tf"))
+        .output()
+        .expect("python-hcl2 in .venv-ci");
+    assert!(hcl.status.success(), "HCL: {}", support::text(&hcl).1);
+    let resources: Value = serde_json::from_slice(&hcl.stdout).unwrap();
+    let kinds: Vec<String> = resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_object().unwrap().keys().cloned())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| k.contains("metric_alarm")).count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| k.contains("composite_alarm"))
+            .count(),
+        1,
+        "{kinds:?}"
+    );
+    let tf = std::fs::read_to_string(d.join("main.tf")).unwrap();
+    assert!(
+        tf.contains(r#"alarm_description         = "Checkout \"down\" $${x}""#),
+        "{tf}"
+    );
+    let check = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(d.join("rules.yml"))
+        .output()
+        .expect("promtool (scripts/test installs prometheus)");
+    assert!(check.status.success(), "{:?}", support::text(&check));
+    let rules = std::fs::read_to_string(d.join("rules.yml")).unwrap();
+    let summary =
+        "Average SuccessPercent of canary checkout < 90 in 2 of the last 3 periods of 60s";
+    let unit = format!(
+        r#"rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'canary_runs_total{{canary="checkout",outcome="failed"}}'
+        values: '0+1x10'
+      - series: 'canary_runs_total{{canary="checkout",outcome="passed"}}'
+        values: '0x10'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: canary-checkout-failing
+        exp_alerts:
+          - exp_labels: {{ canary: checkout, source: canary }}
+            exp_annotations: {{ summary: "{summary}" }}
+  - interval: 1m
+    input_series:
+      - series: 'canary_runs_total{{canary="checkout",outcome="passed"}}'
+        values: '0+1x10'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: canary-checkout-failing
+        exp_alerts: []
+"#
+    );
+    std::fs::write(d.join("unit.yml"), unit).unwrap();
+    let test = std::process::Command::new("promtool")
+        .args(["test", "rules", "unit.yml"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(test.status.success(), "{}\n{rules}", text(&test));
+}
