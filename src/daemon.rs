@@ -15,6 +15,7 @@ use crate::config::{self, LoadOptions};
 use crate::metrics::Metrics;
 use crate::run::{Outcome, Run};
 use crate::scheduler::{self, Clock, Control, Event};
+use crate::sinks::Sinks;
 
 /// What `canary run` was asked to do.
 #[derive(Clone)]
@@ -27,9 +28,9 @@ pub struct Options {
     pub scheduler: scheduler::Options,
     /// How often to look for changed files; None: only on SIGHUP.
     pub watch: Option<Duration>,
-    /// Where runs are recorded as metrics, if anywhere.
-    pub metrics: Option<Metrics>,
-    /// How long the metrics may take to flush at shutdown.
+    /// Where runs go: metrics, notifications.
+    pub sinks: Sinks,
+    /// How long the sinks may take to flush at shutdown.
     pub flush_timeout: Duration,
     /// What checks need from outside (WebDriver, artifacts).
     pub ctx: Arc<Context>,
@@ -42,6 +43,7 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
     let (ctl, ctl_rx) = mpsc::unbounded_channel();
     let (ev_tx, mut events) = mpsc::unbounded_channel();
     tracing::info!(canaries = canaries.len(), "canary run started");
+    opts.sinks.canaries(&canaries);
     let scheduler = tokio::spawn(scheduler::run(
         canaries,
         opts.scheduler.clone(),
@@ -57,14 +59,10 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
     drop(ctl);
     while let Some(event) = events.recv().await {
         log(&event);
-        if let Some(m) = &opts.metrics {
-            record(m, &event);
-        }
+        record(&opts.sinks, &event);
     }
     let _ = scheduler.await;
-    if let Some(m) = &opts.metrics {
-        flush(m, opts.flush_timeout).await;
-    }
+    opts.sinks.flush(opts.flush_timeout).await;
     if let Some(driver) = &opts.ctx.webdriver {
         driver.shutdown();
     }
@@ -72,15 +70,15 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
     Ok(())
 }
 
-fn record(m: &Metrics, event: &Event) {
+fn record(sinks: &Sinks, event: &Event) {
     match event {
-        Event::Finished { run, lateness, .. } => m.run(run, Some(*lateness)),
+        Event::Finished { run, lateness, .. } => sinks.run(run, Some(*lateness)),
         Event::Skipped {
             canary,
             planned,
             dimensions,
             ..
-        } => m.skipped(canary, dimensions, (*planned).into()),
+        } => sinks.skipped(canary, dimensions, (*planned).into()),
         Event::Reloaded { .. } => {}
     }
 }
@@ -145,6 +143,7 @@ fn signals(
 pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
     match config::load(&opts.paths, &opts.load) {
         Ok(canaries) => {
+            opts.sinks.canaries(&canaries);
             let _ = ctl.send(Control::Reload(canaries));
         }
         Err(errors) => {

@@ -1,6 +1,7 @@
 //! The compiled canary: what a canary *is* once loaded — plain data that imports no executor.
 
 pub mod alarm;
+pub mod alerting;
 pub mod assertion;
 pub mod browser;
 pub mod capture;
@@ -42,6 +43,8 @@ pub struct Canary {
     pub alarms: Vec<alarm::Alarm>,
     /// Its composite alarms.
     pub composites: Vec<alarm::Composite>,
+    /// The runner's own alert policy for it (None: no alert state, no notifications).
+    pub alerting: Option<alerting::Alerting>,
 }
 
 impl Canary {

@@ -163,7 +163,7 @@ impl Compiler<'_> {
         let datapoints = r
             .datapoints
             .as_ref()
-            .and_then(|d| self.check(&d.referenced, datapoints(&d.value)));
+            .and_then(|d| self.check(&d.referenced, datapoints(&d.value, "breaching periods")));
         let missing = r.missing.as_ref().and_then(|m| {
             let v = match m.value.as_str() {
                 "breaching" => Ok(Missing::Breaching),
@@ -494,11 +494,10 @@ fn period(secs: u64, nanos: u32) -> Result<u32, String> {
     ))
 }
 
-/// `2 of 3`, or `3` for 3 of 3.
-fn datapoints(v: &Value) -> Result<(u32, u32), String> {
+/// `2 of 3`, or `3` for 3 of 3: `what` of the last N (breaching periods, failed runs).
+pub(super) fn datapoints(v: &Value, what: &str) -> Result<(u32, u32), String> {
     let text = values::text(v);
-    let bad =
-        || format!("`{text}` is not `M of N` (like `2 of 3`): M breaching periods of the last N");
+    let bad = || format!("`{text}` is not `M of N` (like `2 of 3`): M {what} of the last N");
     let (m, n) = match text.split_once(" of ") {
         Some((m, n)) => (
             m.trim().parse().map_err(|_| bad())?,
@@ -514,7 +513,7 @@ fn datapoints(v: &Value) -> Result<(u32, u32), String> {
     }
     if m > n {
         return Err(format!(
-            "`{text}`: {m} breaching periods cannot happen in {n}; M is at most N"
+            "`{text}`: {m} {what} cannot happen in {n}; M is at most N"
         ));
     }
     Ok((m, n))
@@ -568,14 +567,17 @@ mod tests {
 
     #[test]
     fn values_as_cloudwatch_takes_them() {
-        assert_eq!(datapoints(&json!("2 of 3")), Ok((2, 3)));
-        assert_eq!(datapoints(&json!(3)), Ok((3, 3)));
+        assert_eq!(
+            datapoints(&json!("2 of 3"), "breaching periods"),
+            Ok((2, 3))
+        );
+        assert_eq!(datapoints(&json!(3), "breaching periods"), Ok((3, 3)));
         assert!(
-            datapoints(&json!("4 of 3"))
+            datapoints(&json!("4 of 3"), "breaching periods")
                 .unwrap_err()
                 .contains("at most N")
         );
-        assert!(datapoints(&json!("two")).is_err());
+        assert!(datapoints(&json!("two"), "breaching periods").is_err());
         assert_eq!(period(60, 0), Ok(60));
         assert_eq!(period(30, 0), Ok(30));
         assert!(period(90, 0).is_err());

@@ -137,6 +137,11 @@ pub fn compile(
         None => steps.iter().map(|s| s.name.clone()).collect(),
     };
     let (alarms, composites) = c.alarms(raw, &opts.project.default_alarms, &step_names);
+    let alerting = c.canary_alerting(
+        &raw.alerting,
+        opts.project.default_alerting.as_ref(),
+        &opts.project.channel_names(),
+    );
     if let Some(n) = &name {
         alarm_name_lengths(
             &mut c,
@@ -168,6 +173,7 @@ pub fn compile(
         cookies: raw.cookies.unwrap_or(true),
         alarms,
         composites,
+        alerting,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Loading canary files: discover → parse (YAML with locations) → compile; every error at once.
 
 mod alarms;
+mod alerting;
 mod assertions;
 mod browser;
 mod compile;

@@ -9,9 +9,11 @@ use serde::Deserialize;
 
 use super::LoadOptions;
 use super::alarms::AlarmPatch;
+use super::alerting::{AlertingPatch, RawChannel};
 use super::compile::Compiler;
 use super::error::{ConfigError, ConfigErrors};
-use super::raw::{RawAlarm, S};
+use super::raw::{RawAlarm, RawAlerting, S};
+use crate::canary::alerting::Channel;
 
 /// The project file's name, looked for in the current folder. Hidden, so never loaded as a canary.
 pub const FILE: &str = ".canary.yaml";
@@ -28,6 +30,9 @@ pub struct RawProject {
     /// What every canary gets unless it says otherwise.
     #[serde(default)]
     pub defaults: RawDefaults,
+    /// Notification channels by name, chosen per canary in `alerting.notify`.
+    #[serde(default)]
+    pub notify: BTreeMap<String, S<RawChannel>>,
 }
 
 /// `defaults:` of the project file.
@@ -37,6 +42,8 @@ pub struct RawDefaults {
     /// Alarms every canary gets (a canary changes one by naming it, or opts out with `alarms: []`).
     #[serde(default)]
     pub alarms: Vec<S<RawAlarm>>,
+    /// The runner's alert policy for every canary (a canary changes it field by field).
+    pub alerting: Option<S<RawAlerting>>,
 }
 
 /// The project, compiled.
@@ -50,6 +57,19 @@ pub struct Project {
     pub alarm_prefix: String,
     /// The default alarms, checked complete.
     pub default_alarms: Vec<AlarmPatch>,
+    /// The default alert policy.
+    pub default_alerting: Option<AlertingPatch>,
+    /// The notification channels.
+    pub channels: Vec<Channel>,
+    /// Secret values the project file uses (webhook keys, Slack URLs), redacted everywhere.
+    pub secrets: Vec<String>,
+}
+
+impl Project {
+    /// The names of the notification channels.
+    pub fn channel_names(&self) -> Vec<String> {
+        self.channels.iter().map(|c| c.name.clone()).collect()
+    }
 }
 
 impl Default for Project {
@@ -59,6 +79,9 @@ impl Default for Project {
             name: "canary".into(),
             alarm_prefix: "canary-".into(),
             default_alarms: Vec::new(),
+            default_alerting: None,
+            channels: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 }
@@ -110,6 +133,16 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
             default_alarms.push(patch);
         }
     }
+    let mut channels = Vec::new();
+    for (channel, raw_channel) in &raw.notify {
+        channels.extend(c.channel(channel, raw_channel));
+    }
+    let names: Vec<String> = raw.notify.keys().cloned().collect();
+    let default_alerting = raw
+        .defaults
+        .alerting
+        .as_ref()
+        .map(|a| c.alerting_patch(a, &names));
     let errors = c.finish();
     if !errors.is_empty() {
         return Err(errors);
@@ -119,6 +152,9 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
         name: name.unwrap_or_default(),
         alarm_prefix: alarm_prefix.unwrap_or_default(),
         default_alarms,
+        default_alerting,
+        channels,
+        secrets: c.vars.secrets.clone(),
     })
 }
 

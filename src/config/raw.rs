@@ -61,6 +61,23 @@ pub struct RawCanary {
     /// Composite alarms: rules over this canary's alarms (and any alarm by its full name).
     #[serde(default)]
     pub composite: Vec<S<RawComposite>>,
+    /// The runner's own alert state and notifications for this canary: changes the project
+    /// file's `defaults.alerting` field by field.
+    pub alerting: Option<S<RawAlerting>>,
+}
+
+/// When a canary goes to ALARM and back, and who hears of it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerting {
+    /// `N of M`: ALARM when N of the last M runs failed (a number N means N of N). Default `1 of 1`.
+    pub failures: Option<S<Value>>,
+    /// OK again after this many passes in a row. Default 1.
+    pub recover: Option<S<u32>>,
+    /// How a degraded run counts: `pass` (default) or `fail`.
+    pub degraded: Option<S<String>>,
+    /// The channels told (names from the project file's `notify:`); `[]` tells none.
+    pub notify: Option<Vec<S<String>>>,
 }
 
 /// A CloudWatch metric alarm, named `<prefix><canary>-<name>`.

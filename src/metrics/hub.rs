@@ -79,6 +79,7 @@ pub struct Report {
 
 enum Msg {
     Run(Box<Run>, Option<Duration>),
+    Notified(String, &'static str, u64),
     Skipped(String, Vec<(String, String)>, SystemTime),
     Shutdown(Duration, oneshot::Sender<Report>),
 }
@@ -97,6 +98,12 @@ struct Hub {
     prom: Option<Arc<Prometheus>>,
     series: SeriesOptions,
     spool: bool,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
 }
 
 impl Metrics {
@@ -164,6 +171,11 @@ impl Metrics {
         let _ = self.tx.send(Msg::Run(Box::new(run.clone()), lateness));
     }
 
+    /// Counts notifications of a channel: `sent`, `failed` (attempts) or `dropped`.
+    pub fn notified(&self, channel: &str, result: &'static str, n: u64) {
+        let _ = self.tx.send(Msg::Notified(channel.to_string(), result, n));
+    }
+
     /// Records a skipped instant.
     pub fn skipped(&self, canary: &str, dims: &[(String, String)], at: SystemTime) {
         let _ = self
@@ -197,6 +209,11 @@ impl Hub {
                 msg = rx.recv() => match msg {
                     Some(Msg::Run(run, lateness)) => self.record(&run, lateness),
                     Some(Msg::Skipped(canary, dims, at)) => self.skip(&canary, &dims, at),
+                    Some(Msg::Notified(channel, result, n)) => {
+                        if let Some(p) = &self.prom {
+                            p.notified(&channel, result, n);
+                        }
+                    }
                     Some(Msg::Shutdown(within, reply)) => {
                         let _ = reply.send(self.finish(within).await);
                         return;

@@ -30,6 +30,12 @@ struct PhaseLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifyLabels {
+    channel: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     canary: String,
     outcome: String,
@@ -48,6 +54,7 @@ pub struct Prometheus {
     runs: Family<OutcomeLabels, Counter>,
     lateness: Hist,
     skipped: Family<CanaryLabel, Counter>,
+    notifications: Family<NotifyLabels, Counter>,
     heartbeat: Option<Arc<Heartbeat>>,
 }
 
@@ -79,6 +86,7 @@ impl Prometheus {
         let runs = Family::<OutcomeLabels, Counter>::default();
         let lateness: Hist = Family::new_with_constructor(lateness_buckets);
         let skipped = Family::<CanaryLabel, Counter>::default();
+        let notifications = Family::<NotifyLabels, Counter>::default();
         registry.register(
             "canary_success",
             "1 if the canary's last run passed (or was degraded), else 0",
@@ -111,6 +119,11 @@ impl Prometheus {
             "Instants skipped because the previous run was still going",
             skipped.clone(),
         );
+        registry.register(
+            "canary_notifications",
+            "Notifications by channel: sent, failed (attempts, each retried) and dropped",
+            notifications.clone(),
+        );
         Prometheus {
             registry,
             success,
@@ -121,6 +134,7 @@ impl Prometheus {
             runs,
             lateness,
             skipped,
+            notifications,
             heartbeat,
         }
     }
@@ -187,6 +201,15 @@ impl Prometheus {
                 self.cert_expiry.get_or_create(&canary).set(secs);
             }
         }
+    }
+
+    /// Counts notifications of a channel.
+    pub fn notified(&self, channel: &str, result: &str, n: u64) {
+        let labels = NotifyLabels {
+            channel: channel.into(),
+            result: result.into(),
+        };
+        self.notifications.get_or_create(&labels).inc_by(n);
     }
 
     /// Records a skipped instant.

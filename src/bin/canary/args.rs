@@ -38,6 +38,13 @@ pub struct RunArgs {
     /// On SIGTERM/SIGINT, how long in-flight runs may finish (ECS and Kubernetes allow 30 s).
     #[arg(long, default_value = "25s", value_parser = humantime::parse_duration, env = "CANARY_GRACE")]
     pub grace: Duration,
+    /// Keep the alert state and undelivered notifications here, so a restart neither repeats
+    /// nor forgets an alarm (the image's /state).
+    #[arg(long, value_name = "DIR", env = "CANARY_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Changes of alert state within this window go out as one message per channel.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, env = "CANARY_NOTIFY_WINDOW")]
+    pub notify_window: Duration,
     /// Touch this file every few seconds while the scheduler runs, for `canary health`.
     #[arg(long, value_name = "FILE", env = "CANARY_HEARTBEAT")]
     pub heartbeat: Option<PathBuf>,

@@ -14,8 +14,10 @@ use canary::check::Context as RunContext;
 use canary::config::{self, LoadOptions};
 use canary::health::Heartbeat;
 use canary::metrics::Metrics;
+use canary::notify::{Notifier, Settings as NotifySettings};
 use canary::report::{self, Summary, console::Console};
 use canary::runner;
+use canary::sinks::Sinks;
 
 use crate::args::{HealthArgs, LoadArgs, RunArgs, TestArgs};
 
@@ -27,13 +29,15 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let heartbeat = Arc::new(Heartbeat::new(args.heartbeat.clone()));
     let metrics = rt.block_on(args.metrics.start(&canaries, Some(heartbeat.clone())))?;
+    let notifier = rt.block_on(notifier(&args, &canaries, &load_opts, metrics.clone()))?;
+    let sinks = Sinks { metrics, notifier };
     let ctx = args.browser.context(&canaries.iter().collect::<Vec<_>>());
     if args.once {
         let flush = args.metrics.flush_timeout;
         return Ok(rt.block_on(once(
             canaries,
             args.max_concurrent.into(),
-            metrics,
+            sinks,
             flush,
             &ctx,
             args.fail_on_degraded,
@@ -49,7 +53,7 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
             heartbeat: Some(heartbeat),
         },
         watch: (!args.watch_interval.is_zero()).then_some(args.watch_interval),
-        metrics,
+        sinks,
         flush_timeout: args.metrics.flush_timeout,
         ctx,
     };
@@ -58,11 +62,47 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `canary run --once`: every canary once, logged and recorded, metrics flushed; `test`'s exit codes.
+/// The notifier, when the project has channels or a canary an alert policy.
+async fn notifier(
+    args: &RunArgs,
+    canaries: &[Canary],
+    opts: &LoadOptions,
+    metrics: Option<Metrics>,
+) -> Result<Option<Arc<Notifier>>> {
+    let project = &opts.project;
+    if project.channels.is_empty() && canaries.iter().all(|c| c.alerting.is_none()) {
+        return Ok(None);
+    }
+    let settings = NotifySettings {
+        state_dir: args.state_dir.clone(),
+        window: args.notify_window,
+        endpoint_url: args.metrics.endpoint_url.clone(),
+        secrets: project.secrets.clone(),
+        host: hostname(),
+        metrics,
+    };
+    let n = Notifier::start(&project.channels, settings)
+        .await
+        .context("cannot start the notifications")?;
+    n.set_canaries(canaries);
+    Ok(Some(Arc::new(n)))
+}
+
+/// This machine's name, as notifications show where canary runs.
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// `canary run --once`: every canary once, logged and recorded, sinks flushed; `test`'s exit codes.
 async fn once(
     canaries: Vec<Canary>,
     parallel: usize,
-    metrics: Option<Metrics>,
+    sinks: Sinks,
     flush: Duration,
     ctx: &Arc<RunContext>,
     fail_on_degraded: bool,
@@ -71,14 +111,10 @@ async fn once(
     let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
     let runs = runner::run_all(&canaries, parallel, ctx, |r| {
         canary::daemon::log_run(r, None);
-        if let Some(m) = &metrics {
-            m.run(r, None);
-        }
+        sinks.run(r, None);
     })
     .await;
-    if let Some(m) = &metrics {
-        canary::daemon::flush(m, flush).await;
-    }
+    sinks.flush(flush).await;
     let s = Summary::of(&runs);
     tracing::info!(
         passed = s.passed,

@@ -1,0 +1,101 @@
+//! Slack incoming webhooks: one message per group of changes — a header, a section per canary
+//! with the failing step and expected vs actual, and a line of context.
+
+use serde_json::{Value, json};
+use url::Url;
+
+use super::event::{Event, Notice};
+use super::state::AlertState;
+use super::{BoxFuture, Sender, Undelivered, http_client};
+
+/// At most this many canaries get a section of their own; the rest are named in one line.
+const SECTIONS: usize = 20;
+
+/// A Slack channel.
+pub struct Slack {
+    client: reqwest::Client,
+    url: Url,
+    host: String,
+}
+
+impl Slack {
+    /// A Slack incoming webhook at `url`.
+    pub fn new(url: Url, host: String) -> Result<Slack, String> {
+        Ok(Slack {
+            client: http_client()?,
+            url,
+            host,
+        })
+    }
+}
+
+/// The message for these changes.
+pub fn message(events: &[Event], host: &str) -> Value {
+    let notices = super::event::notices(events);
+    let alarms = notices
+        .iter()
+        .filter(|n| n.state == AlertState::Alarm)
+        .count();
+    let oks = notices.len() - alarms;
+    let title = match (alarms, oks) {
+        (1, 0) => format!(":red_circle: {} is failing", notices[0].canary),
+        (0, 1) => format!(":large_green_circle: {} recovered", notices[0].canary),
+        (a, 0) => format!(":red_circle: {a} canaries are failing"),
+        (0, o) => format!(":large_green_circle: {o} canaries recovered"),
+        (a, o) => format!(":red_circle: {a} canaries failing, :large_green_circle: {o} recovered"),
+    };
+    let mut blocks =
+        vec![json!({ "type": "header", "text": { "type": "plain_text", "text": title } })];
+    for n in notices.iter().take(SECTIONS) {
+        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": section(n) } }));
+    }
+    if notices.len() > SECTIONS {
+        let rest: Vec<&str> = notices[SECTIONS..]
+            .iter()
+            .map(|n| n.canary.as_str())
+            .collect();
+        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("…and {} more: {}", rest.len(), rest.join(", ")) } }));
+    }
+    let at = notices.first().map_or("", |n| n.at.as_str());
+    blocks.push(json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("canary on {host} · {at}") } ] }));
+    json!({ "text": title, "blocks": blocks })
+}
+
+fn section(n: &Notice) -> String {
+    let mark = if n.state == AlertState::Alarm {
+        ":red_circle:"
+    } else {
+        ":large_green_circle:"
+    };
+    let mut text = format!(
+        "{mark} *{}* is {} (was {})",
+        n.canary,
+        n.state.as_str(),
+        n.previous_state.as_str()
+    );
+    if let Some(f) = &n.failure {
+        text.push_str(&format!("\nstep `{}`: {}", f.step, f.subject));
+        if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+            text.push_str(&format!("\nexpected `{e}`, got `{a}`"));
+        } else {
+            text.push_str(&format!(" ({})", f.kind));
+        }
+    }
+    text.push_str(&format!(
+        "\n_{} failures in the last {} runs raise it; {} passes in a row clear it_",
+        n.policy.failures, n.policy.window, n.policy.recover
+    ));
+    text
+}
+
+impl Sender for Slack {
+    fn send<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), Undelivered>> {
+        Box::pin(async move {
+            let req = self
+                .client
+                .post(self.url.clone())
+                .json(&message(events, &self.host));
+            super::post(req, events).await
+        })
+    }
+}

@@ -1,0 +1,285 @@
+//! The runner's alert state per canary: OK → ALARM when "N of the last M runs" failed, ALARM →
+//! OK after enough passes in a row; kept in a small file in the state folder, so a restart
+//! neither sends an alarm again nor forgets one.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::canary::alerting::Alerting;
+use crate::run::{Outcome, Run};
+
+/// The file the state is kept in, in the state folder.
+pub const FILE: &str = "alert-state.json";
+
+/// A canary's alert state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AlertState {
+    /// Passing (or not failing enough to alarm).
+    Ok,
+    /// Failing as the policy says.
+    Alarm,
+}
+
+impl AlertState {
+    /// `OK` or `ALARM`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Ok => "OK",
+            AlertState::Alarm => "ALARM",
+        }
+    }
+}
+
+/// One canary's state and the recent runs that decide it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The state.
+    pub state: AlertState,
+    /// Since when (RFC 3339).
+    pub since: String,
+    /// The last runs, oldest first: `F` failed, `P` passed.
+    pub recent: String,
+    /// Passes in a row (while in ALARM).
+    pub passes: u32,
+}
+
+/// A change of state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The canary.
+    pub canary: String,
+    /// The state before.
+    pub from: AlertState,
+    /// The state now.
+    pub to: AlertState,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Saved {
+    version: u32,
+    canaries: BTreeMap<String, Entry>,
+}
+
+/// Every canary's alert state, and where it is kept.
+#[derive(Debug)]
+pub struct AlertBook {
+    file: Option<PathBuf>,
+    entries: BTreeMap<String, Entry>,
+    dirty: bool,
+    saved_at: Instant,
+}
+
+/// How often the recent runs are written when nothing changed state (a change is written at once).
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+impl AlertBook {
+    /// The state kept in `dir` (empty when there is none yet), or in memory only.
+    pub fn open(dir: Option<&Path>) -> io::Result<AlertBook> {
+        let file = dir.map(|d| d.join(FILE));
+        let mut entries = BTreeMap::new();
+        if let Some(f) = &file {
+            if let Some(d) = f.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            match std::fs::read(f) {
+                Ok(bytes) => {
+                    let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| {
+                        io::Error::other(format!(
+                            "{} is not canary's alert state: {e}",
+                            f.display()
+                        ))
+                    })?;
+                    entries = saved.canaries;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(AlertBook {
+            file,
+            entries,
+            dirty: false,
+            saved_at: Instant::now(),
+        })
+    }
+
+    /// The canary's state (OK when never seen).
+    pub fn state(&self, canary: &str) -> AlertState {
+        self.entries.get(canary).map_or(AlertState::Ok, |e| e.state)
+    }
+
+    /// Takes a finished run into account; returns the change of state it causes, if any.
+    pub fn observe(&mut self, policy: &Alerting, run: &Run) -> Option<Transition> {
+        let failing = match run.outcome() {
+            Outcome::Passed => false,
+            Outcome::Degraded => policy.degraded_fails,
+            Outcome::Failed | Outcome::Errored => true,
+        };
+        let entry = self
+            .entries
+            .entry(run.canary.clone())
+            .or_insert_with(|| Entry {
+                state: AlertState::Ok,
+                since: now(),
+                recent: String::new(),
+                passes: 0,
+            });
+        let mut recent: VecDeque<char> = entry.recent.chars().collect();
+        recent.push_back(if failing { 'F' } else { 'P' });
+        while recent.len() > policy.window.max(1) as usize {
+            recent.pop_front();
+        }
+        entry.passes = if failing { 0 } else { entry.passes + 1 };
+        let failures = recent.iter().filter(|c| **c == 'F').count() as u32;
+        let from = entry.state;
+        let to = match from {
+            AlertState::Ok if failures >= policy.failures => AlertState::Alarm,
+            AlertState::Alarm if entry.passes >= policy.recover => AlertState::Ok,
+            s => s,
+        };
+        if to == AlertState::Ok && from == AlertState::Alarm {
+            // A fresh start: the failures that raised the alarm do not count again.
+            recent.clear();
+        }
+        entry.recent = recent.into_iter().collect();
+        self.dirty = true;
+        if to == from {
+            return None;
+        }
+        entry.state = to;
+        entry.since = now();
+        if to == AlertState::Alarm {
+            entry.passes = 0;
+        }
+        Some(Transition {
+            canary: run.canary.clone(),
+            from,
+            to,
+        })
+    }
+
+    /// Forgets canaries no longer loaded.
+    pub fn retain(&mut self, names: &[String]) {
+        let before = self.entries.len();
+        self.entries.retain(|k, _| names.contains(k));
+        self.dirty |= self.entries.len() != before;
+    }
+
+    /// Writes the state (atomically) if it changed: at once when `now`, else at most every second.
+    pub fn save(&mut self, now: bool) -> io::Result<()> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        if !self.dirty || (!now && self.saved_at.elapsed() < SAVE_EVERY) {
+            return Ok(());
+        }
+        let saved = Saved {
+            version: 1,
+            canaries: self.entries.clone(),
+        };
+        let tmp = file.with_extension("tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&saved).map_err(io::Error::other)?,
+        )?;
+        std::fs::rename(&tmp, file)?;
+        self.dirty = false;
+        self.saved_at = Instant::now();
+        Ok(())
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::{Attempt, StepRun};
+
+    fn run(outcome: Outcome) -> Run {
+        Run {
+            canary: "c".into(),
+            file: "c.yaml".into(),
+            started_at: SystemTime::now(),
+            attempts: vec![Attempt {
+                outcome,
+                steps: vec![StepRun::new("c")],
+                duration: Duration::ZERO,
+            }],
+            duration: Duration::ZERO,
+            dimensions: Vec::new(),
+        }
+    }
+
+    fn policy(failures: u32, window: u32, recover: u32) -> Alerting {
+        Alerting {
+            failures,
+            window,
+            recover,
+            degraded_fails: false,
+            notify: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn two_of_three_then_two_passes_in_a_row() {
+        let mut book = AlertBook::open(None).unwrap();
+        let p = policy(2, 3, 2);
+        let seq = [
+            Outcome::Failed,
+            Outcome::Passed,
+            Outcome::Passed,
+            Outcome::Failed,
+            Outcome::Errored,
+            Outcome::Failed,
+            Outcome::Passed,
+            Outcome::Degraded,
+            Outcome::Passed,
+        ];
+        let states: Vec<Option<AlertState>> = seq
+            .iter()
+            .map(|o| book.observe(&p, &run(*o)).map(|t| t.to))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                None,
+                None,
+                None,
+                None,
+                Some(AlertState::Alarm),
+                None,
+                None,
+                Some(AlertState::Ok),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn the_state_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = policy(1, 1, 1);
+        let mut book = AlertBook::open(Some(dir.path())).unwrap();
+        assert!(book.observe(&p, &run(Outcome::Failed)).is_some());
+        book.save(true).unwrap();
+        let mut again = AlertBook::open(Some(dir.path())).unwrap();
+        assert_eq!(again.state("c"), AlertState::Alarm);
+        assert_eq!(
+            again.observe(&p, &run(Outcome::Failed)),
+            None,
+            "no second ALARM"
+        );
+        assert_eq!(
+            again.observe(&p, &run(Outcome::Passed)).map(|t| t.to),
+            Some(AlertState::Ok)
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Where finished runs go besides the console: metrics and notifications, fed the same way by
+//! `canary run`, `run --once` and `canary test`, and flushed together at the end.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::canary::Canary;
+use crate::metrics::Metrics;
+use crate::notify::Notifier;
+use crate::run::Run;
+
+/// The sinks a command feeds.
+#[derive(Clone, Default)]
+pub struct Sinks {
+    /// Metrics (CloudWatch, EMF, Prometheus).
+    pub metrics: Option<Metrics>,
+    /// The runner's alert state and notifications.
+    pub notifier: Option<Arc<Notifier>>,
+}
+
+impl Sinks {
+    /// A finished run (with its lateness when it was scheduled).
+    pub fn run(&self, run: &Run, lateness: Option<Duration>) {
+        if let Some(m) = &self.metrics {
+            m.run(run, lateness);
+        }
+        if let Some(n) = &self.notifier {
+            n.observe(run);
+        }
+    }
+
+    /// An instant skipped because the canary's previous run was still going.
+    pub fn skipped(&self, canary: &str, dims: &[(String, String)], at: SystemTime) {
+        if let Some(m) = &self.metrics {
+            m.skipped(canary, dims, at);
+        }
+    }
+
+    /// The canaries now loaded (at start and after a reload).
+    pub fn canaries(&self, canaries: &[Canary]) {
+        if let Some(n) = &self.notifier {
+            n.set_canaries(canaries);
+        }
+    }
+
+    /// Flushes the metrics and delivers waiting notifications, each within `within`.
+    pub async fn flush(&self, within: Duration) {
+        let metrics = async {
+            if let Some(m) = &self.metrics {
+                crate::daemon::flush(m, within).await;
+            }
+        };
+        let notes = async {
+            if let Some(n) = &self.notifier {
+                for (channel, c) in n.shutdown(within).await {
+                    tracing::info!(
+                        channel,
+                        sent = c.sent,
+                        failed_attempts = c.failed,
+                        dropped = c.dropped,
+                        "notifications flushed"
+                    );
+                }
+            }
+        };
+        tokio::join!(metrics, notes);
+    }
+}

@@ -1,0 +1,375 @@
+//! The runner's own notifications through the real binary: a canary that fails then recovers
+//! reaches a webhook as exactly one ALARM and one OK — also across a restart in between — with a
+//! valid HMAC; SNS and EventBridge (as Synthetics' events) reach SQS queues on LocalStack; 200
+//! canaries failing at once arrive grouped, on a webhook and on Slack.
+
+mod support;
+
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::server::{Reply, Req, Server};
+
+/// What a webhook receiver got: each POST's body, and whether its signature held.
+type Received = Arc<Mutex<Vec<(Value, bool)>>>;
+
+fn receiver(key: &'static str) -> (Server, Received) {
+    let got: Received = Arc::new(Mutex::new(Vec::new()));
+    let keep = got.clone();
+    let srv = Server::http(move |req: &Req| {
+        let ts = req.header("x-canary-timestamp").unwrap_or("");
+        let sig = req.header("x-canary-signature").unwrap_or("");
+        let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.as_bytes());
+        let mut signed = format!("{ts}.").into_bytes();
+        signed.extend_from_slice(&req.body);
+        let want = aws_lc_rs::hmac::sign(&k, &signed);
+        let hex: String = want.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        keep.lock()
+            .unwrap()
+            .push((body, sig == format!("sha256={hex}")));
+        Reply::text(200, "ok")
+    });
+    (srv, got)
+}
+
+/// The states received, in order: (canary, state).
+fn states(got: &Received) -> Vec<(String, String)> {
+    got.lock()
+        .unwrap()
+        .iter()
+        .flat_map(|(b, _)| b["notifications"].as_array().cloned().unwrap_or_default())
+        .map(|n| {
+            (
+                n["canary"].as_str().unwrap_or("").to_string(),
+                n["state"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn start(dir: &std::path::Path, extra: &[&str]) -> Child {
+    let mut args = vec![
+        "run",
+        ".",
+        "--notify-window",
+        "1s",
+        "--watch-interval",
+        "0s",
+    ];
+    args.extend(extra);
+    support::aws::aws_command(dir, &args)
+        .env("HOOK_KEY", "k3y-for-hmac")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut child: Child) {
+    // SAFETY: kill(2) on the process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let until = Instant::now() + Duration::from_secs(40);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < until, "canary did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_for(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
+    let until = Instant::now() + within;
+    while !f() {
+        assert!(Instant::now() < until, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn one_alarm_and_one_ok_across_a_restart() {
+    let (hook, got) = receiver("k3y-for-hmac");
+    let failing = Arc::new(AtomicBool::new(true));
+    let f = failing.clone();
+    let site = Server::http(move |_| {
+        if f.load(Ordering::SeqCst) {
+            Reply::text(503, "down")
+        } else {
+            Reply::text(200, "up")
+        }
+    });
+    let project = format!(
+        "notify:\n  hook: {{ webhook: {{ url: \"{}\", secret: \"${{secret:HOOK_KEY}}\" }} }}\ndefaults:\n  alerting: {{ failures: 2 of 3, recover: 2, notify: [hook] }}\n",
+        hook.url("/hook")
+    );
+    let canary = format!(
+        "name: checkout\nschedule: rate(1 second)\nhttp: {{ url: '{}', assert: [ {{ status: 200 }} ] }}\n",
+        site.url("/")
+    );
+    let dir = support::canary_dir(&[(".canary.yaml", &project), ("checkout.yaml", &canary)]);
+    let state = dir.path().join("state");
+    let state_arg = state.to_str().unwrap();
+    let first = start(dir.path(), &["--state-dir", state_arg]);
+    wait_for("the ALARM", Duration::from_secs(30), || {
+        !states(&got).is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    stop(first);
+    // Restarted mid-incident: the state survives, so no second ALARM.
+    let second = start(dir.path(), &["--state-dir", state_arg]);
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        states(&got).len(),
+        1,
+        "no ALARM again after the restart: {:?}",
+        states(&got)
+    );
+    failing.store(false, Ordering::SeqCst);
+    wait_for("the OK", Duration::from_secs(30), || {
+        states(&got).len() >= 2
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    stop(second);
+    assert_eq!(
+        states(&got),
+        [
+            ("checkout".to_string(), "ALARM".to_string()),
+            ("checkout".to_string(), "OK".to_string())
+        ]
+    );
+    let all = got.lock().unwrap();
+    assert!(
+        all.iter().all(|(_, signed)| *signed),
+        "every POST carries a valid signature"
+    );
+    let alarm = &all[0].0["notifications"][0];
+    assert_eq!(alarm["failure"]["subject"], "status");
+    assert_eq!(
+        (
+            alarm["failure"]["expected"].clone(),
+            alarm["failure"]["actual"].clone()
+        ),
+        ("200".into(), "503".into())
+    );
+    assert_eq!(alarm["policy"]["failures"], 2);
+}
+
+#[test]
+fn two_hundred_canaries_failing_at_once_arrive_grouped() {
+    let (hook, got) = receiver("k");
+    let slack_got: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
+    let keep = slack_got.clone();
+    let slack = Server::http(move |req| {
+        keep.lock()
+            .unwrap()
+            .push(serde_json::from_slice(&req.body).unwrap_or(Value::Null));
+        Reply::text(200, "ok")
+    });
+    let site = Server::http(|_| Reply::text(500, "down"));
+    let project = format!(
+        "notify:\n  hook: {{ webhook: {{ url: \"{}\", secret: k }} }}\n  chat: {{ slack: {{ url: \"{}\" }} }}\ndefaults:\n  alerting: {{ notify: [hook, chat] }}\n",
+        hook.url("/hook"),
+        slack.url("/slack")
+    );
+    let mut files = vec![(".canary.yaml".to_string(), project)];
+    for i in 0..200 {
+        files.push((
+            format!("c{i:03}.yaml"),
+            format!("name: c{i:03}\nschedule: rate(1 hour)\nhttp: {{ url: '{}', assert: [ {{ status: 200 }} ] }}\n", site.url("/")),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = support::canary_dir(&refs);
+    let out = support::aws::aws_command(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--once",
+            "--notify-window",
+            "3s",
+            "--max-concurrent",
+            "50",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{:?}", support::text(&out));
+    let posts = got.lock().unwrap().len();
+    assert_eq!(states(&got).len(), 200, "each canary once");
+    assert!(posts <= 3, "grouped: {posts} POSTs for 200 changes");
+    let messages = slack_got.lock().unwrap();
+    assert!(messages.len() <= 3, "{} Slack messages", messages.len());
+    let first = &messages[0];
+    let header = first["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(header.contains("canaries are failing"), "{header}");
+    let blocks = first["blocks"].as_array().unwrap();
+    assert!(blocks.len() <= 23, "readable: {} blocks", blocks.len());
+    let section = blocks[1]["text"]["text"].as_str().unwrap();
+    assert!(
+        section.contains("expected `500`") || section.contains("expected `200`, got `500`"),
+        "{section}"
+    );
+    assert!(
+        blocks.iter().any(|b| b["text"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("…and "))),
+        "the rest named in one line"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sns_and_eventbridge_reach_queues_as_synthetics_events() {
+    let Some(url) = support::aws::localstack() else {
+        return;
+    };
+    let name = support::aws::unique("cn", "sns");
+    let conf = support::aws::sdk_config(&url).await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let sns = aws_sdk_sns::Client::new(&conf);
+    let events = aws_sdk_eventbridge::Client::new(&conf);
+    let mut queues = Vec::new();
+    for q in ["sns", "events"] {
+        let created = sqs
+            .create_queue()
+            .queue_name(format!("{name}-{q}"))
+            .send()
+            .await
+            .unwrap();
+        let qurl = created.queue_url().unwrap().to_string();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&qurl)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap();
+        let arn =
+            attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+        queues.push((qurl, arn));
+    }
+    let topic = sns
+        .create_topic()
+        .name(&name)
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queues[0].1)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_rule()
+        .name(&name)
+        .event_pattern(serde_json::json!({ "source": [name] }).to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(&name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(&queues[1].1)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let site = Server::http(|_| Reply::text(502, "bad gateway"));
+    let project = format!(
+        "notify:\n  pager: {{ sns: {{ topic: \"{topic}\" }} }}\n  bus: {{ eventbridge: {{ bus: default, source: \"{name}\" }} }}\ndefaults:\n  alerting: {{ failures: 1 of 1, notify: [pager, bus] }}\n"
+    );
+    let canary = format!(
+        "name: payments\nhttp: {{ url: '{}', assert: [ {{ status: 200 }} ] }}\n",
+        site.url("/")
+    );
+    let dir = support::canary_dir(&[(".canary.yaml", &project), ("p.yaml", &canary)]);
+    let out = support::aws::aws_command(
+        dir.path(),
+        &[
+            "run",
+            ".",
+            "--once",
+            "--endpoint-url",
+            &url,
+            "--notify-window",
+            "1s",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{:?}", support::text(&out));
+    let read = |qurl: String| {
+        let sqs = sqs.clone();
+        async move {
+            let mut bodies = Vec::new();
+            let until = Instant::now() + Duration::from_secs(20);
+            while bodies.len() < 2 && Instant::now() < until {
+                let got = sqs
+                    .receive_message()
+                    .queue_url(&qurl)
+                    .max_number_of_messages(10)
+                    .wait_time_seconds(1)
+                    .send()
+                    .await
+                    .unwrap();
+                bodies.extend(
+                    got.messages()
+                        .iter()
+                        .filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok()),
+                );
+            }
+            bodies
+        }
+    };
+    let from_sns = read(queues[0].0.clone()).await;
+    let envelope = from_sns.first().expect("a message from SNS");
+    assert_eq!(envelope["Subject"], "canary: ALARM payments");
+    let message: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["notifications"][0]["state"], "ALARM");
+    let from_bus = read(queues[1].0.clone()).await;
+    let kinds: Vec<&str> = from_bus
+        .iter()
+        .filter_map(|e| e["detail-type"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"Synthetics Canary TestRun Failure"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"Synthetics Canary Status Change"),
+        "{kinds:?}"
+    );
+    let change = from_bus
+        .iter()
+        .find(|e| e["detail-type"] == "Synthetics Canary Status Change")
+        .unwrap();
+    assert_eq!(change["source"], name.as_str());
+    assert_eq!(
+        (
+            change["detail"]["current-state"].clone(),
+            change["detail"]["previous-state"].clone()
+        ),
+        ("ALARM".into(), "OK".into())
+    );
+    assert_eq!(change["detail"]["canary-name"], "payments");
+    let run = from_bus
+        .iter()
+        .find(|e| e["detail-type"] == "Synthetics Canary TestRun Failure")
+        .unwrap();
+    assert_eq!(run["detail"]["test-run-status"], "FAILED");
+    assert!(run["detail"]["canary-run-timeline"]["started"].is_number());
+}
