@@ -386,7 +386,12 @@ async fn a_killed_chromedriver_is_restarted_and_nothing_is_left_behind() {
     while browser_processes() > before && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(browser_processes(), before, "browser processes left behind");
+    // At most as many as before: ones still exiting from an earlier test may be gone by now.
+    let after = browser_processes();
+    assert!(
+        after <= before,
+        "browser processes left behind: {after}, {before} before"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
