@@ -22,16 +22,25 @@ pub fn extract(capture: &Capture, seen: &Observed) -> Result<String, String> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
             .ok_or_else(|| "(absent)".into()),
-        CaptureSource::Regex(re) => {
+        CaptureSource::Regex(re, group) => {
             let body = String::from_utf8_lossy(&seen.body);
             let caps = re.captures(&body).ok_or("(no match)")?;
-            let m = caps.get(1).or_else(|| caps.get(0)).ok_or("(no match)")?;
-            Ok(m.as_str().to_string())
+            let m = match group {
+                Some(g) => caps.get(*g),
+                None => caps.get(1).or_else(|| caps.get(0)),
+            };
+            Ok(m.ok_or("(no such group)")?.as_str().to_string())
         }
         CaptureSource::Status => seen
             .status
             .map(|s| s.to_string())
             .ok_or_else(|| "(no status)".into()),
+        CaptureSource::Answer(i) => seen
+            .dns
+            .as_ref()
+            .and_then(|d| d.answers.get(*i))
+            .map(|a| a.data.clone())
+            .ok_or_else(|| "(no such answer)".into()),
         CaptureSource::Cookie(name) => seen
             .cookie(name)
             .map(str::to_string)

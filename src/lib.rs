@@ -9,6 +9,7 @@ pub mod check;
 pub mod config;
 pub mod daemon;
 pub mod health;
+pub mod import;
 pub mod metrics;
 pub mod notify;
 pub mod observed;

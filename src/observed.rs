@@ -32,6 +32,10 @@ pub struct Observed {
     pub version: Option<&'static str>,
     /// The cookies the check holds after the step (name, value), in the order they were set.
     pub cookies: Vec<(String, String)>,
+    /// A DNS query's response.
+    pub dns: Option<DnsSeen>,
+    /// The messages a WebSocket received, in order.
+    pub messages: Vec<String>,
     pub(crate) json: OnceLock<Result<Value, String>>,
 }
 
@@ -54,6 +58,49 @@ impl Observed {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// What a DNS query got back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsSeen {
+    /// The server asked.
+    pub server: String,
+    /// The response code: NOERROR, NXDOMAIN, SERVFAIL…
+    pub rcode: String,
+    /// The answer is authoritative.
+    pub authoritative: bool,
+    /// Whether the answer came over TCP (after a truncated UDP answer, or asked so).
+    pub tcp: bool,
+    /// The answers of the type asked.
+    pub answers: Vec<DnsAnswer>,
+}
+
+impl DnsSeen {
+    /// The answers in one line: `10 mail.example.test. (ttl 300), …`, or `no answers`.
+    pub fn summary(&self) -> String {
+        if self.answers.is_empty() {
+            return "no answers".into();
+        }
+        let each: Vec<String> = self
+            .answers
+            .iter()
+            .map(|a| format!("{} (ttl {})", a.data, a.ttl))
+            .collect();
+        each.join(", ")
+    }
+}
+
+/// One DNS answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsAnswer {
+    /// The owner name.
+    pub name: String,
+    /// The record type.
+    pub record: String,
+    /// Time to live, in seconds.
+    pub ttl: u32,
+    /// The data, as text: an address, a name, `10 mail.example.test.`, the TXT strings…
+    pub data: String,
 }
 
 /// What a TLS handshake showed.
@@ -101,6 +148,12 @@ pub struct CertInfo {
     /// The DNS names and IP addresses it is valid for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+    /// The subject's attributes (CN, O, OU, C, ST, L…), in order.
+    #[serde(skip)]
+    pub subject_fields: Vec<(String, String)>,
+    /// The issuer's attributes.
+    #[serde(skip)]
+    pub issuer_fields: Vec<(String, String)>,
 }
 
 fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {

@@ -265,6 +265,10 @@ pub struct StepRun {
     pub console: Vec<String>,
     /// The page's Navigation Timing after a `goto`.
     pub page: Option<PageTiming>,
+    /// A DNS step's response: code, answers, TTLs.
+    pub dns: Option<crate::observed::DnsSeen>,
+    /// The messages a WebSocket step received, in order.
+    pub received: Vec<String>,
 }
 
 /// Navigation Timing of a page load, in milliseconds from the navigation's start.
@@ -296,6 +300,8 @@ impl StepRun {
             artifacts: Vec::new(),
             console: Vec::new(),
             page: None,
+            dns: None,
+            received: Vec::new(),
         }
     }
 }

@@ -25,7 +25,7 @@ pub fn provider() -> Arc<CryptoProvider> {
 pub fn shared_default() -> Result<Arc<ClientTls>, String> {
     static DEFAULT: OnceLock<Result<Arc<ClientTls>, String>> = OnceLock::new();
     DEFAULT
-        .get_or_init(|| ClientTls::new(false, Vec::new(), None).map(Arc::new))
+        .get_or_init(|| ClientTls::new(Trust::default()).map(Arc::new))
         .clone()
 }
 
@@ -38,6 +38,30 @@ pub struct ClientCert {
     pub key: PrivateKeyDer<'static>,
 }
 
+/// What a check trusts.
+#[derive(Debug)]
+pub struct Trust {
+    /// Accept any certificate (signatures are still checked).
+    pub insecure: bool,
+    /// CA certificates trusted besides Mozilla's roots.
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// A client certificate for mutual TLS.
+    pub client: Option<ClientCert>,
+    /// Check that the certificate is valid for the host name (else only the chain).
+    pub verify_name: bool,
+}
+
+impl Default for Trust {
+    fn default() -> Trust {
+        Trust {
+            insecure: false,
+            extra_roots: Vec::new(),
+            client: None,
+            verify_name: true,
+        }
+    }
+}
+
 /// The TLS settings of a check, compiled once: a base configuration and how to verify.
 #[derive(Debug)]
 pub struct ClientTls {
@@ -48,13 +72,15 @@ pub struct ClientTls {
 }
 
 impl ClientTls {
-    /// Mozilla's roots plus `extra_roots` (or no verification when `insecure`), and a client
+    /// Mozilla's roots plus the extra ones (or no verification when insecure), and a client
     /// certificate when given.
-    pub fn new(
-        insecure: bool,
-        extra_roots: Vec<CertificateDer<'static>>,
-        client: Option<ClientCert>,
-    ) -> Result<ClientTls, String> {
+    pub fn new(trust: Trust) -> Result<ClientTls, String> {
+        let Trust {
+            insecure,
+            extra_roots,
+            client,
+            verify_name,
+        } = trust;
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         for cert in extra_roots {
@@ -66,9 +92,13 @@ impl ClientTls {
         let verifier: Arc<dyn ServerCertVerifier> = if insecure {
             Arc::new(NoVerify(provider()))
         } else {
-            WebPkiServerVerifier::builder_with_provider(roots.clone(), provider())
+            let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider())
                 .build()
-                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            match verify_name {
+                true => webpki,
+                false => Arc::new(AnyName(webpki)),
+            }
         };
         let builder = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
@@ -282,6 +312,8 @@ pub fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
         }
     }
     Some(CertInfo {
+        subject_fields: fields(cert.subject()),
+        issuer_fields: fields(cert.issuer()),
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
         not_before: time(cert.validity().not_before),
@@ -290,11 +322,82 @@ pub fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
     })
 }
 
+/// A distinguished name's attributes by their short names (CN, O, OU, C, ST, L).
+fn fields(name: &x509_parser::x509::X509Name<'_>) -> Vec<(String, String)> {
+    use x509_parser::oid_registry as oids;
+    let short = [
+        (oids::OID_X509_COMMON_NAME, "CN"),
+        (oids::OID_X509_ORGANIZATION_NAME, "O"),
+        (oids::OID_X509_ORGANIZATIONAL_UNIT, "OU"),
+        (oids::OID_X509_COUNTRY_NAME, "C"),
+        (oids::OID_X509_STATE_OR_PROVINCE_NAME, "ST"),
+        (oids::OID_X509_LOCALITY_NAME, "L"),
+    ];
+    let mut out = Vec::new();
+    for attr in name.iter_attributes() {
+        let Some((_, key)) = short.iter().find(|(oid, _)| oid == attr.attr_type()) else {
+            continue;
+        };
+        if let Ok(v) = attr.as_str() {
+            out.push((key.to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
 fn ip_text(bytes: &[u8]) -> Option<String> {
     match bytes.len() {
         4 => Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?).to_string()),
         16 => Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?).to_string()),
         _ => None,
+    }
+}
+
+/// Verifies the chain but not the host name (`verify_hostname: false`).
+#[derive(Debug)]
+struct AnyName(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        use rustls::{CertificateError, Error};
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
 

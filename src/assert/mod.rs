@@ -1,13 +1,14 @@
 //! Evaluating assertions against what a check observed: pure functions, expected vs actual.
 
-use std::time::{Duration, SystemTime};
+mod dns;
+mod json;
+pub use json::as_text;
+mod tls;
 
-use serde_json::Value;
+use std::time::Duration;
 
-use crate::canary::assertion::{
-    Assertion, Bound, JsonQuery, JsonTest, StatusPattern, TextTest, TlsTest,
-};
-use crate::observed::{CertInfo, Observed};
+use crate::canary::assertion::{Assertion, StatusPattern, TextTest};
+use crate::observed::Observed;
 use crate::run::AssertionResult;
 use crate::template::Captures;
 
@@ -30,18 +31,27 @@ pub fn evaluate(assertion: &Assertion, seen: &Observed, captures: &Captures) -> 
             let (passed, expected) = text_test(test, Some(&text), captures);
             result("body".into(), passed, expected, preview(&text))
         }
-        Assertion::Json(query, test) => json(query, test, seen, captures),
-        Assertion::Tls(test) => tls(test, seen),
+        Assertion::Json(query, test) => json::json(query, test, seen, captures),
+        Assertion::Tls(test) => tls::tls(test, seen, captures),
         Assertion::Cookie(name, test) => {
             let value = seen.cookie(name);
             let (passed, expected) = text_test(test, value, captures);
             let actual = value.map_or_else(|| "(absent)".into(), |v| format!("{v:?}"));
             result(format!("cookie {name}"), passed, expected, actual)
         }
+        Assertion::Rcode(_)
+        | Assertion::Answers(_)
+        | Assertion::Ttl(_)
+        | Assertion::Authoritative(_) => dns::dns(assertion, seen, captures),
     }
 }
 
-fn result(subject: String, passed: bool, expected: String, actual: String) -> AssertionResult {
+pub(crate) fn result(
+    subject: String,
+    passed: bool,
+    expected: String,
+    actual: String,
+) -> AssertionResult {
     AssertionResult::new(subject, passed, expected, actual)
 }
 
@@ -79,6 +89,10 @@ pub fn text_test(test: &TextTest, text: Option<&str>, captures: &Captures) -> (b
             let s = s.render(captures);
             (t == Some(s.as_str()), format!("{s:?}"))
         }
+        (TextTest::NotEquals(s), t) => {
+            let s = s.render(captures);
+            (t != Some(s.as_str()), format!("not {s:?}"))
+        }
         (TextTest::Contains(s), t) => {
             let s = s.render(captures);
             (
@@ -97,156 +111,11 @@ pub fn text_test(test: &TextTest, text: Option<&str>, captures: &Captures) -> (b
     }
 }
 
-fn exists_word(want: bool) -> &'static str {
+pub(crate) fn exists_word(want: bool) -> &'static str {
     if want { "present" } else { "absent" }
 }
 
-fn json(
-    query: &JsonQuery,
-    test: &JsonTest,
-    seen: &Observed,
-    captures: &Captures,
-) -> AssertionResult {
-    let subject = format!("json {}", query.text);
-    let doc = match seen.json() {
-        Ok(doc) => doc,
-        Err(e) => return result(subject, false, expectation(test, captures), e),
-    };
-    let nodes = query.path.query(doc).all();
-    let node = match nodes.len() {
-        0 => None,
-        1 => Some(nodes[0].clone()),
-        _ => Some(Value::Array(nodes.into_iter().cloned().collect())),
-    };
-    let actual = node
-        .as_ref()
-        .map_or_else(|| "(nothing selected)".into(), |v| preview(&v.to_string()));
-    let passed = match (test, &node) {
-        (JsonTest::Exists(want), n) => n.is_some() == *want,
-        (_, None) => false,
-        (JsonTest::Equals(want), Some(v)) => json_equal(v, want),
-        (JsonTest::EqualsText(t), Some(v)) => as_text(v) == t.render(captures),
-        (JsonTest::Contains(want), Some(v)) => json_contains(v, want),
-        (JsonTest::Length(b), Some(v)) => json_length(v).is_some_and(|n| b.holds(&n)),
-        (JsonTest::Matches(re), Some(v)) => re.is_match(&as_text(v)),
-        (JsonTest::Number(b), Some(v)) => v.as_f64().is_some_and(|n| b.holds(&n)),
-    };
-    let actual = match (test, &node) {
-        (JsonTest::Length(_), Some(v)) => match json_length(v) {
-            Some(n) => format!("length {n}"),
-            None => format!("{actual} (has no length)"),
-        },
-        _ => actual,
-    };
-    result(subject, passed, expectation(test, captures), actual)
-}
-
-fn expectation(test: &JsonTest, captures: &Captures) -> String {
-    match test {
-        JsonTest::Exists(want) => exists_word(*want).into(),
-        JsonTest::Equals(v) => v.to_string(),
-        JsonTest::EqualsText(t) => format!("{:?}", t.render(captures)),
-        JsonTest::Contains(v) => format!("containing {v}"),
-        JsonTest::Length(b) => format!("length {}", b.shown),
-        JsonTest::Matches(re) => format!("matching /{}/", re.as_str()),
-        JsonTest::Number(b) => b.shown.clone(),
-    }
-}
-
-/// A JSON string unquoted; anything else as JSON text.
-pub fn as_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Equality where 1 and 1.0 are the same number.
-fn json_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        _ => a == b,
-    }
-}
-
-fn json_contains(v: &Value, want: &Value) -> bool {
-    match (v, want) {
-        (Value::String(s), Value::String(w)) => s.contains(w.as_str()),
-        (Value::Array(items), w) => items.iter().any(|i| json_equal(i, w)),
-        (Value::Object(map), Value::String(key)) => map.contains_key(key),
-        _ => false,
-    }
-}
-
-fn json_length(v: &Value) -> Option<u64> {
-    match v {
-        Value::Array(a) => Some(a.len() as u64),
-        Value::String(s) => Some(s.chars().count() as u64),
-        Value::Object(o) => Some(o.len() as u64),
-        _ => None,
-    }
-}
-
-fn tls(test: &TlsTest, seen: &Observed) -> AssertionResult {
-    let subject = match test {
-        TlsTest::ExpiresIn(_) => "tls expires_in",
-        TlsTest::ChainExpiresIn(_) => "tls chain_expires_in",
-        TlsTest::Protocol(_) => "tls protocol",
-        TlsTest::HostnameMatches(_) => "tls hostname_matches",
-    };
-    let expected = match test {
-        TlsTest::ExpiresIn(b) | TlsTest::ChainExpiresIn(b) => b.shown.clone(),
-        TlsTest::Protocol(p) => format!("TLS {p}"),
-        TlsTest::HostnameMatches(want) => want.to_string(),
-    };
-    let Some(t) = &seen.tls else {
-        return result(subject.into(), false, expected, "no TLS connection".into());
-    };
-    let (passed, actual) = match test {
-        TlsTest::ExpiresIn(bound) => expiry(bound, t.leaf(), "leaf"),
-        TlsTest::ChainExpiresIn(bound) => expiry(bound, t.earliest(), "earliest in the chain"),
-        TlsTest::Protocol(p) => {
-            let got = t.protocol.as_deref().unwrap_or("unknown");
-            (got == p, format!("TLS {got}"))
-        }
-        TlsTest::HostnameMatches(want) => {
-            let names = t.leaf().map(|c| c.names.join(", ")).unwrap_or_default();
-            (
-                t.hostname_matches == *want,
-                format!("{} (certificate names: {names})", t.hostname_matches),
-            )
-        }
-    };
-    result(subject.into(), passed, expected, actual)
-}
-
-/// Time left on `cert`, shown with which certificate it is.
-fn expiry(bound: &Bound<Duration>, cert: Option<&CertInfo>, which: &str) -> (bool, String) {
-    let Some(cert) = cert else {
-        return (false, "no certificate".into());
-    };
-    let until = humantime::format_rfc3339_seconds(cert.not_after);
-    match cert.not_after.duration_since(SystemTime::now()) {
-        Ok(left) => (
-            bound.holds(&left),
-            format!(
-                "{} (until {until}; {which}: {})",
-                format_days(left),
-                cert.subject
-            ),
-        ),
-        Err(e) => (
-            bound.holds(&Duration::ZERO),
-            format!(
-                "expired {} ago ({until}; {which}: {})",
-                format_days(e.duration()),
-                cert.subject
-            ),
-        ),
-    }
-}
-
-fn format_days(d: Duration) -> String {
+pub(crate) fn format_days(d: Duration) -> String {
     format!("{:.1}d", d.as_secs_f64() / 86_400.0)
 }
 

@@ -27,6 +27,52 @@ pub enum Assertion {
     Tls(TlsTest),
     /// A cookie the check holds after the step (by name) passes a text test.
     Cookie(String, TextTest),
+    /// The DNS response code: NOERROR, NXDOMAIN, SERVFAIL, REFUSED…
+    Rcode(String),
+    /// The DNS answers (their data, as text).
+    Answers(AnswerTest),
+    /// The lowest TTL among the DNS answers, in seconds.
+    Ttl(Bound<u64>),
+    /// The DNS answer is (`true`) or is not authoritative.
+    Authoritative(bool),
+}
+
+impl Assertion {
+    /// Its key in the canary file.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Assertion::Status(_) => "status",
+            Assertion::Latency(..) => "latency",
+            Assertion::Header(..) => "header",
+            Assertion::Body(_) => "body",
+            Assertion::Json(..) => "json",
+            Assertion::Tls(_) => "tls",
+            Assertion::Cookie(..) => "cookie",
+            Assertion::Rcode(_) => "rcode",
+            Assertion::Answers(_) => "answers",
+            Assertion::Ttl(_) => "ttl",
+            Assertion::Authoritative(_) => "authoritative",
+        }
+    }
+}
+
+/// A test on a DNS query's answers.
+#[derive(Debug, Clone)]
+pub enum AnswerTest {
+    /// Some answer contains this text.
+    Contains(Template),
+    /// No answer contains this text.
+    NotContains(Template),
+    /// Some answer is exactly this.
+    Includes(Template),
+    /// No answer is exactly this.
+    Excludes(Template),
+    /// The answers are exactly these, in any order.
+    Equals(Vec<Template>),
+    /// Some answer matches this regular expression.
+    Matches(Regex),
+    /// How many answers there are.
+    Count(Bound<u64>),
 }
 
 /// A test on the TLS connection of a check.
@@ -41,6 +87,14 @@ pub enum TlsTest {
     Protocol(String),
     /// Whether the leaf certificate is valid for the host name asked for.
     HostnameMatches(bool),
+    /// The leaf's subject: the whole name, or one field (CN, O, OU, C, ST, L).
+    Subject(Option<String>, TextTest),
+    /// The leaf's issuer: the whole name, or one field (CN, O…).
+    Issuer(Option<String>, TextTest),
+    /// The leaf's DNS names and IP addresses, joined by `, `.
+    Names(TextTest),
+    /// The negotiated cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    Cipher(TextTest),
 }
 
 /// A status code (`200`) or class (`2xx`).
@@ -50,6 +104,10 @@ pub enum StatusPattern {
     Code(u16),
     /// Any code whose first digit is this one.
     Class(u16),
+    /// Any code from the first to the second, both included.
+    Range(u16, u16),
+    /// Any code but this one.
+    Not(u16),
 }
 
 impl StatusPattern {
@@ -58,6 +116,8 @@ impl StatusPattern {
         match self {
             StatusPattern::Code(c) => c == status,
             StatusPattern::Class(c) => status / 100 == c,
+            StatusPattern::Range(lo, hi) => (lo..=hi).contains(&status),
+            StatusPattern::Not(c) => c != status,
         }
     }
 }
@@ -67,6 +127,8 @@ impl fmt::Display for StatusPattern {
         match self {
             StatusPattern::Code(c) => write!(f, "{c}"),
             StatusPattern::Class(c) => write!(f, "{c}xx"),
+            StatusPattern::Range(lo, hi) => write!(f, "{lo} to {hi}"),
+            StatusPattern::Not(c) => write!(f, "not {c}"),
         }
     }
 }
@@ -103,6 +165,8 @@ pub enum TextTest {
     Exists(bool),
     /// Equal to.
     Equals(Template),
+    /// Not equal to (present, or absent).
+    NotEquals(Template),
     /// Contains.
     Contains(Template),
     /// Does not contain.
@@ -129,8 +193,14 @@ pub enum JsonTest {
     Equals(Value),
     /// As text, equal to a string (which may use captures); a JSON string is compared unquoted.
     EqualsText(Template),
+    /// Not equal to a JSON value.
+    NotEquals(Value),
+    /// As text, not equal to a string.
+    NotEqualsText(Template),
     /// A string contains the text, or an array holds the value.
     Contains(Value),
+    /// The opposite of `Contains`.
+    NotContains(Value),
     /// The length of an array, string or object is within bounds.
     Length(Bound<u64>),
     /// The value, as text, matches the regular expression.

@@ -22,12 +22,15 @@ pub enum CaptureSource {
     Json(JsonQuery),
     /// A response header (lower-case name).
     Header(String),
-    /// A regex over the body: its first group, or the whole match when it has none.
-    Regex(Regex),
+    /// A regex over the body: the given group (by default the first, or the whole match
+    /// when it has none).
+    Regex(Regex, Option<usize>),
     /// The status code.
     Status,
     /// A cookie the check holds after the step.
     Cookie(String),
+    /// A DNS answer's data, by its place (0 first).
+    Answer(usize),
 }
 
 impl Capture {
@@ -36,9 +39,10 @@ impl Capture {
         match &self.source {
             CaptureSource::Json(q) => format!("a value at {}", q.text),
             CaptureSource::Header(h) => format!("header {h}"),
-            CaptureSource::Regex(re) => format!("a match of /{}/", re.as_str()),
+            CaptureSource::Regex(re, _) => format!("a match of /{}/", re.as_str()),
             CaptureSource::Status => "the status".into(),
             CaptureSource::Cookie(c) => format!("cookie {c}"),
+            CaptureSource::Answer(i) => format!("DNS answer {i}"),
         }
     }
 }

@@ -5,7 +5,13 @@ pub mod alerting;
 pub mod assertion;
 pub mod browser;
 pub mod capture;
+pub mod dns;
+pub mod grpc;
 pub mod http;
+pub mod net;
+pub mod tcp;
+pub mod tls;
+pub mod websocket;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -112,14 +118,42 @@ pub enum StepKind {
     Http(Box<Request>),
     /// Browser actions in the attempt's browser session.
     Browser(BrowserCheck),
+    /// A TCP connection (optionally TLS), optionally a banner exchange.
+    Tcp(Box<tcp::TcpCheck>),
+    /// A DNS query.
+    Dns(Box<dns::DnsCheck>),
+    /// A certificate-only TLS handshake.
+    Tls(Box<tls::TlsCheck>),
+    /// A WebSocket exchange.
+    WebSocket(Box<websocket::WebSocketCheck>),
+    /// The gRPC health check.
+    Grpc(Box<grpc::GrpcCheck>),
 }
 
 impl StepKind {
+    /// The assertion keys that mean something for this kind.
+    pub fn assertion_keys(&self) -> &'static [&'static str] {
+        match self {
+            StepKind::Http(_) => &[
+                "status", "latency", "header", "body", "json", "tls", "cookie",
+            ],
+            StepKind::Browser(_) => &["latency"],
+            StepKind::Tcp(_) | StepKind::WebSocket(_) => &["latency", "body", "json", "tls"],
+            StepKind::Dns(_) => &["rcode", "answers", "ttl", "authoritative", "latency"],
+            StepKind::Tls(_) | StepKind::Grpc(_) => &["latency", "tls"],
+        }
+    }
+
     /// The kind's name, as the canary file spells its section.
     pub fn name(&self) -> &'static str {
         match self {
             StepKind::Http(_) => "http",
             StepKind::Browser(_) => "browser",
+            StepKind::Tcp(_) => "tcp",
+            StepKind::Dns(_) => "dns",
+            StepKind::Tls(_) => "tls",
+            StepKind::WebSocket(_) => "websocket",
+            StepKind::Grpc(_) => "grpc",
         }
     }
 }

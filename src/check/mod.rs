@@ -2,7 +2,13 @@
 //! signature; the match on the kind is here and nowhere else.
 
 pub mod browser;
+pub mod dns;
+pub mod grpc;
 pub mod http;
+pub mod net;
+pub mod tcp;
+pub mod tls;
+pub mod websocket;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,7 +67,50 @@ pub async fn run(step: &Step, scope: &mut Scope) -> StepRun {
     match &step.kind {
         StepKind::Http(check) => http::run(step, check, scope).await,
         StepKind::Browser(check) => browser::run(step, check, scope).await,
+        StepKind::Tcp(check) => tcp::run(step, check, scope).await,
+        StepKind::Dns(check) => dns::run(step, check, scope).await,
+        StepKind::Tls(check) => tls::run(step, check, scope).await,
+        StepKind::WebSocket(check) => websocket::run(step, check, scope).await,
+        StepKind::Grpc(check) => grpc::run(step, check, scope).await,
     }
+}
+
+/// When a step must end: its own timeout, within the attempt's.
+pub fn deadline(step: &Step, scope: &Scope, started: Instant) -> Instant {
+    step.timeout
+        .map_or(scope.deadline, |t| scope.deadline.min(started + t))
+}
+
+/// The report of a kind's step: what it observed judged (with `implicit` results first, such as
+/// an `expect:` that did not match), or why it could not complete. Redacted.
+pub fn conclude(
+    step: &Step,
+    scope: &mut Scope,
+    started: Instant,
+    target: String,
+    result: Result<(Observed, Vec<crate::run::AssertionResult>), net::Broken>,
+) -> StepRun {
+    let mut out = StepRun::new(&step.name);
+    out.url = Some(target);
+    match result {
+        Ok((seen, implicit)) => {
+            out.phases = Some(seen.phases);
+            out.status = seen.status;
+            out.tls.clone_from(&seen.tls);
+            out.dns.clone_from(&seen.dns);
+            out.received.clone_from(&seen.messages);
+            out.assertions = implicit;
+            judge(step, &seen, scope, &mut out);
+        }
+        Err(b) => {
+            out.outcome = Outcome::Errored;
+            out.error = Some(b.error);
+            out.phases = Some(b.phases);
+        }
+    }
+    out.duration = started.elapsed();
+    redact(&mut out, &scope.redactor);
+    out
 }
 
 /// Judges what a step observed: its assertions, its captures (kept for later steps) and its
@@ -110,7 +159,7 @@ pub fn redact(out: &mut StepRun, r: &Redactor) {
     if let Some(e) = &mut out.error {
         e.message = r.apply(&e.message);
     }
-    for line in &mut out.console {
+    for line in out.console.iter_mut().chain(&mut out.received) {
         *line = r.apply(line);
     }
 }

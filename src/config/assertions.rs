@@ -8,7 +8,8 @@ use serde_saphyr::Location;
 use super::compile::Compiler;
 use super::jsonpath;
 use super::raw::{
-    RawAssert, RawBound, RawCapture, RawJsonTest, RawNamedTest, RawTextTest, RawTlsTest, S,
+    RawAssert, RawBound, RawCapture, RawJsonTest, RawNameTest, RawNamedTest, RawTextTest,
+    RawTlsTest, S,
 };
 use super::values;
 use crate::canary::assertion::{Assertion, Bound, JsonQuery, JsonTest, TextTest, TlsTest};
@@ -36,6 +37,12 @@ impl Compiler<'_> {
                 .map(Assertion::Body),
             RawAssert::Json(j) => self.json(j),
             RawAssert::Tls(t) => return self.tls(t),
+            RawAssert::Rcode(r) => self.rcode(r),
+            RawAssert::Answers(a) => self.answers(a),
+            RawAssert::Ttl(b) => self
+                .bound(&b.value, &b.referenced, whole)
+                .map(Assertion::Ttl),
+            RawAssert::Authoritative(b) => Some(Assertion::Authoritative(b.value)),
         };
         one.into_iter().collect()
     }
@@ -99,14 +106,36 @@ impl Compiler<'_> {
         if let Some(want) = r.hostname_matches {
             out.push(TlsTest::HostnameMatches(want));
         }
-        if r.expires_in.is_none()
-            && r.chain_expires_in.is_none()
-            && r.protocol.is_none()
-            && r.hostname_matches.is_none()
-        {
+        if let Some(s) = &r.subject {
+            out.extend(self.name_test(s).map(|(f, t)| TlsTest::Subject(f, t)));
+        }
+        if let Some(s) = &r.issuer {
+            out.extend(self.name_test(s).map(|(f, t)| TlsTest::Issuer(f, t)));
+        }
+        if let Some(n) = &r.names {
+            out.extend(
+                self.text_test(&n.value, None, false, &n.referenced)
+                    .map(TlsTest::Names),
+            );
+        }
+        if let Some(c) = &r.cipher {
+            out.extend(
+                self.text_test(&c.value, None, false, &c.referenced)
+                    .map(TlsTest::Cipher),
+            );
+        }
+        let any = r.expires_in.is_some()
+            || r.chain_expires_in.is_some()
+            || r.protocol.is_some()
+            || r.hostname_matches.is_some()
+            || r.subject.is_some()
+            || r.issuer.is_some()
+            || r.names.is_some()
+            || r.cipher.is_some();
+        if !any {
             self.fail(
                 &t.referenced,
-                "`tls:` needs a test: expires_in, chain_expires_in, protocol or hostname_matches",
+                "`tls:` needs a test: expires_in, chain_expires_in, protocol, hostname_matches, subject, issuer, names or cipher",
             );
         }
         out.into_iter().map(Assertion::Tls).collect()
@@ -135,12 +164,41 @@ impl Compiler<'_> {
         }
         let text = RawTextTest {
             equals: t.equals.clone(),
+            not_equals: t.not_equals.clone(),
             contains: t.contains.clone(),
             not_contains: t.not_contains.clone(),
             matches: t.matches.clone(),
         };
         let test = self.text_test(&text, t.exists, true, &h.referenced)?;
         Some((name, test))
+    }
+
+    /// A subject or issuer test: an optional field (CN, O…) and one text test.
+    fn name_test(&mut self, s: &S<RawNameTest>) -> Option<(Option<String>, TextTest)> {
+        const FIELDS: [&str; 6] = ["CN", "O", "OU", "C", "ST", "L"];
+        let r = &s.value;
+        let field = match &r.field {
+            None => None,
+            Some(f) => {
+                let up = f.value.trim().to_ascii_uppercase();
+                let ok = FIELDS.contains(&up.as_str());
+                let msg = format!(
+                    "`{}` is not a name field canary reads (known: {})",
+                    f.value,
+                    FIELDS.join(", ")
+                );
+                Some(self.check(&f.referenced, if ok { Ok(up) } else { Err(msg) })?)
+            }
+        };
+        let text = RawTextTest {
+            equals: r.equals.clone(),
+            not_equals: r.not_equals.clone(),
+            contains: r.contains.clone(),
+            not_contains: r.not_contains.clone(),
+            matches: r.matches.clone(),
+        };
+        let test = self.text_test(&text, None, false, &s.referenced)?;
+        Some((field, test))
     }
 
     fn text_test(
@@ -153,15 +211,16 @@ impl Compiler<'_> {
         let given = [
             exists.is_some(),
             t.equals.is_some(),
+            t.not_equals.is_some(),
             t.contains.is_some(),
             t.not_contains.is_some(),
             t.matches.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             let keys = if header {
-                "exists, equals, contains, not_contains, matches"
+                "exists, equals, not_equals, contains, not_contains, matches"
             } else {
-                "equals, contains, not_contains, matches"
+                "equals, not_equals, contains, not_contains, matches"
             };
             self.fail(at, format!("give exactly one test: {keys}"));
             return None;
@@ -171,6 +230,9 @@ impl Compiler<'_> {
         }
         if let Some(s) = &t.equals {
             return self.template(s).map(TextTest::Equals);
+        }
+        if let Some(s) = &t.not_equals {
+            return self.template(s).map(TextTest::NotEquals);
         }
         if let Some(s) = &t.contains {
             return self.template(s).map(TextTest::Contains);
@@ -213,13 +275,15 @@ impl Compiler<'_> {
         let tests = [
             t.exists.is_some(),
             t.equals.is_some(),
+            t.not_equals.is_some(),
             t.contains.is_some(),
+            t.not_contains.is_some(),
             t.length.is_some(),
             t.matches.is_some(),
             has_bounds,
         ];
         if tests.iter().filter(|g| **g).count() != 1 {
-            self.fail(&j.referenced, "give `path:` and exactly one test: exists, equals, contains, length, matches, or number bounds lt/lte/gt/gte");
+            self.fail(&j.referenced, "give `path:` and exactly one test: exists, equals, not_equals, contains, not_contains, length, matches, or number bounds lt/lte/gt/gte");
             return None;
         }
         let test = if let Some(e) = t.exists {
@@ -232,8 +296,18 @@ impl Compiler<'_> {
                 }
                 other => JsonTest::Equals(other.clone()),
             }
+        } else if let Some(v) = &t.not_equals {
+            match &v.value {
+                Value::String(s) => {
+                    let r = self.vars.expand(s);
+                    JsonTest::NotEqualsText(self.check(&v.referenced, r)?)
+                }
+                other => JsonTest::NotEquals(other.clone()),
+            }
         } else if let Some(v) = &t.contains {
             JsonTest::Contains(v.value.clone())
+        } else if let Some(v) = &t.not_contains {
+            JsonTest::NotContains(v.value.clone())
         } else if let Some(l) = &t.length {
             JsonTest::Length(self.length(l)?)
         } else if let Some(m) = &t.matches {
@@ -322,13 +396,21 @@ impl Compiler<'_> {
             r.regex.is_some(),
             r.status.is_some(),
             r.cookie.is_some(),
+            r.answer.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             self.fail(
                 &c.referenced,
                 format!(
-                    "capture `{name}`: give exactly one of json, header, regex, status, cookie"
+                    "capture `{name}`: give exactly one of json, header, regex, status, cookie, answer"
                 ),
+            );
+            return None;
+        }
+        if let (Some(g), None) = (&r.group, &r.regex) {
+            self.fail(
+                &g.referenced,
+                format!("capture `{name}`: `group:` goes with `regex:`"),
             );
             return None;
         }
@@ -337,7 +419,16 @@ impl Compiler<'_> {
         } else if let Some(h) = &r.header {
             CaptureSource::Header(h.value.trim().to_ascii_lowercase())
         } else if let Some(re) = &r.regex {
-            CaptureSource::Regex(self.regex(re)?)
+            let re = self.regex(re)?;
+            let group = r.group.as_ref().map(|g| g.value);
+            if let Some(g) = r.group.as_ref().filter(|g| g.value >= re.captures_len()) {
+                let groups = re.captures_len() - 1;
+                self.fail(&g.referenced, format!("capture `{name}`: the regex has {groups} group(s); `group:` is 0 (the whole match) to {groups}"));
+                return None;
+            }
+            CaptureSource::Regex(re, group)
+        } else if let Some(i) = &r.answer {
+            CaptureSource::Answer(i.value)
         } else if let Some(name) = &r.cookie {
             CaptureSource::Cookie(name.value.trim().to_string())
         } else {
@@ -359,6 +450,11 @@ struct LengthBound {
     lte: Option<u64>,
     gt: Option<u64>,
     gte: Option<u64>,
+}
+
+fn whole(v: &Value) -> Result<u64, String> {
+    v.as_u64()
+        .ok_or_else(|| format!("`{}` is not a whole number of seconds", values::text(v)))
 }
 
 fn number(v: &Value) -> Result<f64, String> {

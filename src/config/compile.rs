@@ -8,9 +8,13 @@ use std::time::Duration;
 use serde_saphyr::Location;
 
 use super::error::ConfigError;
-use super::raw::{RawAssert, RawCanary, RawCapture, RawStep, S};
+use super::raw::{
+    RawAssert, RawCanary, RawCapture, RawDns, RawGrpc, RawHttp, RawStep, RawTcp, RawTlsCheck,
+    RawWebSocket, S,
+};
 use super::vars::Vars;
 use super::{LoadOptions, values};
+use crate::canary::assertion::Assertion;
 use crate::canary::{Canary, Step, StepKind};
 use crate::schedule::Schedule;
 use crate::template::Template;
@@ -132,9 +136,9 @@ pub fn compile(
     let steps = steps(&mut c, raw, name.as_deref().unwrap_or_default());
     let dimensions = dimensions(&mut c, raw);
     // Only multi-step canaries publish per-step series an alarm can watch.
-    let step_names: Vec<String> = match raw.http {
-        Some(_) => Vec::new(),
-        None => steps.iter().map(|s| s.name.clone()).collect(),
+    let step_names: Vec<String> = match Section::of_canary(raw).is_empty() {
+        false => Vec::new(),
+        true => steps.iter().map(|s| s.name.clone()).collect(),
     };
     let (alarms, composites) = c.alarms(raw, &opts.project.default_alarms, &step_names);
     let alerting = c.canary_alerting(
@@ -269,25 +273,23 @@ fn canary_name(c: &mut Compiler, name: &S<String>) -> Option<String> {
 }
 
 fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
-    let given = [
-        raw.http.is_some(),
-        raw.steps.is_some(),
-        raw.browser.is_some(),
-    ];
-    if given.iter().filter(|g| **g).count() > 1 {
+    let single = Section::of_canary(raw);
+    let given =
+        single.len() + usize::from(raw.steps.is_some()) + usize::from(raw.browser.is_some());
+    if given > 1 {
         c.fail(
             &raw.name.referenced,
-            "give exactly one of `http:` (one request), `steps:` or `browser:`",
+            format!("give exactly one of {KINDS} (one check), `steps:` or `browser:`"),
         );
         return Vec::new();
     }
-    if let Some(h) = &raw.http {
+    if let Some(section) = single.first() {
         let parts = Parts {
             canary_degraded: &raw.degraded,
             ..Parts::default()
         };
         return c
-            .http_step(canary_name.to_string(), h, &parts)
+            .section_step(canary_name.to_string(), *section, &parts)
             .into_iter()
             .collect();
     }
@@ -312,7 +314,7 @@ fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
         None => {
             c.fail(
                 &raw.name.referenced,
-                "this canary has nothing to run: add `http:` (one request), `steps:` or `browser:`",
+                format!("this canary has nothing to run: add {KINDS} (one check), `steps:` or `browser:`"),
             );
             Vec::new()
         }
@@ -335,11 +337,100 @@ pub(super) struct Parts<'r> {
     pub secret: bool,
 }
 
+impl<'r> Parts<'r> {
+    /// What a kind's section holds inside: its `assert:`, `capture:` and `degraded:`.
+    pub fn inside(
+        assert: &'r [S<RawAssert>],
+        capture: &'r BTreeMap<String, S<RawCapture>>,
+        degraded: &'r [S<RawAssert>],
+    ) -> Parts<'r> {
+        Parts {
+            assert,
+            capture: Some(capture),
+            degraded,
+            ..Parts::default()
+        }
+    }
+}
+
+/// A kind's section, as written in a canary or a step.
+#[derive(Clone, Copy)]
+pub(super) enum Section<'r> {
+    Http(&'r S<RawHttp>),
+    Tcp(&'r S<RawTcp>),
+    Dns(&'r S<RawDns>),
+    Tls(&'r S<RawTlsCheck>),
+    WebSocket(&'r S<RawWebSocket>),
+    Grpc(&'r S<RawGrpc>),
+}
+
+/// The kinds a canary or step can hold, as named in the file.
+const KINDS: &str = "`http:`, `tcp:`, `dns:`, `tls:`, `websocket:` or `grpc:`";
+
+impl<'r> Section<'r> {
+    /// The sections given, in the order of [`KINDS`].
+    #[allow(clippy::too_many_arguments)]
+    fn given(
+        http: &'r Option<S<RawHttp>>,
+        tcp: &'r Option<S<RawTcp>>,
+        dns: &'r Option<S<RawDns>>,
+        tls: &'r Option<S<RawTlsCheck>>,
+        websocket: &'r Option<S<RawWebSocket>>,
+        grpc: &'r Option<S<RawGrpc>>,
+    ) -> Vec<Section<'r>> {
+        let mut out = Vec::new();
+        out.extend(http.as_ref().map(Section::Http));
+        out.extend(tcp.as_ref().map(Section::Tcp));
+        out.extend(dns.as_ref().map(Section::Dns));
+        out.extend(tls.as_ref().map(Section::Tls));
+        out.extend(websocket.as_ref().map(Section::WebSocket));
+        out.extend(grpc.as_ref().map(Section::Grpc));
+        out
+    }
+
+    /// A canary's single-check sections.
+    fn of_canary(r: &'r RawCanary) -> Vec<Section<'r>> {
+        Self::given(&r.http, &r.tcp, &r.dns, &r.tls, &r.websocket, &r.grpc)
+    }
+
+    /// A step's sections.
+    fn of_step(r: &'r RawStep) -> Vec<Section<'r>> {
+        Self::given(&r.http, &r.tcp, &r.dns, &r.tls, &r.websocket, &r.grpc)
+    }
+
+    /// The names of the captures written inside the section.
+    fn capture_names(self) -> Vec<String> {
+        let map = match self {
+            Section::Http(s) => &s.value.capture,
+            Section::Tcp(s) => &s.value.capture,
+            Section::Dns(s) => &s.value.capture,
+            Section::Tls(s) => &s.value.capture,
+            Section::WebSocket(s) => &s.value.capture,
+            Section::Grpc(s) => &s.value.capture,
+        };
+        map.keys().cloned().collect()
+    }
+}
+
+impl Compiler<'_> {
+    /// The step a section describes, with `parts` written beside it.
+    fn section_step(&mut self, name: String, section: Section, parts: &Parts) -> Option<Step> {
+        match section {
+            Section::Http(s) => self.http_step(name, s, parts),
+            Section::Tcp(s) => self.tcp_step(name, s, parts),
+            Section::Dns(s) => self.dns_step(name, s, parts),
+            Section::Tls(s) => self.tls_step(name, s, parts),
+            Section::WebSocket(s) => self.websocket_step(name, s, parts),
+            Section::Grpc(s) => self.grpc_step(name, s, parts),
+        }
+    }
+}
+
 fn many_steps(c: &mut Compiler, raw: &[S<RawStep>], degraded: &[S<RawAssert>]) -> Vec<Step> {
     for s in raw {
         c.vars.all_captures.extend(s.value.capture.keys().cloned());
-        if let Some(h) = &s.value.http {
-            c.vars.all_captures.extend(h.value.capture.keys().cloned());
+        for section in Section::of_step(&s.value) {
+            c.vars.all_captures.extend(section.capture_names());
         }
     }
     let mut out: Vec<Step> = Vec::new();
@@ -366,11 +457,25 @@ fn many_steps(c: &mut Compiler, raw: &[S<RawStep>], degraded: &[S<RawAssert>]) -
             canary_degraded: degraded,
             secret: step.secret,
         };
-        let Some(http) = &step.http else {
-            c.fail(&s.referenced, "this step has nothing to run: add `http:`");
-            continue;
+        let sections = Section::of_step(step);
+        let section = match sections.as_slice() {
+            [one] => *one,
+            [] => {
+                c.fail(
+                    &s.referenced,
+                    format!("this step has nothing to run: add {KINDS}"),
+                );
+                continue;
+            }
+            _ => {
+                c.fail(
+                    &s.referenced,
+                    format!("a step runs one check: give exactly one of {KINDS}"),
+                );
+                continue;
+            }
         };
-        if let Some(mut compiled) = c.http_step(name, http, &parts) {
+        if let Some(mut compiled) = c.section_step(name, section, &parts) {
             compiled.timeout = timeout;
             compiled.continue_on_failure = step.continue_on_failure;
             out.push(compiled);
@@ -380,6 +485,24 @@ fn many_steps(c: &mut Compiler, raw: &[S<RawStep>], degraded: &[S<RawAssert>]) -
 }
 
 impl Compiler<'_> {
+    /// Compiles `a`, refusing what a step of `kind` has nothing to test for (a `status` on a
+    /// DNS query), which would otherwise fail on every run.
+    fn applicable(&mut self, a: &S<RawAssert>, kind: Option<&StepKind>) -> Vec<Assertion> {
+        let compiled = self.assertion(a);
+        let Some(kind) = kind else { return compiled };
+        let keys = kind.assertion_keys();
+        if let Some(bad) = compiled.iter().find(|x| !keys.contains(&x.key())) {
+            let (key, name) = (bad.key(), kind.name());
+            let known = keys.join(", ");
+            self.fail(
+                &a.referenced,
+                format!("`{key}` does not apply to {name} steps (theirs: {known})"),
+            );
+            return Vec::new();
+        }
+        compiled
+    }
+
     /// A step of `kind` with its assertions, `degraded:` assertions and captures compiled from
     /// the kind's section (`assert`, `capture`, `degraded` inside it) and `parts` beside it.
     pub(super) fn step(
@@ -391,12 +514,12 @@ impl Compiler<'_> {
     ) -> Option<Step> {
         let mut assertions = Vec::new();
         for a in inner.assert.iter().chain(parts.assert) {
-            assertions.extend(self.assertion(a));
+            assertions.extend(self.applicable(a, kind.as_ref()));
         }
         let mut degraded = Vec::new();
         let all_degraded = inner.degraded.iter().chain(parts.degraded);
         for a in all_degraded.chain(parts.canary_degraded) {
-            degraded.extend(self.assertion(a));
+            degraded.extend(self.applicable(a, kind.as_ref()));
         }
         let mut captures = Vec::new();
         let all_captures = inner.capture.into_iter().chain(parts.capture);

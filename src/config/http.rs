@@ -1,23 +1,17 @@
 //! Compiling `http:` into a request: method, URL, headers, body, auth, TLS (roots, client
 //! certificate), HTTP version and proxy.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use http::Method;
 use http::header::{HeaderName, HeaderValue};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 use serde_saphyr::Location;
 
 use super::compile::{Compiler, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, Parts};
-use super::raw::{RawHttp, RawTls, S};
+use super::raw::{RawHttp, S};
 use super::values;
 use crate::canary::http::{Auth, Body, HttpVersion, Request, parse_url};
 use crate::canary::{Step, StepKind};
 use crate::template::{JsonTemplate, Template};
-use crate::tls::{ClientCert, ClientTls};
 
 impl Compiler<'_> {
     /// An HTTP step named `name`, with `parts` written beside its `http:` section.
@@ -86,7 +80,7 @@ fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
         .collect();
     let body = body(c, raw);
     let auth = h.auth.as_ref().and_then(|a| auth(c, a));
-    let tls = tls(c, h);
+    let tls = c.client_tls(&h.tls, &h.url.referenced);
     let version = version(c, h);
     let max_body = match &h.max_body {
         None => Some(DEFAULT_MAX_BODY),
@@ -211,127 +205,4 @@ fn version(c: &mut Compiler<'_>, h: &RawHttp) -> Option<HttpVersion> {
         )),
     };
     c.check(&v.referenced, r)
-}
-
-fn tls(c: &mut Compiler<'_>, h: &RawHttp) -> Option<Arc<ClientTls>> {
-    let Some(t) = &h.tls else {
-        return c.default_tls(&h.url.referenced);
-    };
-    let roots = match c.file_path(&t.value.ca_file) {
-        Some(Some(path)) => c.check(
-            &t.value.ca_file.as_ref()?.referenced,
-            read_certs(&path, "CA file"),
-        )?,
-        Some(None) => Vec::new(),
-        None => return None,
-    };
-    let client = client_cert(c, t)?;
-    if !t.value.insecure && roots.is_empty() && client.is_none() {
-        return c.default_tls(&t.referenced);
-    }
-    let r = ClientTls::new(t.value.insecure, roots, client);
-    c.check(&t.referenced, r).map(Arc::new)
-}
-
-/// `cert_file` and `key_file` (both or neither), the key decrypted with `key_password`.
-fn client_cert(c: &mut Compiler<'_>, t: &S<RawTls>) -> Option<Option<ClientCert>> {
-    let r = &t.value;
-    let cert = c.file_path(&r.cert_file)?;
-    let key = c.file_path(&r.key_file)?;
-    let (cert, key) = match (cert, key) {
-        (None, None) => return Some(None),
-        (Some(cert), Some(key)) => (cert, key),
-        _ => {
-            c.fail(
-                &t.referenced,
-                "mutual TLS needs both `cert_file` and `key_file` (PEM)",
-            );
-            return None;
-        }
-    };
-    let password = match &r.key_password {
-        Some(p) => c.template(p)?.as_static(),
-        None => None,
-    };
-    let chain = c.check(
-        &r.cert_file.as_ref()?.referenced,
-        read_certs(&cert, "cert_file"),
-    )?;
-    let key = c.check(
-        &r.key_file.as_ref()?.referenced,
-        read_key(&key, password.as_deref()),
-    )?;
-    Some(Some(ClientCert { chain, key }))
-}
-
-impl Compiler<'_> {
-    /// A file named by a TLS field, found next to the canary file first: Some(None) when the
-    /// field is absent or empty, None after an error.
-    fn file_path(&mut self, field: &Option<S<String>>) -> Option<Option<std::path::PathBuf>> {
-        let Some(f) = field else { return Some(None) };
-        let text = self.template(f)?.as_static().unwrap_or_default();
-        if text.trim().is_empty() {
-            return Some(None);
-        }
-        Some(Some(locate(self.file, Path::new(text.trim()))))
-    }
-}
-
-/// A relative path is looked up next to the canary file first, then from the current folder.
-fn locate(canary_file: &Path, path: &Path) -> std::path::PathBuf {
-    let beside = canary_file.parent().unwrap_or(Path::new(".")).join(path);
-    if path.is_relative() && !beside.exists() && path.exists() {
-        return path.to_path_buf();
-    }
-    beside
-}
-
-/// The PEM certificates in a file (at least one).
-fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?
-        .collect();
-    match certs {
-        Ok(c) if !c.is_empty() => Ok(c),
-        Ok(_) => Err(format!(
-            "{what} {} holds no PEM certificate",
-            path.display()
-        )),
-        Err(e) => Err(format!("{what} {}: {e}", path.display())),
-    }
-}
-
-/// A PEM private key: PKCS#8 (encrypted with `password`, or not), PKCS#1 or SEC1.
-fn read_key(path: &Path, password: Option<&str>) -> Result<PrivateKeyDer<'static>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if text.contains("Proc-Type: 4,ENCRYPTED") {
-        return Err(format!(
-            "{} is encrypted the legacy OpenSSL way, which canary does not read: convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`",
-            path.display()
-        ));
-    }
-    if !text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-        return PrivateKeyDer::from_pem_slice(text.as_bytes())
-            .map_err(|e| format!("{} holds no usable PEM private key: {e}", path.display()));
-    }
-    let Some(password) = password.filter(|p| !p.is_empty()) else {
-        return Err(format!(
-            "{} is encrypted: give `key_password: ${{secret:NAME}}`",
-            path.display()
-        ));
-    };
-    let (_, der) = pkcs8::der::pem::decode_vec(text.trim().as_bytes())
-        .map_err(|e| format!("{}: not a PEM file: {e}", path.display()))?;
-    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
-        .map_err(|e| format!("{}: not an encrypted PKCS#8 key: {e}", path.display()))?;
-    let plain = info.decrypt(password).map_err(|_| {
-        format!(
-            "{}: cannot decrypt the key (wrong key_password, or an unsupported cipher)",
-            path.display()
-        )
-    })?;
-    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        plain.as_bytes().to_vec(),
-    )))
 }

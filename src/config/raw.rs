@@ -6,6 +6,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
+pub use super::dns::RawDns;
+pub use super::grpc::RawGrpc;
+pub use super::tcp::RawTcp;
+pub use super::tls::RawTlsCheck;
+pub use super::websocket::RawWebSocket;
+
 /// A value with the line and column it was written at.
 pub type S<T> = Spanned<T>;
 
@@ -39,6 +45,16 @@ pub struct RawCanary {
     pub variables: BTreeMap<String, S<String>>,
     /// A single-request canary: the request, with `assert:` and `capture:` inside.
     pub http: Option<S<RawHttp>>,
+    /// A TCP canary: connect, optionally send and expect a reply.
+    pub tcp: Option<S<RawTcp>>,
+    /// A DNS canary: one query.
+    pub dns: Option<S<RawDns>>,
+    /// A certificate-only TLS canary: a handshake with host:port.
+    pub tls: Option<S<RawTlsCheck>>,
+    /// A WebSocket canary: connect, send, expect messages.
+    pub websocket: Option<S<RawWebSocket>>,
+    /// A gRPC canary: the standard health check.
+    pub grpc: Option<S<RawGrpc>>,
     /// A multi-step canary: steps run in order, passing captured values along.
     pub steps: Option<S<Vec<S<RawStep>>>>,
     /// A browser canary: actions in a real Chromium.
@@ -157,8 +173,18 @@ pub struct RawComposite {
 pub struct RawStep {
     /// The step's name, unique within the canary; the `StepName` in reports. Default `step N`.
     pub name: Option<S<String>>,
-    /// The request this step sends.
+    /// An HTTP request.
     pub http: Option<S<RawHttp>>,
+    /// A TCP connection.
+    pub tcp: Option<S<RawTcp>>,
+    /// A DNS query.
+    pub dns: Option<S<RawDns>>,
+    /// A certificate-only TLS handshake.
+    pub tls: Option<S<RawTlsCheck>>,
+    /// A WebSocket exchange.
+    pub websocket: Option<S<RawWebSocket>>,
+    /// The gRPC health check.
+    pub grpc: Option<S<RawGrpc>>,
     /// Assertions (may also sit inside `http:`).
     #[serde(default)]
     pub assert: Vec<S<RawAssert>>,
@@ -245,8 +271,8 @@ pub struct RawBasic {
     pub password: S<String>,
 }
 
-/// TLS settings of a request.
-#[derive(Debug, Deserialize)]
+/// TLS settings of a request or connection.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTls {
     /// Accept any certificate (self-signed, expired, wrong host). Default false.
@@ -262,13 +288,22 @@ pub struct RawTls {
     pub key_file: Option<S<String>>,
     /// The password of an encrypted `key_file`; use `${secret:NAME}`.
     pub key_password: Option<S<String>>,
+    /// The name sent as SNI and checked on the certificate, when it differs from the host
+    /// connected to (tcp, tls, websocket and grpc checks).
+    pub server_name: Option<S<String>>,
+    /// Send SNI. Default true (tcp, tls, websocket and grpc checks).
+    pub sni: Option<bool>,
+    /// Check that the certificate is valid for the name (the chain is checked regardless).
+    /// Default true.
+    pub verify_hostname: Option<bool>,
 }
 
 /// One assertion: a map with exactly one of these keys.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawAssert {
-    /// `status: 200`, `status: [200, 204]`, `status: 2xx`.
+    /// `status: 200`, `status: [200, 204]`, `status: 2xx`, `status: { gte: 200, lt: 400 }`,
+    /// `status: { not: 500 }`.
     Status(S<Value>),
     /// Phase bounds: `latency: { total: { lt: 800ms } }`; phases resolve, connect, tls,
     /// processing, transfer, total.
@@ -285,6 +320,35 @@ pub enum RawAssert {
     /// `cookie: { name: session, exists: true }`; also `equals`, `contains`, `not_contains`,
     /// `matches`: a cookie the canary holds after the step.
     Cookie(Box<S<RawNamedTest>>),
+    /// DNS: the response code, `rcode: NOERROR` (NXDOMAIN, SERVFAIL, REFUSED…).
+    Rcode(S<String>),
+    /// DNS: the answers' data: `{ contains: mail }`; also `not_contains`, `includes` (one answer
+    /// is exactly), `excludes`, `equals` (a list, any order), `matches`, `count`.
+    Answers(Box<S<RawAnswersTest>>),
+    /// DNS: the lowest TTL of the answers, in seconds: `ttl: { gte: 60 }`.
+    Ttl(Box<S<RawBound>>),
+    /// DNS: the answer is (`true`) or is not authoritative.
+    Authoritative(S<bool>),
+}
+
+/// A test on DNS answers: exactly one of its keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnswersTest {
+    /// Some answer contains this text.
+    pub contains: Option<S<String>>,
+    /// No answer contains this text.
+    pub not_contains: Option<S<String>>,
+    /// Some answer is exactly this.
+    pub includes: Option<S<String>>,
+    /// No answer is exactly this.
+    pub excludes: Option<S<String>>,
+    /// The answers are exactly these, in any order.
+    pub equals: Option<S<Vec<S<String>>>>,
+    /// Some answer matches this regular expression.
+    pub matches: Option<S<String>>,
+    /// How many answers: a number, or bounds like `{ gte: 2 }`.
+    pub count: Option<S<Value>>,
 }
 
 /// Bounds: one or more of `lt`, `lte`, `gt`, `gte`.
@@ -307,6 +371,8 @@ pub struct RawBound {
 pub struct RawTextTest {
     /// Equal to.
     pub equals: Option<S<String>>,
+    /// Not equal to.
+    pub not_equals: Option<S<String>>,
     /// Contains.
     pub contains: Option<S<String>>,
     /// Does not contain.
@@ -325,6 +391,8 @@ pub struct RawNamedTest {
     pub exists: Option<bool>,
     /// Equal to.
     pub equals: Option<S<String>>,
+    /// Not equal to (or absent).
+    pub not_equals: Option<S<String>>,
     /// Contains.
     pub contains: Option<S<String>>,
     /// Does not contain.
@@ -343,8 +411,12 @@ pub struct RawJsonTest {
     pub exists: Option<bool>,
     /// Equal to this JSON value; a string may use `${…}` and is compared with the value as text.
     pub equals: Option<S<Value>>,
+    /// Not equal to this JSON value (a string as with `equals`).
+    pub not_equals: Option<S<Value>>,
     /// A string contains this text, an array holds this value, or an object has this key.
     pub contains: Option<S<Value>>,
+    /// The opposite of `contains`.
+    pub not_contains: Option<S<Value>>,
     /// Length of an array, string or object: a number, or bounds like `{ gte: 1 }`.
     pub length: Option<S<Value>>,
     /// The value as text matches this regular expression.
@@ -373,9 +445,36 @@ pub struct RawTlsTest {
     /// The leaf certificate is (`true`) or is not valid for the host name asked for
     /// (useful with `insecure: true`, which otherwise accepts any name).
     pub hostname_matches: Option<bool>,
+    /// The leaf's subject: `{ contains: shop }`, or one field: `{ field: CN, equals: shop.test }`.
+    pub subject: Option<S<RawNameTest>>,
+    /// The leaf's issuer, tested like `subject`: `{ field: O, equals: "Let's Encrypt" }`.
+    pub issuer: Option<S<RawNameTest>>,
+    /// The leaf's DNS names and IP addresses, joined by `, `: `{ contains: www.shop.test }`.
+    pub names: Option<S<RawTextTest>>,
+    /// The negotiated cipher suite: `{ matches: AES_256 }`.
+    pub cipher: Option<S<RawTextTest>>,
 }
 
-/// Where a captured value comes from: exactly one of `json`, `header`, `regex`, `status`.
+/// A test on a certificate's subject or issuer: the whole name or one `field`, and one text test.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNameTest {
+    /// One attribute: CN, O, OU, C, ST or L. Default: the whole name, like `CN=shop.test, O=Shop`.
+    pub field: Option<S<String>>,
+    /// Equal to.
+    pub equals: Option<S<String>>,
+    /// Not equal to.
+    pub not_equals: Option<S<String>>,
+    /// Contains.
+    pub contains: Option<S<String>>,
+    /// Does not contain.
+    pub not_contains: Option<S<String>>,
+    /// Matches this regular expression.
+    pub matches: Option<S<String>>,
+}
+
+/// Where a captured value comes from: exactly one of `json`, `header`, `regex`, `status`,
+/// `cookie`, `answer`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCapture {
@@ -383,8 +482,13 @@ pub struct RawCapture {
     pub json: Option<S<String>>,
     /// A response header.
     pub header: Option<S<String>>,
-    /// A regex over the body: its first group, or the whole match.
+    /// A regex over the body (a TCP reply, the last WebSocket message): its first group, or the
+    /// whole match when it has none.
     pub regex: Option<S<String>>,
+    /// With `regex`: the group to take (0 is the whole match).
+    pub group: Option<S<usize>>,
+    /// A DNS answer's data, by its place: `answer: 0` is the first.
+    pub answer: Option<S<usize>>,
     /// The status code (`status: true`).
     pub status: Option<bool>,
     /// A cookie the canary holds after the step, by name.

@@ -52,9 +52,46 @@ pub fn size(v: &Value) -> Result<u64, String> {
     n.checked_mul(mult).ok_or_else(bad)
 }
 
-/// `200`, `"2xx"`, or a list of those.
+/// Status bounds: `{ gte: 200, lt: 400 }` (any of lt, lte, gt, gte), or `{ not: 500 }`.
+fn status_bounds(map: &serde_json::Map<String, Value>) -> Result<StatusPattern, String> {
+    let bad = || {
+        "status bounds are `{ gte: 200, lt: 400 }` (lt, lte, gt, gte) or `{ not: 500 }`".to_string()
+    };
+    let code = |v: &Value| -> Result<u16, String> {
+        match v.as_u64() {
+            Some(c @ 100..=599) => Ok(c as u16),
+            _ => Err(format!("`{}` is not a status code (100 to 599)", text(v))),
+        }
+    };
+    if let Some(n) = map.get("not") {
+        return match map.len() {
+            1 => Ok(StatusPattern::Not(code(n)?)),
+            _ => Err(bad()),
+        };
+    }
+    let (mut lo, mut hi) = (100u16, 599u16);
+    for (k, v) in map {
+        let c = code(v)?;
+        match k.as_str() {
+            "gte" => lo = lo.max(c),
+            "gt" => lo = lo.max(c + 1),
+            "lte" => hi = hi.min(c),
+            "lt" => hi = hi.min(c.saturating_sub(1)),
+            _ => return Err(bad()),
+        }
+    }
+    if map.is_empty() || lo > hi {
+        return Err(format!("{}: no status is within these bounds", bad()));
+    }
+    Ok(StatusPattern::Range(lo, hi))
+}
+
+/// `200`, `"2xx"`, bounds like `{ gte: 200, lt: 400 }` or `{ not: 500 }`, or a list of those.
 pub fn status(v: &Value) -> Result<Vec<StatusPattern>, String> {
     let one = |v: &Value| -> Result<StatusPattern, String> {
+        if let Value::Object(map) = v {
+            return status_bounds(map);
+        }
         let t = text(v);
         let bad = || format!("`{t}` is not a status: write a code like 200 or a class like 2xx");
         if let Some(class) = t.strip_suffix("xx").or_else(|| t.strip_suffix("XX")) {
@@ -119,5 +156,15 @@ mod tests {
         assert!(status(&json!(99)).is_err());
         assert!(status(&json!("6xx")).is_err());
         assert!(status(&json!([])).is_err());
+        assert_eq!(
+            status(&json!({ "gte": 200, "lt": 400 })).unwrap(),
+            vec![StatusPattern::Range(200, 399)]
+        );
+        assert_eq!(
+            status(&json!({ "not": 500 })).unwrap(),
+            vec![StatusPattern::Not(500)]
+        );
+        assert!(status(&json!({ "gt": 500, "lt": 400 })).is_err());
+        assert!(status(&json!({ "not": 500, "gt": 200 })).is_err());
     }
 }

@@ -125,6 +125,14 @@ pub fn details(a: &Attempt) -> String {
         if let Some(e) = &s.error {
             out.push_str(&format!("      error {}: {}\n", e.kind, e.message));
         }
+        if let Some(d) = &s.dns {
+            out.push_str(&format!(
+                "      dns {} from {}: {}\n",
+                d.rcode,
+                d.server,
+                d.summary()
+            ));
+        }
         for f in s.assertions.iter().filter(|x| !x.passed) {
             let note = if f.degraded { " (degraded)" } else { "" };
             out.push_str(&format!(

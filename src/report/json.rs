@@ -63,6 +63,10 @@ struct StepJson<'a> {
     page_ms: Option<&'a PageTiming>,
     http_version: Option<&'static str>,
     tls: Option<&'a TlsSeen>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns: Option<&'a crate::observed::DnsSeen>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    received: &'a [String],
 }
 
 /// The JSON report of `runs`, pretty-printed.
@@ -126,5 +130,7 @@ fn step(s: &StepRun) -> StepJson<'_> {
         page_ms: s.page.as_ref(),
         http_version: s.http_version,
         tls: s.tls.as_ref(),
+        dns: s.dns.as_ref(),
+        received: &s.received,
     }
 }

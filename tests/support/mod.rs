@@ -5,6 +5,8 @@
 pub mod aws;
 pub mod certs;
 pub mod demo;
+pub mod demo_kinds;
+pub mod dns;
 pub mod forward;
 pub mod h2;
 pub mod proxy;

@@ -237,15 +237,17 @@ pub fn list_command(args: &LoadArgs) -> Result<ExitCode> {
 fn list(canaries: &[Canary]) {
     let width = canaries.iter().map(|c| c.name.len()).max().unwrap_or(4);
     let width = width.max(4);
+    let kinds = canaries.iter().map(|c| c.kind().len()).max().unwrap_or(4);
+    let kinds = kinds.max(4);
     let mut out = format!(
-        "{:width$}  {:5}  {:24}  {:20}  FILE\n",
+        "{:width$}  {:kinds$}  {:24}  {:20}  FILE\n",
         "NAME", "KIND", "SCHEDULE", "TAGS"
     );
     for c in canaries {
         let (kind, schedule, tags) = (c.kind(), c.schedule.to_string(), c.tags.join(","));
         let file = c.file.display();
         out += &format!(
-            "{:width$}  {kind:5}  {schedule:24}  {tags:20}  {file}\n",
+            "{:width$}  {kind:kinds$}  {schedule:24}  {tags:20}  {file}\n",
             c.name
         );
     }

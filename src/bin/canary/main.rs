@@ -1,9 +1,10 @@
-//! The `canary` command line: validate, list, test, run and next; logging setup and exit codes.
+//! The `canary` command line: validate, list, test, run, next, alarms, health and import; logging setup and exit codes.
 //! The only place that uses `anyhow`.
 
 mod alarms;
 mod args;
 mod commands;
+mod import;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -48,6 +49,10 @@ enum Command {
     /// Exit 0 when a running `canary run` is healthy (its heartbeat file is fresh), else 1: the
     /// container health check, with no network and no curl.
     Health(HealthArgs),
+    /// Convert other tools' checks into a canary file; what has no equivalent becomes a
+    /// `# NOTE:` comment and a warning.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +99,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Test(args) => commands::test(args),
         Command::Health(args) => Ok(commands::health(&args)),
         Command::Alarms(cmd) => alarms::run(cmd),
+        Command::Import(cmd) => import::run(cmd),
         Command::Run(args) => commands::run_daemon(args),
         Command::Next(args) => Ok(match commands::load(&args.load)? {
             Ok(canaries) => {

@@ -75,7 +75,7 @@ fn redirect_policy(max: u32, count: Arc<AtomicU32>) -> Policy {
 /// client stack) before any check is timed: a ClientHello is built, and one request is sent
 /// to a throwaway server on 127.0.0.1.
 pub async fn warm_up() {
-    let Ok(tls) = ClientTls::new(false, Vec::new(), None) else {
+    let Ok(tls) = ClientTls::new(crate::tls::Trust::default()) else {
         return;
     };
     let (config, _) = tls.connection(&[b"http/1.1"]);

@@ -1,0 +1,44 @@
+//! `canary import`: other tools' checks as canary files.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+/// Where the checks come from.
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// A CloudWatch Synthetics multi checks configuration (JSON) as one multi-step canary.
+    Synthetics(ImportArgs),
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The file to import.
+    pub file: PathBuf,
+    /// The canary's name. Default: the file's name without its extension.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Write the canary here instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Imports; the YAML goes to stdout or `--output`, one `warning:` line per thing left out to
+/// stderr.
+pub fn run(cmd: ImportCommand) -> Result<ExitCode> {
+    let ImportCommand::Synthetics(args) = cmd;
+    let imported = canary::import::synthetics::import(&args.file, args.name.as_deref())?;
+    match &args.output {
+        Some(path) => std::fs::write(path, &imported.yaml)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().write_all(imported.yaml.as_bytes())?,
+    }
+    let mut err = std::io::stderr();
+    for w in &imported.warnings {
+        writeln!(err, "warning: {w}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,20 @@
+//! A WebSocket step as compiled: connect (ws/wss), send messages, expect messages in order.
+
+use super::assertion::Assertion;
+use super::net::TlsTarget;
+use crate::template::Template;
+
+/// A WebSocket check.
+#[derive(Debug, Clone)]
+pub struct WebSocketCheck {
+    /// The `ws://` or `wss://` URL.
+    pub url: Template,
+    /// Headers of the upgrade request.
+    pub headers: Vec<(String, Template)>,
+    /// Messages to send once connected, in order.
+    pub send: Vec<Template>,
+    /// One assertion per message awaited, in order (each on that message as the body).
+    pub expect: Vec<Assertion>,
+    /// TLS for `wss://`.
+    pub tls: TlsTarget,
+}

@@ -1,0 +1,108 @@
+//! Turning other tools' checks into canary files: what cannot be carried over becomes a comment
+//! in the file and a warning, never a silent drop.
+
+pub mod synthetics;
+
+use std::fmt::Write;
+
+/// What went wrong reading the file to import.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not JSON.
+    #[error("{path} is not JSON: {source}")]
+    Json {
+        /// The file.
+        path: String,
+        /// Where and why.
+        source: serde_json::Error,
+    },
+    /// JSON, but not the format.
+    #[error("{0}")]
+    Format(String),
+}
+
+/// An imported canary: its YAML, and the warnings about what did not carry over.
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// The canary file.
+    pub yaml: String,
+    /// One line for each thing without an equivalent (each is a `# NOTE:` comment in `yaml` too).
+    pub warnings: Vec<String>,
+}
+
+/// A canary file being written: lines at an indent, notes as comments and warnings.
+#[derive(Debug, Default)]
+pub struct Writer {
+    out: Imported,
+}
+
+impl Writer {
+    /// Writes `text` indented by `indent` levels (two spaces each).
+    pub fn line(&mut self, indent: usize, text: impl AsRef<str>) {
+        let _ = writeln!(self.out.yaml, "{}{}", "  ".repeat(indent), text.as_ref());
+    }
+
+    /// A comment only.
+    pub fn comment(&mut self, indent: usize, text: impl AsRef<str>) {
+        self.line(indent, format!("# {}", text.as_ref()));
+    }
+
+    /// Something without an equivalent: a `# NOTE:` comment here, and a warning naming `place`.
+    pub fn note(&mut self, indent: usize, place: &str, text: impl AsRef<str>) {
+        self.comment(indent, format!("NOTE: {}", text.as_ref()));
+        self.out
+            .warnings
+            .push(format!("{place}: {}", text.as_ref()));
+    }
+
+    /// Whether the last line written ends with `text`.
+    pub fn ends_with(&self, text: &str) -> bool {
+        self.out.yaml.trim_end().ends_with(text)
+    }
+
+    /// The file and its warnings.
+    pub fn finish(self) -> Imported {
+        self.out
+    }
+}
+
+/// A string as a YAML scalar: bare when that reads back as the same string, else double-quoted
+/// (JSON's escapes are YAML's), so it is safe in block and flow context alike.
+pub fn scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
+        );
+    match plain {
+        true => s.to_string(),
+        false => serde_json::to_string(s).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scalar;
+
+    #[test]
+    fn scalars_read_back_as_written() {
+        assert_eq!(scalar("GET"), "GET");
+        assert_eq!(scalar("api.example.test"), "api.example.test");
+        assert_eq!(scalar("yes"), "\"yes\"");
+        assert_eq!(scalar("200"), "\"200\"");
+        assert_eq!(scalar("${baseUrl}/x"), "\"${baseUrl}/x\"");
+        assert_eq!(scalar("a: b # c"), "\"a: b # c\"");
+        assert_eq!(scalar("line\nbreak"), "\"line\\nbreak\"");
+    }
+}
