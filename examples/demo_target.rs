@@ -1,5 +1,6 @@
 //! A local service for the example canaries: HTTP on 127.0.0.1:8080, HTTPS on 127.0.0.1:8443
-//! (with a CA it makes and writes to `target/demo-ca.pem`). Runs until interrupted.
+//! (with a CA it makes and writes to `target/demo-ca.pem`), Redis-like TCP on 6380, DNS on 8053,
+//! WebSocket on 8081 and gRPC health on 50051. Runs until interrupted.
 //!
 //!     cargo run --example demo_target [HTTP_PORT HTTPS_PORT]
 #![allow(dead_code)]
@@ -8,6 +9,10 @@
 mod certs;
 #[path = "../tests/support/demo.rs"]
 mod demo;
+#[path = "../tests/support/demo_kinds.rs"]
+mod demo_kinds;
+#[path = "../tests/support/dns.rs"]
+mod dns;
 #[path = "../tests/support/server.rs"]
 mod server;
 
@@ -28,11 +33,13 @@ fn main() {
     std::fs::write(&ca_file, ca.pem()).expect("write the demo CA");
     let http = Server::http_on(http_port, demo::handle);
     let https = Server::https_on(https_port, ca.leaf(-1, 90), demo::handle);
+    let kinds = demo_kinds::DemoKinds::start([6380, 8053, 8081, 50051]);
     println!(
-        "demo target: {} and {} (CA: {})",
+        "demo target: {} and {} (CA: {}); {}",
         http.url("/"),
         https.url("/"),
-        ca_file.display()
+        ca_file.display(),
+        kinds.vars().join(" ")
     );
     loop {
         std::thread::park();

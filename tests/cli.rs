@@ -316,18 +316,19 @@ fn example_canaries_load_and_pass_against_the_demo_service() {
     let ca_file = dir.path().join("ca.pem");
     let artifacts = dir.path().join("artifacts").display().to_string();
     let tls_url = https.url("").replace("127.0.0.1", "localhost");
-    let args = [
-        "test",
-        "canaries",
-        "--var",
-        &format!("BASE_URL={}", http.url("")),
-        "--var",
-        &format!("TLS_URL={tls_url}"),
-        "--var",
-        &format!("CA_FILE={}", ca_file.display()),
-        "--artifacts",
-        &artifacts,
+    let tls_port = tls_url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let kinds = support::demo_kinds::DemoKinds::start([0; 4]);
+    let mut vars = vec![
+        format!("BASE_URL={}", http.url("")),
+        format!("TLS_URL={tls_url}"),
+        format!("TLS_PORT={tls_port}"),
+        format!("CA_FILE={}", ca_file.display()),
     ];
+    vars.extend(kinds.vars());
+    let mut args = vec!["test", "canaries", "--artifacts", &artifacts];
+    for v in &vars {
+        args.extend(["--var", v.as_str()]);
+    }
     let out = canary(root, &args);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
