@@ -78,7 +78,7 @@ pub async fn run_all(
     ctx: &Arc<Context>,
     mut on_done: impl FnMut(&Run),
 ) -> Vec<Run> {
-    check::http::warm_up().await;
+    check::http::warm_up(canaries.iter().any(|c| c.uses_tls())).await;
     let permits = Arc::new(Semaphore::new(parallel.max(1)));
     let mut tasks = JoinSet::new();
     let mut index = HashMap::new();

@@ -65,6 +65,22 @@ impl Canary {
         kinds.join("+")
     }
 
+    /// True when a step may speak TLS itself (HTTPS, a URL known only at run time, `tls:` on a
+    /// connection, a certificate check); a browser's TLS is Chromium's.
+    pub fn uses_tls(&self) -> bool {
+        let secure = |url: &crate::template::Template, scheme: &str| {
+            url.as_static().is_none_or(|u| u.starts_with(scheme))
+        };
+        self.steps.iter().any(|s| match &s.kind {
+            StepKind::Http(r) => secure(&r.url, "https:"),
+            StepKind::WebSocket(w) => secure(&w.url, "wss:"),
+            StepKind::Tcp(t) => t.tls.is_some(),
+            StepKind::Grpc(g) => g.tls.is_some(),
+            StepKind::Tls(_) => true,
+            StepKind::Browser(_) | StepKind::Dns(_) => false,
+        })
+    }
+
     /// True when a step drives a browser.
     pub fn uses_browser(&self) -> bool {
         self.steps

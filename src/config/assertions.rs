@@ -2,7 +2,6 @@
 
 use regex::Regex;
 use serde_json::Value;
-use serde_json_path::JsonPath;
 use serde_saphyr::Location;
 
 use super::compile::Compiler;
@@ -253,12 +252,12 @@ impl Compiler<'_> {
 
     /// A JSONPath as users write it (dot-names with `-` and the like are accepted), compiled.
     fn json_path(&mut self, s: &S<String>) -> Option<JsonQuery> {
-        let r = JsonPath::parse(&jsonpath::normalize(&s.value))
+        let r = jsonpath::compile(&s.value)
             .map(|path| JsonQuery {
                 path,
                 text: s.value.clone(),
             })
-            .map_err(|e| jsonpath::explain(&s.value, &one_line(&e.to_string())));
+            .map_err(|e| jsonpath::explain(&s.value, &one_line(&e)));
         self.check(&s.referenced, r)
     }
 

@@ -1,6 +1,24 @@
 //! JSONPath as users write it: dot-names with `-` and other characters people put in JSON keys
 //! are rewritten to RFC 9535's bracket form before compiling; failures say how to write it.
 
+/// Compiles a path as users write it ([`normalize`]d). Parsing is the costly part of loading a
+/// canary with a JSON assertion, and large sets repeat the same few paths, so each distinct
+/// path is parsed once per process.
+pub fn compile(path: &str) -> Result<serde_json_path::JsonPath, String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static PARSED: OnceLock<Mutex<HashMap<String, serde_json_path::JsonPath>>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(Mutex::default);
+    if let Some(p) = parsed.lock().ok().and_then(|m| m.get(path).cloned()) {
+        return Ok(p);
+    }
+    let p = serde_json_path::JsonPath::parse(&normalize(path)).map_err(|e| e.to_string())?;
+    if let Ok(mut m) = parsed.lock() {
+        m.insert(path.to_string(), p.clone());
+    }
+    Ok(p)
+}
+
 /// `$.headers.X-Token` → `$.headers['X-Token']`; everything RFC 9535 already accepts is kept.
 pub fn normalize(path: &str) -> String {
     let chars: Vec<char> = path.chars().collect();

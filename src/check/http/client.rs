@@ -71,19 +71,22 @@ fn redirect_policy(max: u32, count: Arc<AtomicU32>) -> Policy {
     })
 }
 
-/// Pays the process's one-time costs (crypto initialisation, first connection through the
-/// client stack) before any check is timed: a ClientHello is built, and one request is sent
-/// to a throwaway server on 127.0.0.1.
-pub async fn warm_up() {
-    let Ok(tls) = ClientTls::new(crate::tls::Trust::default()) else {
+/// Pays the process's one-time costs before any check is timed: one request is sent through
+/// the client stack to a throwaway server on 127.0.0.1, and with `tls` a ClientHello is built
+/// (seeding the crypto library's random generator, tens of milliseconds that a run of only
+/// plain-HTTP checks never needs).
+pub async fn warm_up(tls: bool) {
+    let Ok(client_tls) = ClientTls::new(crate::tls::Trust::default()) else {
         return;
     };
-    let (config, _) = tls.connection(&[b"http/1.1"]);
-    let name = rustls::pki_types::ServerName::try_from("localhost").expect("a valid name");
-    if let Ok(mut conn) = rustls::ClientConnection::new(Arc::new(config), name) {
-        let _ = conn.write_tls(&mut Vec::new());
+    if tls {
+        let (config, _) = client_tls.connection(&[b"http/1.1"]);
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("a valid name");
+        if let Ok(mut conn) = rustls::ClientConnection::new(Arc::new(config), name) {
+            let _ = conn.write_tls(&mut Vec::new());
+        }
     }
-    let _ = warm_request(Arc::new(tls)).await;
+    let _ = warm_request(Arc::new(client_tls)).await;
 }
 
 async fn warm_request(tls: Arc<ClientTls>) -> Option<()> {
