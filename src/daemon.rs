@@ -2,7 +2,7 @@
 //! structured log line per run.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -38,7 +38,8 @@ pub struct Options {
 
 /// Runs `canaries` until SIGTERM or SIGINT (a second one exits at once), then shuts down cleanly.
 pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
-    crate::check::http::warm_up().await;
+    // Always: a reload may bring TLS canaries, and a daemon pays this once.
+    crate::check::http::warm_up(true).await;
     crate::reaper::start();
     let (ctl, ctl_rx) = mpsc::unbounded_channel();
     let (ev_tx, mut events) = mpsc::unbounded_channel();
@@ -172,15 +173,19 @@ async fn watch(opts: Options, every: Duration, ctl: mpsc::UnboundedSender<Contro
     }
 }
 
-fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-    config::files(paths)
-        .into_iter()
-        .map(|p| {
-            let meta = std::fs::metadata(&p).ok();
-            let (len, modified) = meta.map_or((0, None), |m| (m.len(), m.modified().ok()));
-            (p, len, modified)
-        })
-        .collect()
+/// One number for the canary files' names, sizes and modification times, in any order: cheap
+/// enough to take every couple of seconds over tens of thousands of files.
+fn fingerprint(paths: &[PathBuf]) -> (usize, u64) {
+    use std::hash::{Hash, Hasher};
+    let files = config::files(paths);
+    let sum = files.iter().fold(0u64, |sum, p| {
+        let meta = std::fs::metadata(p).ok();
+        let (len, modified) = meta.map_or((0, None), |m| (m.len(), m.modified().ok()));
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (p.as_os_str(), len, modified).hash(&mut h);
+        sum.wrapping_add(h.finish())
+    });
+    (files.len(), sum)
 }
 
 /// One structured log line per event.

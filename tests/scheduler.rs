@@ -324,3 +324,25 @@ async fn reload_adds_removes_and_reschedules() {
     assert_eq!(planned(&events, "kept"), [0, 30, 150]);
     assert_eq!(planned(&events, "new"), [30, 90, 150]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_canary_removed_while_it_runs_and_brought_back_fires_again() {
+    let both = || {
+        canaries(
+            &[("slow", "rate(1 minute)"), ("other", "rate(1 minute)")],
+            "timeout: 5m\n",
+        )
+    };
+    let without = canaries(&[("other", "rate(1 minute)")], "");
+    let (_, run_fn) = fake(&[("slow", 50)]);
+    let events = drive(both(), opts(10, 0, 5), run_fn, |ctl| async move {
+        sleep(10).await;
+        ctl.send(Control::Reload(without)).unwrap();
+        sleep(10).await;
+        ctl.send(Control::Reload(both())).unwrap();
+        sleep(100).await;
+    })
+    .await;
+    // Back at 20 s, while its first run still goes on: planned afresh from then.
+    assert_eq!(planned(&events, "slow"), [0, 80]);
+}

@@ -139,8 +139,11 @@ fn discover(paths: &[PathBuf], errors: &mut Vec<ConfigError>) -> Vec<PathBuf> {
         }
     }
     // Paths may overlap (`canaries canaries/a.yaml`): each file loads once, where first named.
-    let mut seen = std::collections::HashSet::new();
-    files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+    // One path cannot overlap itself, and canonicalising costs syscalls per file on every poll.
+    if paths.len() > 1 {
+        let mut seen = std::collections::HashSet::new();
+        files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+    }
     files
 }
 
@@ -149,16 +152,27 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<ConfigError>) {
         Ok(e) => e,
         Err(e) => return errors.push(ConfigError::file(dir, format!("cannot read folder: {e}"))),
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    // The entry's type comes with the listing; only a symlink needs a stat to follow it.
+    let mut paths: Vec<(PathBuf, bool)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let p = e.path();
+            let dir = match e.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_dir(),
+                _ => p.is_dir(),
+            };
+            (p, dir)
+        })
+        .collect();
     paths.sort();
-    for p in paths {
+    for (p, dir) in paths {
         let hidden = p
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if hidden {
             continue;
         }
-        if p.is_dir() {
+        if dir {
             walk(&p, files, errors);
         } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             files.push(p);

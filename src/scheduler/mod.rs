@@ -4,7 +4,8 @@
 
 mod clock;
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -156,6 +157,10 @@ struct Scheduler {
     run_fn: RunFn,
     events: mpsc::UnboundedSender<Event>,
     slots: BTreeMap<String, Slot>,
+    /// Every slot's next instant, earliest first, so a wake-up costs what fires, not what
+    /// exists. An entry whose slot has moved on since (fired, rescheduled, removed) is stale and
+    /// dropped when it comes up.
+    due: BinaryHeap<Reverse<(DateTime<Utc>, String)>>,
     tasks: JoinSet<(Run, Duration)>,
     in_flight: HashMap<Id, (Arc<Canary>, DateTime<Utc>)>,
     permits: Arc<Semaphore>,
@@ -179,6 +184,7 @@ pub async fn run(
         run_fn,
         events,
         slots: BTreeMap::new(),
+        due: BinaryHeap::new(),
         tasks: JoinSet::new(),
         in_flight: HashMap::new(),
         permits,
@@ -188,7 +194,7 @@ pub async fn run(
     let mut beat = tokio::time::interval(crate::health::EVERY);
     let heartbeat = s.opts.heartbeat.clone();
     loop {
-        let due = s.slots.values().filter_map(|slot| slot.next).min();
+        let due = s.next_due();
         let clock = s.clock.clone();
         let wake = async move {
             match due {
@@ -221,36 +227,61 @@ impl Scheduler {
         let _ = self.events.send(event);
     }
 
+    /// Plans `name`'s next instant, if it has one.
+    fn plan(&mut self, name: &str) {
+        if let Some(t) = self.slots.get(name).and_then(|slot| slot.next) {
+            self.due.push(Reverse((t, name.to_string())));
+        }
+    }
+
+    /// The earliest planned instant, stale entries dropped on the way.
+    fn next_due(&mut self) -> Option<DateTime<Utc>> {
+        while let Some(Reverse((t, name))) = self.due.peek() {
+            if self
+                .slots
+                .get(name)
+                .is_some_and(|slot| slot.next == Some(*t))
+            {
+                return Some(*t);
+            }
+            self.due.pop();
+        }
+        None
+    }
+
     /// Takes on a set of canaries: new ones start now, kept ones keep their instants unless
     /// their schedule changed, gone ones stop (after their in-flight run).
     fn apply(&mut self, canaries: Vec<Canary>) -> (usize, usize, usize) {
         let now = self.clock.now();
         let (mut added, mut kept) = (0, 0);
-        let names: Vec<String> = canaries.iter().map(|c| c.name.clone()).collect();
+        let names: HashSet<String> = canaries.iter().map(|c| c.name.clone()).collect();
         for canary in canaries {
             let canary = Arc::new(canary);
-            match self.slots.get_mut(&canary.name) {
+            let name = canary.name.clone();
+            match self.slots.get_mut(&name) {
                 Some(slot) => {
                     kept += 1;
                     let rescheduled = slot.canary.schedule != canary.schedule;
                     slot.canary = canary;
-                    slot.removed = false;
-                    if rescheduled {
+                    // A canary removed while it ran, and now back, is planned afresh.
+                    if rescheduled || slot.removed {
                         slot.start = now;
                         slot.next = slot.after(now - TimeDelta::milliseconds(1));
                     }
+                    slot.removed = false;
                 }
                 None => {
                     added += 1;
                     let slot = Slot::new(canary, now, self.opts.spread);
-                    self.slots.insert(slot.canary.name.clone(), slot);
+                    self.slots.insert(name.clone(), slot);
                 }
             }
+            self.plan(&name);
         }
         let gone: Vec<String> = self
             .slots
             .keys()
-            .filter(|n| !names.contains(n))
+            .filter(|n| !names.contains(*n))
             .cloned()
             .collect();
         for name in &gone {
@@ -272,10 +303,19 @@ impl Scheduler {
         let now = self.clock.now();
         let mut skipped = Vec::new();
         let mut start = Vec::new();
-        for slot in self.slots.values_mut() {
-            let Some(planned) = slot.next.filter(|t| *t <= now) else {
+        while let Some(Reverse((planned, _))) = self.due.peek() {
+            if *planned > now {
+                break;
+            }
+            let Some(Reverse((planned, name))) = self.due.pop() else {
+                break;
+            };
+            let Some(slot) = self.slots.get_mut(&name) else {
                 continue;
             };
+            if slot.next != Some(planned) {
+                continue;
+            }
             if slot.running {
                 slot.skipped += 1;
                 skipped.push(Event::Skipped {
@@ -290,6 +330,7 @@ impl Scheduler {
             }
             // From the later of the planned instant and now: missed instants are not run in a burst.
             slot.next = slot.after(planned.max(now));
+            self.plan(&name);
         }
         for event in skipped {
             self.emit(event);
