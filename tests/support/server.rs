@@ -298,8 +298,10 @@ where
                 let head = head(200, &[], Some(chunk.len() * count));
                 let _ = stream.write_all(head.as_bytes()).await;
                 for _ in 0..count {
-                    let _ = stream.write_all(&chunk).await;
-                    let _ = stream.flush().await;
+                    // A client that went away ends the trickle: its socket is not held for it.
+                    if stream.write_all(&chunk).await.is_err() || stream.flush().await.is_err() {
+                        return;
+                    }
                     tokio::time::sleep(every).await;
                 }
                 let _ = stream.shutdown().await;
