@@ -258,25 +258,30 @@ impl Scheduler {
         for canary in canaries {
             let canary = Arc::new(canary);
             let name = canary.name.clone();
-            match self.slots.get_mut(&name) {
+            let replanned = match self.slots.get_mut(&name) {
                 Some(slot) => {
                     kept += 1;
                     let rescheduled = slot.canary.schedule != canary.schedule;
                     slot.canary = canary;
                     // A canary removed while it ran, and now back, is planned afresh.
-                    if rescheduled || slot.removed {
+                    let replan = rescheduled || slot.removed;
+                    if replan {
                         slot.start = now;
                         slot.next = slot.after(now - TimeDelta::milliseconds(1));
                     }
                     slot.removed = false;
+                    replan
                 }
                 None => {
                     added += 1;
                     let slot = Slot::new(canary, now, self.opts.spread);
                     self.slots.insert(name.clone(), slot);
+                    true
                 }
+            };
+            if replanned {
+                self.plan(&name);
             }
-            self.plan(&name);
         }
         let gone: Vec<String> = self
             .slots
