@@ -343,3 +343,62 @@ fn example_canaries_load_and_pass_against_the_demo_service() {
         "the login flow's screenshot is saved under --artifacts"
     );
 }
+
+#[test]
+fn config_errors_come_as_json_lines_and_as_github_annotations() {
+    let dir = canary_dir(&[
+        (
+            "a.yaml",
+            "name: a\ntimout: 10s\nhttp: { url: 'http://127.0.0.1:9/' }\n",
+        ),
+        ("b.yaml", "name: b\nhttp: { url: 'not a url' }\n"),
+    ]);
+    let out = canary(dir.path(), &["validate", ".", "--error-format", "json"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stdout, "");
+    let errors: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert_eq!(errors[0]["file"], "./a.yaml");
+    assert_eq!(
+        (errors[0]["line"].as_u64(), errors[0]["column"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(errors[0]["message"], "unknown field `timout`");
+    assert!(
+        errors[0]["help"]
+            .as_str()
+            .unwrap()
+            .starts_with("did you mean `timeout`?"),
+        "{stderr}"
+    );
+    assert_eq!(errors[1]["line"], 2);
+    assert_eq!(errors[1]["help"], Value::Null);
+
+    let gha = std::process::Command::new(support::binary())
+        .args(["validate", "."])
+        .current_dir(dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&gha);
+    assert!(
+        stderr.starts_with("./a.yaml:2:1: unknown field `timout`"),
+        "the human form stays on stderr: {stderr}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with(
+            "::error file=./a.yaml,line=2,col=1,title=canary config::unknown field `timout`: did you mean `timeout`?"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("::error file=./b.yaml,line=2,col="),
+        "{stdout}"
+    );
+}

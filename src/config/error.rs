@@ -1,4 +1,5 @@
-//! Config errors: `file:line:col: message`, all of them, with "did you mean" for misspelt keys.
+//! Config errors: `file:line:col: message`, all of them, with "did you mean" for misspelt keys;
+//! also as JSON lines (for editors) and as GitHub Actions annotations.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,55 @@ impl ConfigError {
     }
 }
 
+impl ConfigError {
+    /// The message without its fix, and the fix (`did you mean …`, the known keys) when there is
+    /// one.
+    pub fn split_help(&self) -> (&str, Option<&str>) {
+        for sep in [": did you mean ", " (known: "] {
+            if let Some(i) = self.message.find(sep) {
+                let help = self.message[i..].trim_start_matches(':').trim();
+                let help = help
+                    .strip_prefix('(')
+                    .map_or(help, |h| h.trim_end_matches(')'));
+                return (&self.message[..i], Some(help));
+            }
+        }
+        (&self.message, None)
+    }
+
+    /// One JSON object: `file`, `line`, `column` (0 for the file as a whole), `message`, `help`.
+    pub fn to_json(&self) -> String {
+        let (message, help) = self.split_help();
+        serde_json::json!({
+            "file": self.file.display().to_string(),
+            "line": self.line,
+            "column": self.column,
+            "message": message,
+            "help": help,
+        })
+        .to_string()
+    }
+
+    /// A GitHub Actions workflow command that annotates the file (and line) in a pull request.
+    pub fn to_github(&self) -> String {
+        let data = |s: &str| {
+            s.replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        };
+        let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+        let file = prop(&self.file.display().to_string());
+        let place = match self.line {
+            0 => String::new(),
+            line => format!(",line={line},col={}", self.column),
+        };
+        format!(
+            "::error file={file}{place},title=canary config::{}",
+            data(&self.message)
+        )
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line == 0 {
@@ -86,6 +136,18 @@ impl fmt::Display for ConfigErrors {
         }
         let n = self.0.len();
         write!(f, "{n} error{}", if n == 1 { "" } else { "s" })
+    }
+}
+
+impl ConfigErrors {
+    /// One JSON object per line, one line per error.
+    pub fn to_json_lines(&self) -> String {
+        self.0.iter().map(|e| e.to_json() + "\n").collect()
+    }
+
+    /// One GitHub Actions `::error` command per error.
+    pub fn to_github(&self) -> String {
+        self.0.iter().map(|e| e.to_github() + "\n").collect()
     }
 }
 
@@ -208,6 +270,37 @@ fn suggest(msg: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_as_json_and_github_annotations() {
+        let e = ConfigError {
+            file: "c,1.yaml".into(),
+            line: 2,
+            column: 1,
+            message: "unknown field `timout`: did you mean `timeout`? (known: name, timeout)"
+                .into(),
+        };
+        assert_eq!(
+            e.split_help(),
+            (
+                "unknown field `timout`",
+                Some("did you mean `timeout`? (known: name, timeout)")
+            )
+        );
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["line"], 2);
+        assert_eq!(v["message"], "unknown field `timout`");
+        assert_eq!(
+            e.to_github(),
+            "::error file=c%2C1.yaml,line=2,col=1,title=canary config::unknown field `timout`: did you mean `timeout`? (known: name, timeout)"
+        );
+        let whole = ConfigError::file(Path::new("x.yaml"), "cannot read: 50% gone\nreally");
+        assert_eq!(whole.split_help(), ("cannot read: 50% gone\nreally", None));
+        assert_eq!(
+            whole.to_github(),
+            "::error file=x.yaml,title=canary config::cannot read: 50%25 gone%0Areally"
+        );
+    }
 
     #[test]
     fn suggests_the_closest_name() {

@@ -37,6 +37,8 @@ pub fn canary(cwd: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(cwd)
         .env_remove("NO_COLOR")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("CANARY_ERROR_FORMAT")
         .output()
         .expect("run canary")
 }

@@ -100,6 +100,18 @@ pub struct LoadArgs {
     /// takes I from CANARY_SHARD_INDEX or HOSTNAME's trailing number (a StatefulSet pod's ordinal).
     #[arg(long, value_name = "I/N", env = "CANARY_SHARD", value_parser = parse_shard)]
     pub shard: Option<Shard>,
+    /// How config errors are printed to stderr: `human` (`file:line:col: message`) or `json`
+    /// (one object per line: file, line, column, message, help). Under GitHub Actions
+    /// (GITHUB_ACTIONS=true) each error is also an `::error` annotation on stdout.
+    #[arg(long, value_enum, default_value_t = ErrorFormat::Human, env = "CANARY_ERROR_FORMAT")]
+    pub error_format: ErrorFormat,
+}
+
+/// How config errors are printed.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ErrorFormat {
+    Human,
+    Json,
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {

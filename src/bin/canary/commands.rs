@@ -19,7 +19,7 @@ use canary::report::{self, Summary, console::Console};
 use canary::runner;
 use canary::sinks::Sinks;
 
-use crate::args::{HealthArgs, LoadArgs, RunArgs, TestArgs};
+use crate::args::{ErrorFormat, HealthArgs, LoadArgs, RunArgs, TestArgs};
 
 pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
     let (canaries, load_opts) = match load_with(&args.load)? {
@@ -168,10 +168,21 @@ pub fn load_with(args: &LoadArgs) -> Result<Result<(Vec<Canary>, LoadOptions), E
     Ok(match loaded {
         Ok(canaries) => Ok((canaries, opts)),
         Err(errors) => {
-            let _ = writeln!(std::io::stderr(), "{errors}");
+            report_errors(&errors, args.error_format);
             Err(ExitCode::from(2))
         }
     })
+}
+
+/// Config errors on stderr, as asked; under GitHub Actions also as annotations on stdout.
+fn report_errors(errors: &config::ConfigErrors, format: ErrorFormat) {
+    let _ = match format {
+        ErrorFormat::Human => writeln!(std::io::stderr(), "{errors}"),
+        ErrorFormat::Json => write!(std::io::stderr(), "{}", errors.to_json_lines()),
+    };
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let _ = write!(std::io::stdout(), "{}", errors.to_github());
+    }
 }
 
 fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
