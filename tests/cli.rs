@@ -181,12 +181,11 @@ fn config_errors_and_bad_usage_exit_two_and_run_nothing() {
     ]);
     let out = canary(dir.path(), &["test", "."]);
     assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out).1;
     assert!(
-        text(&out)
-            .1
-            .contains("bad.yaml:2:14: undefined variable `NOPE`"),
-        "{:?}",
-        text(&out)
+        stderr.starts_with("error: undefined variable `NOPE`")
+            && stderr.contains(" --> ./bad.yaml:2:14\n"),
+        "{stderr}"
     );
     assert!(srv.received().is_empty(), "nothing ran");
     assert_eq!(
@@ -386,8 +385,12 @@ fn config_errors_come_as_json_lines_and_as_github_annotations() {
         .unwrap();
     let (stdout, stderr) = text(&gha);
     assert!(
-        stderr.starts_with("./a.yaml:2:1: unknown field `timout`"),
+        stderr.starts_with("error: unknown field `timout`\n --> ./a.yaml:2:1\n"),
         "the human form stays on stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("  = help: did you mean `timeout`?"),
+        "{stderr}"
     );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");

@@ -14,6 +14,7 @@ mod net;
 pub mod project;
 mod raw;
 mod rule;
+mod snippet;
 mod tcp;
 mod tls;
 mod values;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 pub use compile::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_SCHEDULE, DEFAULT_TIMEOUT};
 pub use error::{ConfigError, ConfigErrors};
+pub use snippet::render;
 
 use crate::canary::Canary;
 

@@ -1,7 +1,7 @@
 //! What each command does: load, list, test, run (or once), next.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -177,7 +177,11 @@ pub fn load_with(args: &LoadArgs) -> Result<Result<(Vec<Canary>, LoadOptions), E
 /// Config errors on stderr, as asked; under GitHub Actions also as annotations on stdout.
 fn report_errors(errors: &config::ConfigErrors, format: ErrorFormat) {
     let _ = match format {
-        ErrorFormat::Human => writeln!(std::io::stderr(), "{errors}"),
+        ErrorFormat::Human => {
+            let stderr = std::io::stderr();
+            let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            writeln!(&stderr, "{}", config::render(errors, color))
+        }
         ErrorFormat::Json => write!(std::io::stderr(), "{}", errors.to_json_lines()),
     };
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
