@@ -4,6 +4,7 @@
 use std::fmt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder};
@@ -19,7 +20,7 @@ pub struct Driver {
     chromium: Option<PathBuf>,
     /// Chromium's own sandbox: on, off, or None for on unless running as root.
     sandbox: Option<bool>,
-    running: Mutex<Option<Running>>,
+    running: Arc<Mutex<Option<Running>>>,
 }
 
 enum Kind {
@@ -56,7 +57,7 @@ impl Driver {
             kind: Kind::Chromedriver(path),
             chromium,
             sandbox: None,
-            running: Mutex::new(None),
+            running: Arc::default(),
         }
     }
 
@@ -66,7 +67,7 @@ impl Driver {
             kind: Kind::Remote(url),
             chromium: None,
             sandbox: None,
-            running: Mutex::new(None),
+            running: Arc::default(),
         }
     }
 
@@ -92,6 +93,7 @@ impl Driver {
         }
         let started = start(path).await?;
         let url = started.url.clone();
+        tokio::spawn(watch(self.running.clone(), started.child.id()));
         *running = Some(started);
         Ok(url)
     }
@@ -140,6 +142,28 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Checks every second that chromedriver `pid` still runs; once it has died (killed, crashed),
+/// stops the browsers it left in its process group and reaps it, rather than leaving them until
+/// the next browser session — which may never come after a reload removed the browser canaries.
+async fn watch(running: Arc<Mutex<Option<Running>>>, pid: u32) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut guard = running.lock().await;
+        let Some(r) = guard.as_mut().filter(|r| r.child.id() == pid) else {
+            return;
+        };
+        if !matches!(r.child.try_wait(), Ok(None)) {
+            tracing::warn!(
+                pid,
+                "chromedriver has exited; stopping the browsers it left"
+            );
+            kill_group(&mut r.child);
+            *guard = None;
+            return;
+        }
     }
 }
 
