@@ -430,9 +430,10 @@ async fn sigterm_leaves_no_browser_processes() {
     while browser_processes() > before && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        browser_processes(),
-        before,
-        "browser processes left after SIGTERM"
+    // At most as many as before: ones still exiting from an earlier test may be gone by now.
+    let after = browser_processes();
+    assert!(
+        after <= before,
+        "browser processes left after SIGTERM: {after}, {before} before"
     );
 }
