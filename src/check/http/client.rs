@@ -76,7 +76,8 @@ fn redirect_policy(max: u32, count: Arc<AtomicU32>) -> Policy {
 /// (seeding the crypto library's random generator, tens of milliseconds that a run of only
 /// plain-HTTP checks never needs).
 pub async fn warm_up(tls: bool) {
-    let Ok(client_tls) = ClientTls::new(crate::tls::Trust::default()) else {
+    // The settings canaries without TLS options of their own share (built once, reused by them).
+    let Ok(client_tls) = crate::tls::shared_default() else {
         return;
     };
     if tls {
@@ -86,7 +87,7 @@ pub async fn warm_up(tls: bool) {
             let _ = conn.write_tls(&mut Vec::new());
         }
     }
-    let _ = warm_request(Arc::new(client_tls)).await;
+    let _ = warm_request(client_tls).await;
 }
 
 async fn warm_request(tls: Arc<ClientTls>) -> Option<()> {
