@@ -205,16 +205,21 @@ impl Compiler<'_> {
     }
 
     fn alarm_name(&mut self, n: &S<String>) -> Option<String> {
+        self.identifier(n, "an alarm name", 200)
+    }
+
+    /// A name of 1 to `max` letters, digits, `-`, `_` or `.` (alarm names, the project's).
+    pub(super) fn identifier(&mut self, n: &S<String>, what: &str, max: usize) -> Option<String> {
         let v = n.value.trim();
         let ok = !v.is_empty()
-            && v.len() <= 200
+            && v.len() <= max
             && v.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         let r = if ok {
             Ok(v.to_string())
         } else {
             Err(format!(
-                "`{v}` is not an alarm name: 1 to 200 letters, digits, `-`, `_` or `.`"
+                "`{v}` is not {what}: 1 to {max} letters, digits, `-`, `_` or `.`"
             ))
         };
         self.check(&n.referenced, r)

@@ -160,19 +160,7 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
 
 impl Compiler<'_> {
     fn owner_name(&mut self, p: &S<String>) -> Option<String> {
-        let v = p.value.trim();
-        let ok = !v.is_empty()
-            && v.len() <= 128
-            && v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        let r = if ok {
-            Ok(v.to_string())
-        } else {
-            Err(format!(
-                "`{v}` is not a project name: 1 to 128 letters, digits, `-`, `_` or `.`"
-            ))
-        };
-        self.check(&p.referenced, r)
+        self.identifier(p, "a project name", 128)
     }
 
     fn alarm_prefix(&mut self, p: &S<String>) -> Option<String> {
