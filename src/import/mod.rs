@@ -63,11 +63,6 @@ impl Writer {
             .push(format!("{place}: {}", text.as_ref()));
     }
 
-    /// Whether the last line written ends with `text`.
-    pub fn ends_with(&self, text: &str) -> bool {
-        self.out.yaml.trim_end().ends_with(text)
-    }
-
     /// The file and its warnings.
     pub fn finish(self) -> Imported {
         self.out

@@ -17,7 +17,7 @@ pub enum Mapped {
 }
 
 /// The checker types.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum Checker {
     Http,
     Dns,

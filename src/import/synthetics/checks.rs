@@ -53,13 +53,13 @@ pub(super) fn step(
             format!("waitTime {ms}ms before the step has no equivalent"),
         );
     }
-    let kind = match checker.as_str() {
-        "HTTP" => http(w, &s, &name, ctx)?,
-        "DNS" => dns(w, &s, ctx)?,
+    let (kind, implied) = match checker.as_str() {
+        "HTTP" => (http(w, &s, &name, ctx)?, None),
+        "DNS" => (dns(w, &s, ctx)?, None),
         "SSL" => ssl(w, &s, ctx)?,
-        _ => tcp(w, &s, ctx)?,
+        _ => (tcp(w, &s, ctx)?, None),
     };
-    assertions_of(w, &s, kind, ctx)?;
+    assertions_of(w, &s, kind, implied, ctx)?;
     extractors(w, &s, kind)?;
     leftovers(w, &s);
     Ok(total)
@@ -309,7 +309,12 @@ fn dns(w: &mut Writer, s: &Obj, ctx: &mut Ctx) -> Result<Checker, ImportError> {
     Ok(Checker::Dns)
 }
 
-fn ssl(w: &mut Writer, s: &Obj, ctx: &mut Ctx) -> Result<Checker, ImportError> {
+/// The SSL check, and the assertion it implies (the name check that `allowSelfSigned` keeps).
+fn ssl(
+    w: &mut Writer,
+    s: &Obj,
+    ctx: &mut Ctx,
+) -> Result<(Checker, Option<&'static str>), ImportError> {
     w.line(KEY, "tls:");
     let host = s.required("hostname")?;
     w.line(CHECK, format!("host: {}", ctx.text(&host)));
@@ -322,6 +327,7 @@ fn ssl(w: &mut Writer, s: &Obj, ctx: &mut Ctx) -> Result<Checker, ImportError> {
     if verify == Some(false) {
         w.line(CHECK, "verify_hostname: false");
     }
+    let mut implied = None;
     if s.flag("allowSelfSigned") == Some(true) {
         w.line(CHECK, "insecure: true");
         if verify != Some(false) {
@@ -330,11 +336,10 @@ fn ssl(w: &mut Writer, s: &Obj, ctx: &mut Ctx) -> Result<Checker, ImportError> {
                 CHECK,
                 "allowSelfSigned: any issuer is accepted; the name is still checked below",
             );
-            w.line(CHECK, "assert:");
-            w.line(ITEM, "- tls: { hostname_matches: true }");
+            implied = Some("tls: { hostname_matches: true }");
         }
     }
-    Ok(Checker::Ssl)
+    Ok((Checker::Ssl, implied))
 }
 
 fn tcp(w: &mut Writer, s: &Obj, ctx: &mut Ctx) -> Result<Checker, ImportError> {
@@ -382,20 +387,30 @@ fn tcp(w: &mut Writer, s: &Obj, ctx: &mut Ctx) -> Result<Checker, ImportError> {
     Ok(Checker::Tcp { hex })
 }
 
-/// The step's `assertions` as `assert:` entries, under the check's section.
-fn assertions_of(w: &mut Writer, s: &Obj, kind: Checker, ctx: &mut Ctx) -> Result<(), ImportError> {
-    let Some(list) = s.get("assertions") else {
-        return Ok(());
+/// The step's `assertions` as `assert:` entries, under the check's section, after the one the
+/// check itself `implied`.
+fn assertions_of(
+    w: &mut Writer,
+    s: &Obj,
+    kind: Checker,
+    implied: Option<&str>,
+    ctx: &mut Ctx,
+) -> Result<(), ImportError> {
+    if let Some(a) = implied {
+        w.line(CHECK, "assert:");
+        w.line(ITEM, format!("- {a}"));
+    }
+    let items = match s.get("assertions") {
+        None => return Ok(()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ImportError::Format(format!(
+                "{}: `assertions` must be a list",
+                s.place
+            )));
+        }
     };
-    let Value::Array(items) = list else {
-        return Err(ImportError::Format(format!(
-            "{}: `assertions` must be a list",
-            s.place
-        )));
-    };
-    // The SSL check may already have opened `assert:` (for allowSelfSigned).
-    let opened = kind == Checker::Ssl && w.ends_with("- tls: { hostname_matches: true }");
-    let mut header_written = opened;
+    let mut header_written = implied.is_some();
     for (i, item) in items.iter().enumerate() {
         let a = Obj::new(item, &format!("{} assertion {}", s.place, i + 1))?;
         let mapped = assertions::convert(&a, kind, ctx)?;
