@@ -23,18 +23,22 @@ fn text(out: &Output) -> String {
 }
 
 fn alarms_cmd(dir: &Path, verb: &str, url: &str, ns: &str) -> Output {
-    canary(
-        dir,
-        &[
-            "alarms",
-            verb,
-            ".",
-            "--endpoint-url",
-            url,
-            "--namespace",
-            ns,
-        ],
-    )
+    alarms_cmd_with(dir, verb, url, ns, &[])
+}
+
+/// `canary alarms VERB .` against `url` with these `extra` arguments.
+fn alarms_cmd_with(dir: &Path, verb: &str, url: &str, ns: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "alarms",
+        verb,
+        ".",
+        "--endpoint-url",
+        url,
+        "--namespace",
+        ns,
+    ];
+    args.extend_from_slice(extra);
+    canary(dir, &args)
 }
 
 fn project(prefix: &str) -> String {
@@ -390,20 +394,16 @@ async fn the_anomaly_detector_request_is_exact_at_the_wire() {
         ),
         ("api.yaml", &file),
     ]);
-    let out = canary(
-        dir.path(),
-        &[
-            "alarms",
+    let apply = || {
+        alarms_cmd_with(
+            dir.path(),
             "apply",
-            ".",
-            "--endpoint-url",
             &proxy.url(),
-            "--namespace",
             &ns,
-            "--dimension",
-            "Region=eu-west-1",
-        ],
-    );
+            &["--dimension", "Region=eu-west-1"],
+        )
+    };
+    let out = apply();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let bodies: Vec<(String, Vec<u8>)> = proxy.recorded.lock().unwrap().clone();
     let (_, body) = bodies
@@ -468,20 +468,7 @@ async fn the_anomaly_detector_request_is_exact_at_the_wire() {
         canary_file("api", "dimensions: { Environment: prod }\n"),
     )
     .unwrap();
-    let out = canary(
-        dir.path(),
-        &[
-            "alarms",
-            "apply",
-            ".",
-            "--endpoint-url",
-            &proxy.url(),
-            "--namespace",
-            &ns,
-            "--dimension",
-            "Region=eu-west-1",
-        ],
-    );
+    let out = apply();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         proxy

@@ -47,11 +47,7 @@ fn server() -> Server {
 fn degraded_is_a_pass_shown_apart_in_every_report() {
     let srv = server();
     let owned = files(&srv.url(""));
-    let refs: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let dir = support::canary_dir(&refs);
+    let dir = support::canary_dir_owned(&owned);
     let d = dir.path();
     let out = support::canary(
         d,

@@ -92,11 +92,7 @@ async fn many_runs_of_every_way_to_fail_leave_no_descriptor_or_thread() {
     .enumerate()
     .map(|(i, body)| (format!("c{i}.yaml"), format!("name: c{i}\n{body}\n")))
     .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let dir = support::canary_dir(&refs);
+    let dir = support::canary_dir_owned(&files);
     let canaries: Vec<Arc<canary::canary::Canary>> =
         config::load(&[dir.path().into()], &LoadOptions::default())
             .unwrap_or_else(|e| panic!("{e}"))

@@ -179,11 +179,7 @@ fn two_hundred_canaries_failing_at_once_arrive_grouped() {
             format!("name: c{i:03}\nschedule: rate(1 hour)\nhttp: {{ url: '{}', assert: [ {{ status: 200 }} ] }}\n", site.url("/")),
         ));
     }
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let dir = support::canary_dir(&refs);
+    let dir = support::canary_dir_owned(&files);
     let out = support::aws::aws_command(
         dir.path(),
         &[

@@ -36,11 +36,7 @@ fn canaries(specs: &[(&str, &str)], extra: &str) -> Vec<Canary> {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let dir = support::canary_dir(&refs);
+    let dir = support::canary_dir_owned(&files);
     config::load(&[dir.path().into()], &LoadOptions::default()).unwrap()
 }
 

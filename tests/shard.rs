@@ -66,11 +66,7 @@ fn list_shows_the_split_and_bad_values_are_usage_errors() {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let dir = support::canary_dir(&refs);
+    let dir = support::canary_dir_owned(&files);
     let listed = |args: &[&str], host: Option<&str>| {
         let mut cmd = std::process::Command::new(support::binary());
         cmd.args(["list", "."]).args(args).current_dir(dir.path());

@@ -247,11 +247,7 @@ async fn parallel_runs_come_back_in_order() {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let dir = support::canary_dir(&refs);
+    let dir = support::canary_dir_owned(&files);
     let opts = LoadOptions {
         vars: HashMap::from([("U".into(), srv.url(""))]),
         env: HashMap::new(),

@@ -118,3 +118,28 @@ pub fn timed_out_within(r: &Run, took: Duration, timeout: Duration) {
 pub fn report(r: &Run) -> String {
     canary::report::json::render(std::slice::from_ref(r))
 }
+
+/// Start-up warms TLS (tens of milliseconds of entropy seeding) only for canaries that speak it.
+#[test]
+fn only_canaries_that_speak_tls_need_its_warm_up() {
+    let speaks = |body: &str| {
+        Canary::new(&format!("name: t\n{body}\n"), &[])
+            .load()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .uses_tls()
+    };
+    assert!(!speaks("http: { url: 'http://127.0.0.1:1/' }"));
+    assert!(!speaks("dns: { name: a.test, server: 127.0.0.1 }"));
+    assert!(!speaks("tcp: { host: 127.0.0.1, port: 1 }"));
+    assert!(!speaks("websocket: { url: 'ws://127.0.0.1:1/' }"));
+    assert!(!speaks("grpc: { address: '127.0.0.1:1' }"));
+    assert!(speaks("http: { url: 'https://127.0.0.1:1/' }"));
+    assert!(speaks("tcp: { host: 127.0.0.1, port: 1, tls: true }"));
+    assert!(speaks("tls: { host: 127.0.0.1 }"));
+    assert!(speaks("websocket: { url: 'wss://127.0.0.1:1/' }"));
+    assert!(speaks("grpc: { address: '127.0.0.1:1', tls: true }"));
+    // A URL known only at run time may be HTTPS.
+    assert!(speaks(
+        "steps:\n  - { name: a, http: { url: 'http://127.0.0.1:1/' }, capture: { u: { header: location } } }\n  - { name: b, http: { url: '${u}' } }"
+    ));
+}

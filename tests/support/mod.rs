@@ -26,6 +26,15 @@ pub fn canary_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// [`canary_dir`] for files made on the spot.
+pub fn canary_dir_owned(files: &[(String, String)]) -> tempfile::TempDir {
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    canary_dir(&refs)
+}
+
 /// The built `canary` binary.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_canary"))
