@@ -63,6 +63,7 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
         record(&opts.sinks, &event);
     }
     let _ = scheduler.await;
+    opts.sinks.stopping("signal");
     opts.sinks.flush(opts.flush_timeout).await;
     if let Some(driver) = &opts.ctx.webdriver {
         driver.shutdown();

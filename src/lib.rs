@@ -1,6 +1,7 @@
 //! canary: synthetic monitoring canaries from YAML — HTTP and browser checks run once (CI) or on a schedule.
 
 pub mod alarm;
+pub mod archive;
 pub mod assert;
 pub mod aws;
 pub mod canary;

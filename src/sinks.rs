@@ -1,9 +1,11 @@
-//! Where finished runs go besides the console: metrics and notifications, fed the same way by
+//! Where finished runs go besides the console: metrics, notifications and the archive, fed the same way by
 //! `canary run`, `run --once` and `canary test`, and flushed together at the end.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::archive::Archive;
+use crate::archive::record::Audit;
 use crate::canary::Canary;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
@@ -16,6 +18,8 @@ pub struct Sinks {
     pub metrics: Option<Metrics>,
     /// The runner's alert state and notifications.
     pub notifier: Option<Arc<Notifier>>,
+    /// The run history.
+    pub archive: Option<Arc<Archive>>,
 }
 
 impl Sinks {
@@ -26,6 +30,9 @@ impl Sinks {
         }
         if let Some(n) = &self.notifier {
             n.observe(run);
+        }
+        if let Some(a) = &self.archive {
+            a.run(run);
         }
     }
 
@@ -41,9 +48,19 @@ impl Sinks {
         if let Some(n) = &self.notifier {
             n.set_canaries(canaries);
         }
+        if let Some(a) = &self.archive {
+            a.canaries(canaries);
+        }
     }
 
-    /// Flushes the metrics and delivers waiting notifications, each within `within`.
+    /// The runner stops (`signal`, or `finished` after `test` and `run --once`): an audit event.
+    pub fn stopping(&self, reason: &'static str) {
+        if let Some(a) = &self.archive {
+            a.audit(Audit::Shutdown { reason });
+        }
+    }
+
+    /// Flushes the metrics, delivers waiting notifications and writes the archive, each within `within`.
     pub async fn flush(&self, within: Duration) {
         let metrics = async {
             if let Some(m) = &self.metrics {
@@ -63,6 +80,11 @@ impl Sinks {
                 }
             }
         };
-        tokio::join!(metrics, notes);
+        let archive = async {
+            if let Some(a) = &self.archive {
+                a.close(within).await;
+            }
+        };
+        tokio::join!(metrics, notes, archive);
     }
 }

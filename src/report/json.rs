@@ -16,8 +16,9 @@ struct Report<'a> {
     canaries: Vec<CanaryJson<'a>>,
 }
 
+/// One canary's entry of the report (also the body of an archived run record).
 #[derive(Serialize)]
-struct CanaryJson<'a> {
+pub struct CanaryJson<'a> {
     name: &'a str,
     file: String,
     outcome: &'static str,
@@ -79,7 +80,8 @@ pub fn render(runs: &[Run]) -> String {
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-fn canary(run: &Run) -> CanaryJson<'_> {
+/// The report's entry for one run.
+pub fn canary(run: &Run) -> CanaryJson<'_> {
     let (earlier, _) = run.attempts.split_at(run.attempts.len() - 1);
     CanaryJson {
         name: &run.canary,

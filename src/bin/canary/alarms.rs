@@ -8,7 +8,10 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
 use canary::alarm::export::{self, Format};
+use canary::alarm::plan::Change;
 use canary::alarm::{AlarmClient, Settings, desired, plan};
+use canary::archive::record::Audit;
+use canary::archive::{Archive, Settings as ArchiveSettings, Target};
 use canary::config::LoadOptions;
 
 use crate::args::{LoadArgs, parse_dimension};
@@ -35,6 +38,9 @@ pub struct AlarmsArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Record what `apply` changed as an audit event in this archive (as `canary run --archive`).
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX", env = "CANARY_ARCHIVE", value_parser = Target::parse)]
+    pub archive: Option<Target>,
 }
 
 #[derive(Args)]
@@ -100,6 +106,7 @@ fn against_cloudwatch(args: &AlarmsArgs, apply: bool) -> Result<ExitCode> {
             return Ok(ExitCode::from(if p.is_empty() { 0 } else { CHANGES }));
         }
         let done = client.apply(&p, &s).await?;
+        audit(args, &p).await;
         emit(&format!(
             "Applied: {} put, {} deleted, {} anomaly detectors changed{}\n",
             done.put.len(),
@@ -135,4 +142,43 @@ fn export_to(args: &ExportArgs) -> Result<ExitCode> {
         None => emit(&out.text),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records the applied changes in the archive, when there is one (a failure is a warning: the
+/// alarms are applied either way).
+async fn audit(args: &AlarmsArgs, plan: &canary::alarm::plan::Plan) {
+    let Some(target) = args.archive.clone() else {
+        return;
+    };
+    let changes: Vec<String> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Create(s) => Some(format!("create {}", s.name())),
+            Change::Update(s, _) => Some(format!("update {}", s.name())),
+            Change::Delete(s) => Some(format!("delete {}", s.name())),
+            Change::Conflict(_) => None,
+        })
+        .collect();
+    let settings = ArchiveSettings {
+        target,
+        retention: None,
+        sync_every: std::time::Duration::from_secs(1),
+        flush_every: std::time::Duration::ZERO,
+        spool: None,
+        endpoint_url: args.target.endpoint_url.clone(),
+        identity: crate::args::identity(args.load.shard),
+    };
+    match Archive::start(settings).await {
+        Ok(a) => {
+            a.audit(Audit::AlarmsApply { changes });
+            a.close(std::time::Duration::from_secs(10)).await;
+        }
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: cannot record the change in the archive: {e}"
+            );
+        }
+    }
 }

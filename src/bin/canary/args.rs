@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use canary::archive::record::Identity;
+use canary::archive::{Archive, Settings as ArchiveSettings, Target};
 use canary::canary::Canary;
 use canary::check::Context as RunContext;
 use canary::check::browser::Driver;
@@ -23,6 +25,8 @@ pub struct RunArgs {
     pub metrics: MetricsArgs,
     #[command(flatten)]
     pub browser: BrowserArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     /// Run every canary once (within --max-concurrent), log, and exit with `canary test`'s codes.
     #[arg(long)]
     pub once: bool,
@@ -288,6 +292,8 @@ pub struct TestArgs {
     pub metrics: MetricsArgs,
     #[command(flatten)]
     pub browser: BrowserArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     /// Run at most this many canaries at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
@@ -310,4 +316,91 @@ pub fn parse_var(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if canary::template::valid_name(k) => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not NAME=VALUE")),
     }
+}
+
+#[derive(Args)]
+pub struct ArchiveArgs {
+    /// Keep every run as a JSON record, in a folder or in S3 (s3://BUCKET/PREFIX), partitioned
+    /// canary=<name>/date=YYYY-MM-DD/ for Athena, DuckDB and `canary history`.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX", env = "CANARY_ARCHIVE", value_parser = Target::parse)]
+    pub archive: Option<Target>,
+    /// A folder archive: remove days older than this (e.g. 90d). Default: keep everything.
+    #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration, env = "CANARY_ARCHIVE_RETENTION")]
+    pub archive_retention: Option<Duration>,
+    /// How often archived records are fsynced: at most this much is at risk if the machine dies.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, env = "CANARY_ARCHIVE_SYNC")]
+    pub archive_sync: Duration,
+    /// An S3 archive: each canary's records of this interval become one object (shorter: fresher
+    /// data, more PUT requests and smaller files).
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, env = "CANARY_ARCHIVE_FLUSH")]
+    pub archive_flush: Duration,
+}
+
+impl ArchiveArgs {
+    /// Opens the archive asked for (none: None); the S3 spool and endpoint come from the metrics'.
+    pub async fn start(
+        &self,
+        metrics: &MetricsArgs,
+        shard: Option<Shard>,
+    ) -> Result<Option<Arc<Archive>>> {
+        let Some(target) = self.archive.clone() else {
+            return Ok(None);
+        };
+        if self.archive_retention.is_some() && matches!(target, Target::S3(_)) {
+            bail!(
+                "--archive-retention is for a folder archive; for S3 use a lifecycle rule on the bucket"
+            );
+        }
+        let settings = ArchiveSettings {
+            target,
+            retention: self.archive_retention,
+            sync_every: self.archive_sync.max(Duration::from_millis(10)),
+            flush_every: self.archive_flush,
+            spool: metrics.spool.clone(),
+            endpoint_url: metrics.endpoint_url.clone(),
+            identity: identity(shard),
+        };
+        let archive = Archive::start(settings)
+            .await
+            .context("cannot open the archive")?;
+        Ok(Some(Arc::new(archive)))
+    }
+}
+
+/// Who writes the records: this machine, its shard and AWS region, canary's version.
+pub fn identity(shard: Option<Shard>) -> Identity {
+    let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    Identity {
+        host: hostname(),
+        shard: shard.map(|s| s.to_string()),
+        region,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// This machine's name, as notifications and records show where canary runs.
+pub fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// The archive folder (`--archive DIR` of `canary run` and `canary test`).
+    pub archive: PathBuf,
+    /// Only runs of this long ago or later (e.g. 7d, 24h).
+    #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+    pub since: Option<Duration>,
+    /// Only this canary.
+    #[arg(long, value_name = "NAME")]
+    pub canary: Option<String>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -30,7 +30,12 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
     let heartbeat = Arc::new(Heartbeat::new(args.heartbeat.clone()));
     let metrics = rt.block_on(args.metrics.start(&canaries, Some(heartbeat.clone())))?;
     let notifier = rt.block_on(notifier(&args, &canaries, &load_opts, metrics.clone()))?;
-    let sinks = Sinks { metrics, notifier };
+    let archive = rt.block_on(args.archive.start(&args.metrics, args.load.shard))?;
+    let sinks = Sinks {
+        metrics,
+        notifier,
+        archive,
+    };
     let ctx = args.browser.context(&canaries.iter().collect::<Vec<_>>());
     if args.once {
         let flush = args.metrics.flush_timeout;
@@ -78,7 +83,7 @@ async fn notifier(
         window: args.notify_window,
         endpoint_url: args.metrics.endpoint_url.clone(),
         secrets: project.secrets.clone(),
-        host: hostname(),
+        host: crate::args::hostname(),
         metrics,
     };
     let n = Notifier::start(&project.channels, settings)
@@ -86,16 +91,6 @@ async fn notifier(
         .context("cannot start the notifications")?;
     n.set_canaries(canaries);
     Ok(Some(Arc::new(n)))
-}
-
-/// This machine's name, as notifications show where canary runs.
-fn hostname() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
 }
 
 /// `canary run --once`: every canary once, logged and recorded, sinks flushed; `test`'s exit codes.
@@ -108,12 +103,14 @@ async fn once(
     fail_on_degraded: bool,
 ) -> ExitCode {
     canary::reaper::start();
+    sinks.canaries(&canaries);
     let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
     let runs = runner::run_all(&canaries, parallel, ctx, |r| {
         canary::daemon::log_run(r, None);
         sinks.run(r, None);
     })
     .await;
+    sinks.stopping("finished");
     sinks.flush(flush).await;
     let s = Summary::of(&runs);
     tracing::info!(
@@ -285,6 +282,15 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     let stdout_taken = args.json.as_deref() == Some(Path::new("-")) || args.metrics.emf_on_stdout();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c), None))?;
+    let archive = rt.block_on(args.archive.start(&args.metrics, args.load.shard))?;
+    let sinks = Sinks {
+        metrics,
+        notifier: None,
+        archive,
+    };
+    if let Some(a) = &sinks.archive {
+        a.canaries(selected.iter().map(|c| &**c));
+    }
     let ctx = args
         .browser
         .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>());
@@ -304,10 +310,9 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
             &ctx,
         ))
     };
-    if let Some(m) = &metrics {
-        runs.iter().for_each(|r| m.run(r, None));
-        rt.block_on(canary::daemon::flush(m, args.metrics.flush_timeout));
-    }
+    runs.iter().for_each(|r| sinks.run(r, None));
+    sinks.stopping("finished");
+    rt.block_on(sinks.flush(args.metrics.flush_timeout));
     if let Some(path) = &args.json {
         write_report(path, &report::json::render(&runs))?;
     }

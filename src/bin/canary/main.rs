@@ -1,9 +1,10 @@
-//! The `canary` command line: validate, list, test, run, next, alarms, health and import; logging setup and exit codes.
+//! The `canary` command line: validate, list, test, run, next, alarms, health, history and import; logging setup and exit codes.
 //! The only place that uses `anyhow`.
 
 mod alarms;
 mod args;
 mod commands;
+mod history;
 mod import;
 
 use std::io::Write;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use args::{HealthArgs, LoadArgs, NextArgs, RunArgs, TestArgs};
+use args::{HealthArgs, HistoryArgs, LoadArgs, NextArgs, RunArgs, TestArgs};
 
 /// Synthetic monitoring canaries from YAML: HTTP checks, once in CI or on a schedule.
 #[derive(Parser)]
@@ -49,6 +50,9 @@ enum Command {
     /// Exit 0 when a running `canary run` is healthy (its heartbeat file is fresh), else 1: the
     /// container health check, with no network and no curl.
     Health(HealthArgs),
+    /// Summarise an archive (`--archive DIR`) per canary: runs, availability, failures and
+    /// errors by kind, flaky passes, p50/p90/p99 duration, the longest outage, the last failure.
+    History(HistoryArgs),
     /// Convert other tools' checks into a canary file; what has no equivalent becomes a
     /// `# NOTE:` comment and a warning.
     #[command(subcommand)]
@@ -100,6 +104,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Health(args) => Ok(commands::health(&args)),
         Command::Alarms(cmd) => alarms::run(cmd),
         Command::Import(cmd) => import::run(cmd),
+        Command::History(args) => history::run(&args),
         Command::Run(args) => commands::run_daemon(args),
         Command::Next(args) => Ok(match commands::load(&args.load)? {
             Ok(canaries) => {

@@ -1,0 +1,286 @@
+//! The run history: every run (and every change to the monitoring itself) as one JSON record,
+//! kept in an archive folder or in S3 in Hive-style partitions that query engines read as they
+//! are, and summarised by `canary history`.
+
+pub mod history;
+pub mod layout;
+pub mod local;
+pub mod record;
+pub mod s3;
+pub mod spool;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::Notify;
+
+use crate::canary::Canary;
+use crate::run::Run;
+use record::{Audit, AuditRecord, CanaryRef, Identity, RunRecord};
+use writer::Msg;
+
+/// Where the archive is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A local folder.
+    Dir(PathBuf),
+    /// An S3 bucket and prefix.
+    S3(s3::Location),
+}
+
+impl Target {
+    /// `s3://bucket/prefix`, or a folder.
+    pub fn parse(s: &str) -> Result<Target, String> {
+        if s.starts_with("s3://") {
+            return s3::Location::parse(s)
+                .map(Target::S3)
+                .ok_or_else(|| format!("`{s}` has no bucket: give s3://BUCKET/PREFIX"));
+        }
+        if s.is_empty() {
+            return Err("give a folder or s3://BUCKET/PREFIX".into());
+        }
+        Ok(Target::Dir(PathBuf::from(s)))
+    }
+}
+
+/// How the archive behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where.
+    pub target: Target,
+    /// Local archive: days older than this are removed (None: kept forever).
+    pub retention: Option<Duration>,
+    /// How often appended records are fsynced (at most this much is at risk in a crash).
+    pub sync_every: Duration,
+    /// S3: each canary's records of this interval become one object.
+    pub flush_every: Duration,
+    /// S3: where objects wait until S3 has them (None: a temporary folder, lost on restart).
+    pub spool: Option<PathBuf>,
+    /// Another S3 endpoint (an emulator).
+    pub endpoint_url: Option<String>,
+    /// Who writes the records.
+    pub identity: Identity,
+}
+
+/// Why the archive cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// The folder (or the spool) cannot be created.
+    #[error("archive folder {path}: {1}", path = .0.display())]
+    Folder(PathBuf, std::io::Error),
+    /// AWS cannot be reached.
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
+}
+
+/// The archive sink: cheap to feed from any task; a thread writes, a task uploads to S3.
+pub struct Archive {
+    tx: mpsc::Sender<Msg>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    upload: Mutex<Option<(Arc<Notify>, tokio::task::JoinHandle<s3::Pass>)>>,
+    identity: Identity,
+    known: Mutex<Option<HashMap<String, CanaryRef>>>,
+}
+
+impl Archive {
+    /// Opens the archive and starts its writer (and, for S3, its uploader).
+    pub async fn start(s: Settings) -> Result<Archive, ArchiveError> {
+        let (store, every, upload): (Box<dyn writer::Store>, _, _) = match &s.target {
+            Target::Dir(dir) => {
+                let local = local::LocalDir::open(dir, s.retention)
+                    .map_err(|e| ArchiveError::Folder(dir.clone(), e))?;
+                (Box::new(local), s.sync_every, None)
+            }
+            Target::S3(location) => {
+                let (batches, upload) = start_s3(&s, location).await?;
+                (Box::new(batches), s.sync_every, Some(upload))
+            }
+        };
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("archive".into())
+            .spawn(move || writer::run(store, rx, every))
+            .map_err(|e| ArchiveError::Folder(PathBuf::from("(thread)"), e))?;
+        Ok(Archive {
+            tx,
+            thread: Mutex::new(Some(thread)),
+            upload: Mutex::new(upload),
+            identity: s.identity,
+            known: Mutex::new(None),
+        })
+    }
+
+    /// Archives a finished run (its artifacts copied next to it).
+    pub fn run(&self, run: &Run) {
+        let sha = self
+            .lock_known()
+            .as_ref()
+            .and_then(|k| k.get(&run.canary).map(|c| c.sha256.clone()))
+            .unwrap_or_default();
+        let partition = layout::partition(&run.canary, run.started_at);
+        let (run, copies) = with_archived_artifacts(run, &partition);
+        let mut line = serde_json::to_vec(&RunRecord::new(&run, &sha, &self.identity))
+            .expect("a run record serializes");
+        line.push(b'\n');
+        let rel = partition.join(layout::hour_file(run.started_at));
+        let _ = self.tx.send(Msg::Record { rel, line, copies });
+    }
+
+    /// The canaries now loaded: archived as a `load` audit event with what was added, removed
+    /// or changed since the last call.
+    pub fn canaries<'a>(&self, canaries: impl IntoIterator<Item = &'a Canary>) {
+        let now = refs(canaries);
+        let mut known = self.lock_known();
+        let trigger = if known.is_some() { "reload" } else { "start" };
+        let before = known.take().unwrap_or_default();
+        let mut added = Vec::new();
+        let mut changed = Vec::new();
+        for (name, c) in &now {
+            match before.get(name) {
+                None => added.push(c.clone()),
+                Some(old) if old.sha256 != c.sha256 => changed.push(c.clone()),
+                Some(_) => {}
+            }
+        }
+        let mut removed: Vec<CanaryRef> = before
+            .iter()
+            .filter(|(name, _)| !now.contains_key(*name))
+            .map(|(_, c)| c.clone())
+            .collect();
+        for list in [&mut added, &mut changed, &mut removed] {
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        let count = now.len();
+        *known = Some(now);
+        drop(known);
+        self.audit(Audit::Load {
+            trigger,
+            canaries: count,
+            added,
+            removed,
+            changed,
+        });
+    }
+
+    /// Archives an audit event, now.
+    pub fn audit(&self, audit: Audit) {
+        let at = SystemTime::now();
+        let mut line = serde_json::to_vec(&AuditRecord::new(&audit, at, &self.identity))
+            .expect("an audit record serializes");
+        line.push(b'\n');
+        let rel = layout::audit_partition(at).join(layout::hour_file(at));
+        let copies = Vec::new();
+        let _ = self.tx.send(Msg::Record { rel, line, copies });
+    }
+
+    /// Writes and syncs what is queued, then (S3) uploads what waits, all within `within`.
+    pub async fn close(&self, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        let (done, synced) = mpsc::channel();
+        if self.tx.send(Msg::Close(done)).is_ok() {
+            let wait = tokio::task::spawn_blocking(move || synced.recv_timeout(within));
+            if !matches!(wait.await, Ok(Ok(()))) {
+                tracing::error!("the archive writer did not finish in time");
+            }
+        }
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            drop(t); // finished (or stuck on a disk; never joined so exit is not held up)
+        }
+        let upload = self.upload.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((stop, task)) = upload {
+            stop.notify_one();
+            match tokio::time::timeout_at(deadline, task).await {
+                Ok(Ok(p)) => tracing::info!(
+                    uploaded = p.uploaded,
+                    waiting = p.waiting,
+                    "S3 archive flushed"
+                ),
+                _ => tracing::warn!(
+                    "S3 archive upload still going at exit: what waits stays in the spool for the next start"
+                ),
+            }
+        }
+    }
+
+    fn lock_known(&self) -> std::sync::MutexGuard<'_, Option<HashMap<String, CanaryRef>>> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+type Upload = (Arc<Notify>, tokio::task::JoinHandle<s3::Pass>);
+
+/// The S3 store (batches into the spool) and its uploader task.
+async fn start_s3(
+    s: &Settings,
+    location: &s3::Location,
+) -> Result<(s3::Batches, Upload), ArchiveError> {
+    let dir = match &s.spool {
+        Some(d) => d.join("archive"),
+        None => {
+            let d = std::env::temp_dir().join(format!("canary-archive-{}", std::process::id()));
+            tracing::warn!(spool = %d.display(), "no --spool: S3 archive records wait in a temporary folder, lost if canary restarts during an S3 outage");
+            d
+        }
+    };
+    let spool = spool::Spool::open(&dir).map_err(|e| ArchiveError::Folder(dir.clone(), e))?;
+    let conf = crate::aws::config(s.endpoint_url.as_deref(), crate::aws::Patience::Sink).await?;
+    let s3conf = aws_sdk_s3::config::Builder::from(&conf)
+        .force_path_style(s.endpoint_url.is_some())
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(s3conf);
+    let (wake, stop) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let uploader = s3::Uploader::new(client, location.clone(), spool.clone());
+    let task = tokio::spawn(uploader.run(wake.clone(), stop.clone(), Duration::from_secs(5)));
+    let batches = s3::Batches::new(spool, &s.identity.host, s.flush_every, wake)
+        .map_err(|e| ArchiveError::Folder(dir.clone(), e))?;
+    Ok((batches, (stop, task)))
+}
+
+/// The canaries by name, with their files' hashes (each file read once).
+fn refs<'a>(canaries: impl IntoIterator<Item = &'a Canary>) -> HashMap<String, CanaryRef> {
+    let mut hashes: HashMap<&Path, String> = HashMap::new();
+    canaries
+        .into_iter()
+        .map(|c| {
+            let sha = hashes
+                .entry(&c.file)
+                .or_insert_with(|| record::file_sha256(&c.file));
+            let r = CanaryRef {
+                name: c.name.clone(),
+                file: c.file.display().to_string(),
+                sha256: sha.clone(),
+            };
+            (c.name.clone(), r)
+        })
+        .collect()
+}
+
+/// The run with its artifacts' paths moved into the archive, and the copies to make.
+fn with_archived_artifacts<'a>(
+    run: &'a Run,
+    partition: &Path,
+) -> (std::borrow::Cow<'a, Run>, Vec<(PathBuf, PathBuf)>) {
+    if run
+        .attempts
+        .iter()
+        .all(|a| a.steps.iter().all(|s| s.artifacts.is_empty()))
+    {
+        return (std::borrow::Cow::Borrowed(run), Vec::new());
+    }
+    let mut copies = Vec::new();
+    let mut run = run.clone();
+    for step in run.attempts.iter_mut().flat_map(|a| a.steps.iter_mut()) {
+        for path in &mut step.artifacts {
+            let name = |p: Option<&Path>| {
+                p.and_then(|p| p.file_name())
+                    .map_or("artifact".into(), |n| n.to_string_lossy().into_owned())
+            };
+            let dest = layout::artifact(partition, &name(path.parent()), &name(Some(path)));
+            copies.push((std::mem::replace(path, dest.clone()), dest));
+        }
+    }
+    (std::borrow::Cow::Owned(run), copies)
+}

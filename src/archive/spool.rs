@@ -1,0 +1,129 @@
+//! The archive's spool: objects waiting for S3, each a body file and a key file written after
+//! it (the key file's presence is the commit), taken in order and deleted once S3 has them.
+//! Object keys are fixed when spooled, so an upload repeated after a crash overwrites, never doubles.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A spool folder.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    dir: PathBuf,
+    seq: u64,
+}
+
+/// One waiting object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The key file (`<id>.key`); the body is `<id>.body`.
+    pub key_file: PathBuf,
+}
+
+impl Entry {
+    /// The body file.
+    pub fn body(&self) -> PathBuf {
+        self.key_file.with_extension("body")
+    }
+
+    /// The object key (relative to the archive's prefix).
+    pub fn key(&self) -> io::Result<String> {
+        std::fs::read_to_string(&self.key_file)
+    }
+
+    /// Removes the entry (body first, so a crash between leaves nothing half-done).
+    pub fn remove(&self) -> io::Result<()> {
+        std::fs::remove_file(self.body())?;
+        std::fs::remove_file(&self.key_file)
+    }
+}
+
+impl Spool {
+    /// Opens (creating it) the spool folder.
+    pub fn open(dir: &Path) -> io::Result<Spool> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Spool {
+            dir: dir.to_path_buf(),
+            seq: 0,
+        })
+    }
+
+    /// The spool's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn next_id(&mut self) -> PathBuf {
+        self.seq += 1;
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let pid = std::process::id() % 100_000;
+        self.dir.join(format!("{ms:013}-{pid:05}-{:08}", self.seq))
+    }
+
+    /// Spools `body` for the object `key`.
+    pub fn put(&mut self, key: &str, body: &[u8]) -> io::Result<()> {
+        let id = self.next_id();
+        std::fs::write(id.with_extension("body"), body)?;
+        commit(&id, key)
+    }
+
+    /// Spools a copy of the file `src` for the object `key`.
+    pub fn put_file(&mut self, key: &str, src: &Path) -> io::Result<()> {
+        let id = self.next_id();
+        std::fs::copy(src, id.with_extension("body"))?;
+        commit(&id, key)
+    }
+
+    /// Spools the file `src` itself (moved, on the same file system) for the object `key`.
+    pub fn adopt(&mut self, key: &str, src: &Path) -> io::Result<()> {
+        let id = self.next_id();
+        std::fs::rename(src, id.with_extension("body"))?;
+        commit(&id, key)
+    }
+
+    /// The waiting objects, oldest first.
+    pub fn pending(&self) -> io::Result<Vec<Entry>> {
+        let mut keys: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "key"))
+            .collect();
+        keys.sort();
+        Ok(keys
+            .into_iter()
+            .map(|key_file| Entry { key_file })
+            .collect())
+    }
+}
+
+/// Writes the key file atomically (a temporary file, fsynced, then a rename).
+fn commit(id: &Path, key: &str) -> io::Result<()> {
+    let tmp = id.with_extension("tmp");
+    let file = std::fs::File::create(&tmp)?;
+    io::Write::write_all(&mut &file, key.as_bytes())?;
+    std::fs::File::open(id.with_extension("body"))?.sync_all()?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, id.with_extension("key"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_come_back_in_order_and_go_once_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path()).unwrap();
+        spool.put("a/1.jsonl", b"one\n").unwrap();
+        spool.put("a/2.jsonl", b"two\n").unwrap();
+        std::fs::write(dir.path().join("0-torn.body"), b"never committed").unwrap();
+        let pending = spool.pending().unwrap();
+        let keys: Vec<String> = pending.iter().map(|e| e.key().unwrap()).collect();
+        assert_eq!(keys, ["a/1.jsonl", "a/2.jsonl"]);
+        assert_eq!(std::fs::read(pending[1].body()).unwrap(), b"two\n");
+        pending[0].remove().unwrap();
+        assert_eq!(Spool::open(dir.path()).unwrap().pending().unwrap().len(), 1);
+    }
+}
