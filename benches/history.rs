@@ -21,7 +21,10 @@ fn main() {
     if !root.join(".complete").exists() {
         let t = Instant::now();
         write_archive(&root, records);
-        println!("wrote {records} records in {:.1} s", t.elapsed().as_secs_f64());
+        println!(
+            "wrote {records} records in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
     }
     let bytes = size(&root);
     println!(
@@ -38,7 +41,11 @@ fn main() {
             .arg(&root)
             .output()
             .expect("run canary history");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         times.push(t.elapsed());
     }
     times.sort();
@@ -90,9 +97,13 @@ fn write_archive(root: &Path, records: usize) {
 
 fn record(name: &str, at: chrono::DateTime<chrono::Utc>, i: usize) -> String {
     let stamp = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let failed = i % 97 == 0;
+    let failed = i.is_multiple_of(97);
     let (outcome, status, reason) = if failed {
-        ("failed", 503, format!("\"step {name}: status expected 200, got 503\""))
+        (
+            "failed",
+            503,
+            format!("\"step {name}: status expected 200, got 503\""),
+        )
     } else {
         ("passed", 200, "null".to_string())
     };
@@ -110,7 +121,11 @@ fn size(dir: &Path) -> u64 {
         .flatten()
         .map(|e| {
             let p = e.path();
-            if p.is_dir() { size(&p) } else { e.metadata().map_or(0, |m| m.len()) }
+            if p.is_dir() {
+                size(&p)
+            } else {
+                e.metadata().map_or(0, |m| m.len())
+            }
         })
         .sum()
 }

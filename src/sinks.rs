@@ -18,8 +18,8 @@ pub struct Sinks {
     pub metrics: Option<Metrics>,
     /// The runner's alert state and notifications.
     pub notifier: Option<Arc<Notifier>>,
-    /// The run history.
-    pub archive: Option<Arc<Archive>>,
+    /// The run history: an archive (folder or S3) and CloudWatch Logs.
+    pub archives: Vec<Arc<Archive>>,
 }
 
 impl Sinks {
@@ -31,7 +31,7 @@ impl Sinks {
         if let Some(n) = &self.notifier {
             n.observe(run);
         }
-        if let Some(a) = &self.archive {
+        for a in &self.archives {
             a.run(run);
         }
     }
@@ -48,14 +48,14 @@ impl Sinks {
         if let Some(n) = &self.notifier {
             n.set_canaries(canaries);
         }
-        if let Some(a) = &self.archive {
+        for a in &self.archives {
             a.canaries(canaries);
         }
     }
 
     /// The runner stops (`signal`, or `finished` after `test` and `run --once`): an audit event.
     pub fn stopping(&self, reason: &'static str) {
-        if let Some(a) = &self.archive {
+        for a in &self.archives {
             a.audit(Audit::Shutdown { reason });
         }
     }
@@ -80,11 +80,7 @@ impl Sinks {
                 }
             }
         };
-        let archive = async {
-            if let Some(a) = &self.archive {
-                a.close(within).await;
-            }
-        };
+        let archive = futures_util::future::join_all(self.archives.iter().map(|a| a.close(within)));
         tokio::join!(metrics, notes, archive);
     }
 }

@@ -408,3 +408,187 @@ fn an_s3_archive_loses_and_doubles_nothing_across_an_outage_and_restarts() {
         "the audit events went too"
     );
 }
+
+/// The README's filter pattern named `name` (after `<!-- filter: name -->`).
+fn readme_filter(name: &str) -> String {
+    let readme = include_str!("../README.md");
+    let marker = format!("<!-- filter: {name} -->\n```text\n");
+    let start = readme.find(&marker).expect("filter in README") + marker.len();
+    let end = start + readme[start..].find("```").unwrap();
+    readme[start..end].trim().to_string()
+}
+
+/// Every event's message in the stream, in order.
+async fn log_events(client: &aws_sdk_cloudwatchlogs::Client, group: &str) -> Vec<Value> {
+    let got = client
+        .get_log_events()
+        .log_group_name(group)
+        .log_stream_name("runner-1")
+        .start_from_head(true)
+        .send()
+        .await
+        .unwrap();
+    got.events()
+        .iter()
+        .map(|e| serde_json::from_str(e.message().unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn cloudwatch_logs_get_every_record_once_in_order_across_an_outage_and_filters_find_them() {
+    let Some(url) = support::aws::localstack() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let group = format!("/canary/{}", support::aws::unique("runs", "logs"));
+    let client = rt.block_on(async {
+        aws_sdk_cloudwatchlogs::Client::new(&support::aws::sdk_config(&url).await)
+    });
+    let first = AtomicUsize::new(0);
+    let srv = Server::http(move |_: &Req| match first.fetch_add(1, Ordering::SeqCst) {
+        0 => Reply::text(503, "down"),
+        _ => Reply::text(200, "ok"),
+    });
+    let canary = |name: &str, url: String| {
+        let text = format!(
+            "name: {name}\nschedule: rate(1 minute)\nhttp: {{ url: '{url}', assert: [ {{ status: 200 }} ] }}\n"
+        );
+        (format!("{name}.yaml"), text)
+    };
+    let dir = support::canary_dir_owned(&[
+        canary("checkout", format!("http://{}/", srv.addr)),
+        canary("refused", "http://127.0.0.1:1/".into()),
+    ]);
+    let spool = dir.path().join("spool");
+    let once = |endpoint: &str| {
+        let args = [
+            "run",
+            ".",
+            "--once",
+            "--logs",
+            "cloudwatch",
+            "--log-group",
+            &group,
+            "--log-stream",
+            "runner-1",
+            "--log-retention",
+            "30d",
+            "--spool",
+            spool.to_str().unwrap(),
+            "--endpoint-url",
+            endpoint,
+            "--flush-timeout",
+            "3s",
+        ];
+        support::aws::canary(dir.path(), &args)
+    };
+    once(&url);
+    for _ in 0..2 {
+        once("http://127.0.0.1:1");
+    }
+    let waiting = std::fs::read_dir(spool.join("logs")).unwrap().flatten();
+    assert!(
+        waiting
+            .filter(|e| e.path().extension().is_some_and(|x| x == "key"))
+            .count()
+            >= 2
+    );
+    once(&url);
+    let events = rt.block_on(log_events(&client, &group));
+    let runs: Vec<&Value> = events.iter().filter(|e| e["record"] == "run").collect();
+    assert_eq!(
+        runs.len(),
+        8,
+        "4 runs of 2 canaries, once each: {events:#?}"
+    );
+    let stamps: Vec<&str> = runs
+        .iter()
+        .map(|r| r["started_at"].as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<(&str, &str)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["started_at"].as_str().unwrap(),
+                r["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(unique.len(), 8, "none doubled");
+    assert!(
+        stamps.windows(2).all(|w| w[0] <= w[1]),
+        "in order: {stamps:?}"
+    );
+    let described = rt.block_on(
+        client
+            .describe_log_groups()
+            .log_group_name_prefix(&group)
+            .send(),
+    );
+    let retention = described.unwrap().log_groups()[0].retention_in_days();
+    assert_eq!(retention, Some(30));
+
+    // LocalStack 4.13.1 accepts filter patterns but answers every event whatever the pattern,
+    // so the patterns' meaning is checked here, on the events it returned, by `matches`.
+    let count = |filter: &str| {
+        let found = rt.block_on(
+            client
+                .filter_log_events()
+                .log_group_name(&group)
+                .filter_pattern(filter)
+                .send(),
+        );
+        let found = found.unwrap();
+        let events = found.events().iter();
+        let events = events.map(|e| serde_json::from_str::<Value>(e.message().unwrap()).unwrap());
+        events.filter(|e| matches(filter, e)).count()
+    };
+    assert_eq!(count(&readme_filter("failures")), 5);
+    assert_eq!(count(&readme_filter("one-canary")), 1);
+    assert_eq!(count(&readme_filter("error-kind")), 4);
+}
+
+/// Whether a CloudWatch Logs JSON filter pattern (`{ $.a = "x" && ($.b != "y" || … ) }`, the
+/// subset the README uses) selects `event`.
+fn matches(pattern: &str, event: &Value) -> bool {
+    let inner = pattern.trim().trim_start_matches('{').trim_end_matches('}');
+    let spaced = inner.replace('(', " ( ").replace(')', " ) ");
+    let tokens: Vec<&str> = spaced.split_whitespace().collect();
+    let (value, rest) = or_expr(&tokens, event);
+    assert!(rest.is_empty(), "unparsed {rest:?} in {pattern}");
+    value
+}
+
+fn or_expr<'a>(t: &'a [&'a str], e: &Value) -> (bool, &'a [&'a str]) {
+    let (mut v, mut rest) = and_expr(t, e);
+    while rest.first() == Some(&"||") {
+        let (w, r) = and_expr(&rest[1..], e);
+        (v, rest) = (v || w, r);
+    }
+    (v, rest)
+}
+
+fn and_expr<'a>(t: &'a [&'a str], e: &Value) -> (bool, &'a [&'a str]) {
+    let (mut v, mut rest) = term(t, e);
+    while rest.first() == Some(&"&&") {
+        let (w, r) = term(&rest[1..], e);
+        (v, rest) = (v && w, r);
+    }
+    (v, rest)
+}
+
+fn term<'a>(t: &'a [&'a str], e: &Value) -> (bool, &'a [&'a str]) {
+    if t[0] == "(" {
+        let (v, rest) = or_expr(&t[1..], e);
+        assert_eq!(rest[0], ")");
+        return (v, &rest[1..]);
+    }
+    let field = t[0].strip_prefix("$.").expect("a $.field");
+    let want = t[2].trim_matches('"');
+    let has = e.get(field).and_then(Value::as_str) == Some(want);
+    match t[1] {
+        "=" => (has, &t[3..]),
+        "!=" => (!has, &t[3..]),
+        op => panic!("operator {op}"),
+    }
+}

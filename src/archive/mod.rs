@@ -2,12 +2,15 @@
 //! kept in an archive folder or in S3 in Hive-style partitions that query engines read as they
 //! are, and summarised by `canary history`.
 
+pub mod batches;
 pub mod history;
 pub mod layout;
 pub mod local;
+pub mod logs;
 pub mod record;
 pub mod s3;
 pub mod spool;
+pub mod upload;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -29,6 +32,8 @@ pub enum Target {
     Dir(PathBuf),
     /// An S3 bucket and prefix.
     S3(s3::Location),
+    /// A CloudWatch Logs group (artifacts stay where they are).
+    Logs(logs::Group),
 }
 
 impl Target {
@@ -55,11 +60,11 @@ pub struct Settings {
     pub retention: Option<Duration>,
     /// How often appended records are fsynced (at most this much is at risk in a crash).
     pub sync_every: Duration,
-    /// S3: each canary's records of this interval become one object.
+    /// S3 and Logs: the records of this interval are sent together (one object per canary in S3).
     pub flush_every: Duration,
-    /// S3: where objects wait until S3 has them (None: a temporary folder, lost on restart).
+    /// S3 and Logs: where records wait until sent (None: a temporary folder, lost on restart).
     pub spool: Option<PathBuf>,
-    /// Another S3 endpoint (an emulator).
+    /// Another AWS endpoint (an emulator).
     pub endpoint_url: Option<String>,
     /// Who writes the records.
     pub identity: Identity,
@@ -80,9 +85,10 @@ pub enum ArchiveError {
 pub struct Archive {
     tx: mpsc::Sender<Msg>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    upload: Mutex<Option<(Arc<Notify>, tokio::task::JoinHandle<s3::Pass>)>>,
+    upload: Mutex<Option<Upload>>,
     identity: Identity,
     known: Mutex<Option<HashMap<String, CanaryRef>>>,
+    copies_artifacts: bool,
 }
 
 impl Archive {
@@ -95,7 +101,26 @@ impl Archive {
                 (Box::new(local), s.sync_every, None)
             }
             Target::S3(location) => {
-                let (batches, upload) = start_s3(&s, location).await?;
+                let (batches, upload) = start_upload(&s, "archive", |conf, up| {
+                    let s3conf = aws_sdk_s3::config::Builder::from(conf)
+                        .force_path_style(s.endpoint_url.is_some())
+                        .build();
+                    let client = aws_sdk_s3::Client::from_conf(s3conf);
+                    let location = location.clone();
+                    up.spawn("S3 archive", s3::S3Dest { client, location })
+                })
+                .await?;
+                (Box::new(batches), s.sync_every, Some(upload))
+            }
+            Target::Logs(group) => {
+                let (batches, upload) = start_upload(&s, "logs", |conf, up| {
+                    let client = aws_sdk_cloudwatchlogs::Client::new(conf);
+                    up.spawn(
+                        "CloudWatch Logs",
+                        logs::LogsDest::new(client, group.clone()),
+                    )
+                })
+                .await?;
                 (Box::new(batches), s.sync_every, Some(upload))
             }
         };
@@ -108,6 +133,7 @@ impl Archive {
             tx,
             thread: Mutex::new(Some(thread)),
             upload: Mutex::new(upload),
+            copies_artifacts: !matches!(s.target, Target::Logs(_)),
             identity: s.identity,
             known: Mutex::new(None),
         })
@@ -121,7 +147,11 @@ impl Archive {
             .and_then(|k| k.get(&run.canary).map(|c| c.sha256.clone()))
             .unwrap_or_default();
         let partition = layout::partition(&run.canary, run.started_at);
-        let (run, copies) = with_archived_artifacts(run, &partition);
+        let (run, copies) = if self.copies_artifacts {
+            with_archived_artifacts(run, &partition)
+        } else {
+            (std::borrow::Cow::Borrowed(run), Vec::new())
+        };
         let mut line = serde_json::to_vec(&RunRecord::new(&run, &sha, &self.identity))
             .expect("a run record serializes");
         line.push(b'\n');
@@ -210,33 +240,54 @@ impl Archive {
     }
 }
 
-type Upload = (Arc<Notify>, tokio::task::JoinHandle<s3::Pass>);
+/// The uploader's stop signal and task.
+type Upload = (Arc<Notify>, tokio::task::JoinHandle<upload::Pass>);
 
-/// The S3 store (batches into the spool) and its uploader task.
-async fn start_s3(
+/// What an uploader starts with: its spool and its wake-up and stop signals.
+struct UploadStart {
+    spool: spool::Spool,
+    wake: Arc<Notify>,
+    stop: Arc<Notify>,
+}
+
+impl UploadStart {
+    /// Spawns the uploader task sending to `dest`.
+    fn spawn<D: upload::Destination>(
+        &self,
+        what: &'static str,
+        dest: D,
+    ) -> tokio::task::JoinHandle<upload::Pass> {
+        let spool = self.spool.clone();
+        let uploader = upload::Uploader { what, dest, spool };
+        let (wake, stop) = (self.wake.clone(), self.stop.clone());
+        tokio::spawn(uploader.run(wake, stop, Duration::from_secs(5)))
+    }
+}
+
+/// The spool (`<--spool>/<sub>`), the store that fills it, and the uploader `spawn` starts.
+async fn start_upload(
     s: &Settings,
-    location: &s3::Location,
-) -> Result<(s3::Batches, Upload), ArchiveError> {
+    sub: &str,
+    spawn: impl FnOnce(&aws_config::SdkConfig, &UploadStart) -> tokio::task::JoinHandle<upload::Pass>,
+) -> Result<(batches::Batches, Upload), ArchiveError> {
     let dir = match &s.spool {
-        Some(d) => d.join("archive"),
+        Some(d) => d.join(sub),
         None => {
-            let d = std::env::temp_dir().join(format!("canary-archive-{}", std::process::id()));
-            tracing::warn!(spool = %d.display(), "no --spool: S3 archive records wait in a temporary folder, lost if canary restarts during an S3 outage");
+            let d = std::env::temp_dir().join(format!("canary-{sub}-{}", std::process::id()));
+            tracing::warn!(spool = %d.display(), "no --spool: records wait in a temporary folder, lost if canary restarts during an outage");
             d
         }
     };
     let spool = spool::Spool::open(&dir).map_err(|e| ArchiveError::Folder(dir.clone(), e))?;
     let conf = crate::aws::config(s.endpoint_url.as_deref(), crate::aws::Patience::Sink).await?;
-    let s3conf = aws_sdk_s3::config::Builder::from(&conf)
-        .force_path_style(s.endpoint_url.is_some())
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(s3conf);
     let (wake, stop) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let uploader = s3::Uploader::new(client, location.clone(), spool.clone());
-    let task = tokio::spawn(uploader.run(wake.clone(), stop.clone(), Duration::from_secs(5)));
-    let batches = s3::Batches::new(spool, &s.identity.host, s.flush_every, wake)
-        .map_err(|e| ArchiveError::Folder(dir.clone(), e))?;
-    Ok((batches, (stop, task)))
+    let up = UploadStart { spool, wake, stop };
+    let task = spawn(&conf, &up);
+    let by_file = matches!(s.target, Target::S3(_));
+    let batches =
+        batches::Batches::new(by_file, up.spool, &s.identity.host, s.flush_every, up.wake)
+            .map_err(|e| ArchiveError::Folder(dir.clone(), e))?;
+    Ok((batches, (up.stop, task)))
 }
 
 /// The canaries by name, with their files' hashes (each file read once).

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use canary::archive::logs::Group as LogGroup;
 use canary::archive::record::Identity;
 use canary::archive::{Archive, Settings as ArchiveSettings, Target};
 use canary::canary::Canary;
@@ -334,36 +335,83 @@ pub struct ArchiveArgs {
     /// data, more PUT requests and smaller files).
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, env = "CANARY_ARCHIVE_FLUSH")]
     pub archive_flush: Duration,
+    /// Also ship each run's record and each audit event to CloudWatch Logs.
+    #[arg(long, value_enum, env = "CANARY_LOGS")]
+    pub logs: Option<LogsKind>,
+    /// The CloudWatch Logs group (created when missing).
+    #[arg(long, default_value = "/canary/runs", env = "CANARY_LOG_GROUP")]
+    pub log_group: String,
+    /// The log stream, one per runner (default: this machine's name).
+    #[arg(long, env = "CANARY_LOG_STREAM")]
+    pub log_stream: Option<String>,
+    /// Set the group's retention (e.g. 30d; CloudWatch Logs accepts 1, 3, 5, 7, 14, 30, 60, 90… days).
+    #[arg(long, value_name = "AGE", value_parser = parse_retention, env = "CANARY_LOG_RETENTION")]
+    pub log_retention: Option<i32>,
+    /// CloudWatch Logs: the records of this interval go in one call.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, env = "CANARY_LOGS_FLUSH")]
+    pub logs_flush: Duration,
+}
+
+/// Where `--logs` ships records.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogsKind {
+    Cloudwatch,
+}
+
+fn parse_retention(s: &str) -> Result<i32, String> {
+    let age = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    let days = age.as_secs() / 86_400;
+    let allowed = canary::archive::logs::RETENTION_DAYS;
+    match allowed.iter().find(|d| u64::try_from(**d) == Ok(days)) {
+        Some(d) if age.as_secs() % 86_400 == 0 => Ok(*d),
+        _ => Err(format!(
+            "CloudWatch Logs keeps logs for one of {allowed:?} days"
+        )),
+    }
 }
 
 impl ArchiveArgs {
-    /// Opens the archive asked for (none: None); the S3 spool and endpoint come from the metrics'.
+    /// Opens the archive and the CloudWatch Logs shipping asked for; the spool and endpoint
+    /// come from the metrics' options.
     pub async fn start(
         &self,
         metrics: &MetricsArgs,
         shard: Option<Shard>,
-    ) -> Result<Option<Arc<Archive>>> {
-        let Some(target) = self.archive.clone() else {
-            return Ok(None);
-        };
-        if self.archive_retention.is_some() && matches!(target, Target::S3(_)) {
-            bail!(
-                "--archive-retention is for a folder archive; for S3 use a lifecycle rule on the bucket"
-            );
+    ) -> Result<Vec<Arc<Archive>>> {
+        let mut targets = Vec::new();
+        if let Some(target) = self.archive.clone() {
+            if self.archive_retention.is_some() && matches!(target, Target::S3(_)) {
+                bail!(
+                    "--archive-retention is for a folder archive; for S3 use a lifecycle rule on the bucket"
+                );
+            }
+            targets.push((target, self.archive_flush));
         }
-        let settings = ArchiveSettings {
-            target,
-            retention: self.archive_retention,
-            sync_every: self.archive_sync.max(Duration::from_millis(10)),
-            flush_every: self.archive_flush,
-            spool: metrics.spool.clone(),
-            endpoint_url: metrics.endpoint_url.clone(),
-            identity: identity(shard),
-        };
-        let archive = Archive::start(settings)
-            .await
-            .context("cannot open the archive")?;
-        Ok(Some(Arc::new(archive)))
+        if self.logs.is_some() {
+            let group = LogGroup {
+                name: self.log_group.clone(),
+                stream: self.log_stream.clone().unwrap_or_else(hostname),
+                retention_days: self.log_retention,
+            };
+            targets.push((Target::Logs(group), self.logs_flush));
+        }
+        let mut out = Vec::new();
+        for (target, flush_every) in targets {
+            let settings = ArchiveSettings {
+                target,
+                retention: self.archive_retention,
+                sync_every: self.archive_sync.max(Duration::from_millis(10)),
+                flush_every,
+                spool: metrics.spool.clone(),
+                endpoint_url: metrics.endpoint_url.clone(),
+                identity: identity(shard),
+            };
+            let archive = Archive::start(settings)
+                .await
+                .context("cannot open the archive")?;
+            out.push(Arc::new(archive));
+        }
+        Ok(out)
     }
 }
 

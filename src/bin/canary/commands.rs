@@ -30,11 +30,11 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
     let heartbeat = Arc::new(Heartbeat::new(args.heartbeat.clone()));
     let metrics = rt.block_on(args.metrics.start(&canaries, Some(heartbeat.clone())))?;
     let notifier = rt.block_on(notifier(&args, &canaries, &load_opts, metrics.clone()))?;
-    let archive = rt.block_on(args.archive.start(&args.metrics, args.load.shard))?;
+    let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard))?;
     let sinks = Sinks {
         metrics,
         notifier,
-        archive,
+        archives,
     };
     let ctx = args.browser.context(&canaries.iter().collect::<Vec<_>>());
     if args.once {
@@ -282,13 +282,13 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     let stdout_taken = args.json.as_deref() == Some(Path::new("-")) || args.metrics.emf_on_stdout();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c), None))?;
-    let archive = rt.block_on(args.archive.start(&args.metrics, args.load.shard))?;
+    let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard))?;
     let sinks = Sinks {
         metrics,
         notifier: None,
-        archive,
+        archives,
     };
-    if let Some(a) = &sinks.archive {
+    for a in &sinks.archives {
         a.canaries(selected.iter().map(|c| &**c));
     }
     let ctx = args
