@@ -92,15 +92,22 @@ fn duckdb(archive: &Path, queries: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-#[test]
-fn an_archive_of_test_runs_answers_the_readme_queries_as_history_does() {
+/// The scripted server, its canaries, and their archive after `times` runs of `canary test`.
+fn tested(times: usize) -> (Server, tempfile::TempDir, std::path::PathBuf) {
     let srv = scripted();
     let dir = canaries(&srv);
     let archive = dir.path().join("archive");
-    let arg = archive.to_str().unwrap();
-    for _ in 0..8 {
+    for _ in 0..times {
+        let arg = archive.to_str().unwrap();
         support::canary(dir.path(), &["test", ".", "--archive", arg]);
     }
+    (srv, dir, archive)
+}
+
+#[test]
+fn an_archive_of_test_runs_answers_the_readme_queries_as_history_does() {
+    let (_srv, dir, archive) = tested(8);
+    let arg = archive.to_str().unwrap();
     let runs: Vec<Value> = lines_under(&archive)
         .into_iter()
         .filter(|r| r["record"] == "run")
@@ -181,13 +188,8 @@ fn an_archive_of_test_runs_answers_the_readme_queries_as_history_does() {
 
 #[test]
 fn history_filters_by_canary_and_age_and_prints_a_table() {
-    let srv = scripted();
-    let dir = canaries(&srv);
-    let arg = dir.path().join("archive");
-    let arg = arg.to_str().unwrap();
-    for _ in 0..2 {
-        support::canary(dir.path(), &["test", ".", "--archive", arg]);
-    }
+    let (_srv, dir, archive) = tested(2);
+    let arg = archive.to_str().unwrap();
     let out = support::canary(dir.path(), &["history", arg, "--canary", "outage"]);
     let (stdout, stderr) = support::text(&out);
     assert!(out.status.success(), "{stderr}");

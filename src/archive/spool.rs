@@ -55,12 +55,7 @@ impl Spool {
 
     fn next_id(&mut self) -> PathBuf {
         self.seq += 1;
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        let pid = std::process::id() % 100_000;
-        self.dir.join(format!("{ms:013}-{pid:05}-{:08}", self.seq))
+        self.dir.join(unique_name(self.seq))
     }
 
     /// Spools `body` for the object `key`.
@@ -96,6 +91,16 @@ impl Spool {
             .map(|key_file| Entry { key_file })
             .collect())
     }
+}
+
+/// A file name that sorts in the order of writing and never repeats: milliseconds since the
+/// epoch, the process id, and `seq` (counting within the process). Shared with the metrics spool.
+pub fn unique_name(seq: u64) -> String {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    format!("{ms:013}-{:05}-{seq:08}", std::process::id() % 100_000)
 }
 
 /// Writes the key file atomically (a temporary file, fsynced, then a rename).

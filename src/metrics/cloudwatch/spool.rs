@@ -3,7 +3,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::datum::Datum;
 
@@ -27,15 +26,7 @@ impl Spool {
     /// Writes a batch (atomically: a temporary file, then a rename) and returns its path.
     pub fn write(&mut self, batch: &[Datum]) -> io::Result<PathBuf> {
         self.seq += 1;
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        let name = format!(
-            "{ms:013}-{:05}-{:06}.json",
-            std::process::id() % 100_000,
-            self.seq
-        );
+        let name = format!("{}.json", crate::archive::spool::unique_name(self.seq));
         let path = self.dir.join(name);
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, serde_json::to_vec(batch).map_err(io::Error::other)?)?;
