@@ -521,6 +521,13 @@ fn cloudwatch_logs_get_every_record_once_in_order_across_an_outage_and_filters_f
         stamps.windows(2).all(|w| w[0] <= w[1]),
         "in order: {stamps:?}"
     );
+    let warnings = events.iter().filter(|e| e["record"] == "log");
+    let errored = warnings.filter(|e| e["level"] == "ERROR" && e["canary"] == "refused");
+    assert_eq!(
+        errored.count(),
+        4,
+        "the runner's own error lines, once each: {events:#?}"
+    );
     let described = rt.block_on(
         client
             .describe_log_groups()

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod record;
 pub mod s3;
 pub mod spool;
+pub mod tap;
 pub mod upload;
 pub mod writer;
 
@@ -200,6 +201,18 @@ impl Archive {
         let at = SystemTime::now();
         let mut line = serde_json::to_vec(&AuditRecord::new(&audit, at, &self.identity))
             .expect("an audit record serializes");
+        line.push(b'\n');
+        let rel = layout::audit_partition(at).join(layout::hour_file(at));
+        let copies = Vec::new();
+        let _ = self.tx.send(Msg::Record { rel, line, copies });
+    }
+
+    /// Archives one of the runner's own log events (`level`: `WARN`, `ERROR`), now.
+    pub fn log(&self, level: &str, fields: &serde_json::Map<String, serde_json::Value>) {
+        let at = SystemTime::now();
+        let mut line =
+            serde_json::to_vec(&record::LogRecord::new(level, fields, at, &self.identity))
+                .expect("a log record serializes");
         line.push(b'\n');
         let rel = layout::audit_partition(at).join(layout::hour_file(at));
         let copies = Vec::new();

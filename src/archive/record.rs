@@ -1,5 +1,6 @@
-//! The archived records: one per run (the JSON report's entry plus who ran it) and one per audit
-//! event (canaries loaded or changed, alarms applied, shutdown), with a versioned schema.
+//! The archived records: one per run (the JSON report's entry plus who ran it), one per audit
+//! event (canaries loaded or changed, alarms applied, shutdown) and, for CloudWatch Logs, one per
+//! warning of the runner's own, with a versioned schema.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -139,6 +140,43 @@ impl<'a> AuditRecord<'a> {
             schema: SCHEMA,
             at: humantime::format_rfc3339_millis(at).to_string(),
             audit,
+            runner,
+        }
+    }
+}
+
+/// One of the runner's own warnings or errors, as shipped to CloudWatch Logs.
+#[derive(Serialize)]
+pub struct LogRecord<'a> {
+    /// Always `log`.
+    pub record: &'static str,
+    /// [`SCHEMA`].
+    pub schema: u32,
+    /// When (RFC 3339).
+    pub at: String,
+    /// `WARN` or `ERROR`.
+    pub level: &'a str,
+    /// The event's message and fields.
+    #[serde(flatten)]
+    pub fields: &'a serde_json::Map<String, serde_json::Value>,
+    /// Who.
+    pub runner: &'a Identity,
+}
+
+impl<'a> LogRecord<'a> {
+    /// The record of a log event at `at`.
+    pub fn new(
+        level: &'a str,
+        fields: &'a serde_json::Map<String, serde_json::Value>,
+        at: SystemTime,
+        runner: &'a Identity,
+    ) -> Self {
+        LogRecord {
+            record: "log",
+            schema: SCHEMA,
+            at: humantime::format_rfc3339_millis(at).to_string(),
+            level,
+            fields,
             runner,
         }
     }

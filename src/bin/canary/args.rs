@@ -10,6 +10,7 @@ use clap::Args;
 
 use canary::archive::logs::Group as LogGroup;
 use canary::archive::record::Identity;
+use canary::archive::tap::WarningTap;
 use canary::archive::{Archive, Settings as ArchiveSettings, Target};
 use canary::canary::Canary;
 use canary::check::Context as RunContext;
@@ -335,7 +336,7 @@ pub struct ArchiveArgs {
     /// data, more PUT requests and smaller files).
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration, env = "CANARY_ARCHIVE_FLUSH")]
     pub archive_flush: Duration,
-    /// Also ship each run's record and each audit event to CloudWatch Logs.
+    /// Also ship each run's record, each audit event and the runner's own warnings to CloudWatch Logs.
     #[arg(long, value_enum, env = "CANARY_LOGS")]
     pub logs: Option<LogsKind>,
     /// The CloudWatch Logs group (created when missing).
@@ -377,6 +378,7 @@ impl ArchiveArgs {
         &self,
         metrics: &MetricsArgs,
         shard: Option<Shard>,
+        tap: &WarningTap,
     ) -> Result<Vec<Arc<Archive>>> {
         let mut targets = Vec::new();
         if let Some(target) = self.archive.clone() {
@@ -397,6 +399,7 @@ impl ArchiveArgs {
         }
         let mut out = Vec::new();
         for (target, flush_every) in targets {
+            let logs = matches!(target, Target::Logs(_));
             let settings = ArchiveSettings {
                 target,
                 retention: self.archive_retention,
@@ -409,7 +412,11 @@ impl ArchiveArgs {
             let archive = Archive::start(settings)
                 .await
                 .context("cannot open the archive")?;
-            out.push(Arc::new(archive));
+            let archive = Arc::new(archive);
+            if logs {
+                tap.attach(archive.clone());
+            }
+            out.push(archive);
         }
         Ok(out)
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use canary::archive::tap::WarningTap;
 use canary::canary::Canary;
 use canary::check::Context as RunContext;
 use canary::config::{self, LoadOptions};
@@ -21,7 +22,7 @@ use canary::sinks::Sinks;
 
 use crate::args::{ErrorFormat, HealthArgs, LoadArgs, RunArgs, TestArgs};
 
-pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
+pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
     let (canaries, load_opts) = match load_with(&args.load)? {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
@@ -30,7 +31,7 @@ pub fn run_daemon(args: RunArgs) -> Result<ExitCode> {
     let heartbeat = Arc::new(Heartbeat::new(args.heartbeat.clone()));
     let metrics = rt.block_on(args.metrics.start(&canaries, Some(heartbeat.clone())))?;
     let notifier = rt.block_on(notifier(&args, &canaries, &load_opts, metrics.clone()))?;
-    let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard))?;
+    let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard, tap))?;
     let sinks = Sinks {
         metrics,
         notifier,
@@ -266,7 +267,7 @@ fn list(canaries: &[Canary]) {
     emit(&out);
 }
 
-pub fn test(args: TestArgs) -> Result<ExitCode> {
+pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
     let canaries = match load(&args.load)? {
         Ok(c) => c,
         Err(code) => return Ok(code),
@@ -282,7 +283,7 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     let stdout_taken = args.json.as_deref() == Some(Path::new("-")) || args.metrics.emf_on_stdout();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c), None))?;
-    let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard))?;
+    let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard, tap))?;
     let sinks = Sinks {
         metrics,
         notifier: None,

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use canary::archive::tap::WarningTap;
 use clap::{Parser, Subcommand};
 
 use args::{HealthArgs, HistoryArgs, LoadArgs, NextArgs, RunArgs, TestArgs};
@@ -66,8 +67,9 @@ fn main() -> ExitCode {
     } else {
         "warn"
     };
-    init_logging(cli.log_format, level);
-    match run(cli) {
+    let tap = WarningTap::default();
+    init_logging(cli.log_format, level, tap.clone());
+    match run(cli, tap) {
         Ok(code) => code,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {e:#}");
@@ -76,21 +78,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat, level: &str) {
+/// Logs to stderr, as text or JSON; warnings also go to the tap (CloudWatch Logs, once opened).
+fn init_logging(format: LogFormat, level: &str, tap: WarningTap) {
     use std::io::IsTerminal;
+    use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CANARY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-    }
+    use tracing_subscriber::fmt::layer;
+    let json = (format == LogFormat::Json).then(|| {
+        let l = layer().with_writer(std::io::stderr).with_target(false);
+        l.json().flatten_event(true)
+    });
+    let ansi = std::io::stderr().is_terminal();
+    let text = (format == LogFormat::Text).then(|| {
+        let l = layer().with_writer(std::io::stderr).with_target(false);
+        l.with_ansi(ansi)
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(json)
+        .with(text)
+        .with(tap)
+        .init();
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(cli: Cli, tap: WarningTap) -> Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => Ok(match commands::load(&args)? {
             Ok(canaries) => {
@@ -100,12 +112,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Err(code) => code,
         }),
         Command::List(args) => commands::list_command(&args),
-        Command::Test(args) => commands::test(args),
+        Command::Test(args) => commands::test(args, &tap),
         Command::Health(args) => Ok(commands::health(&args)),
         Command::Alarms(cmd) => alarms::run(cmd),
         Command::Import(cmd) => import::run(cmd),
         Command::History(args) => history::run(&args),
-        Command::Run(args) => commands::run_daemon(args),
+        Command::Run(args) => commands::run_daemon(args, &tap),
         Command::Next(args) => Ok(match commands::load(&args.load)? {
             Ok(canaries) => {
                 commands::emit(&commands::next_times(
