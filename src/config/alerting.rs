@@ -1,6 +1,7 @@
 //! Compiling the runner's alert policy (`alerting:`) and the project's notification channels
 //! (`notify:`): each checked at its place; a canary's policy changes the default field by field.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -10,7 +11,7 @@ use super::raw::{RawAlerting, S};
 use crate::canary::alerting::{Alerting, Channel, ChannelKind, RunEvents};
 
 /// A notification channel as written: exactly one kind.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawChannel {
     /// A JSON POST to any URL: `{ url, secret, headers }`.
@@ -24,7 +25,7 @@ pub struct RawChannel {
 }
 
 /// `webhook:`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWebhook {
     /// Where to POST the JSON.
@@ -37,7 +38,7 @@ pub struct RawWebhook {
 }
 
 /// `slack:`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSlack {
     /// The incoming webhook URL; use `${secret:SLACK_WEBHOOK}`.
@@ -45,7 +46,7 @@ pub struct RawSlack {
 }
 
 /// `sns:`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSns {
     /// The topic's ARN.
@@ -53,7 +54,7 @@ pub struct RawSns {
 }
 
 /// `eventbridge:`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEventBridge {
     /// The event bus: `default`, a name or an ARN. Default `default`.

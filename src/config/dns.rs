@@ -1,6 +1,7 @@
 //! `dns:` — one query (name, record type, server) and the DNS assertions: `rcode`, `answers`,
 //! `ttl`, `authoritative`.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use crate::canary::dns::{DnsCheck, RecordType};
 use crate::canary::{Step, StepKind};
 
 /// A DNS check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDns {
     /// The name to query, e.g. `example.test`.

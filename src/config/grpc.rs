@@ -1,5 +1,6 @@
 //! `grpc:` — the standard health check of a gRPC server, `grpc.health.v1.Health/Check`.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use crate::canary::{Step, StepKind};
 use crate::check::grpc::STATUSES;
 
 /// A gRPC health check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGrpc {
     /// `host:port` of the server.

@@ -181,3 +181,22 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<ConfigError>) {
         }
     }
 }
+
+/// The JSON Schema (draft 2020-12) of a canary file, or of the project file, generated from the
+/// types the loader reads, with every field's documentation as its `description`.
+pub fn json_schema(project: bool) -> String {
+    let mut schema = if project {
+        schemars::schema_for!(project::RawProject)
+    } else {
+        schemars::schema_for!(raw::RawCanary)
+    };
+    let title = if project {
+        "canary project file (.canary.yaml)"
+    } else {
+        "canary file"
+    };
+    schema.insert("title".into(), title.into());
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}

@@ -49,6 +49,20 @@ impl<'de> Deserialize<'de> for RawTlsSwitch {
     }
 }
 
+impl schemars::JsonSchema for RawTlsSwitch {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TlsSwitch".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let settings = generator.subschema_for::<RawTls>();
+        schemars::json_schema!({
+            "description": "`true` for TLS with the system's roots, or TLS settings.",
+            "anyOf": [{ "type": "boolean" }, settings]
+        })
+    }
+}
+
 impl Compiler<'_> {
     /// A host to connect to: a name or an IP address (`${…}` allowed).
     pub(super) fn host(&mut self, h: &S<String>) -> Option<crate::template::Template> {

@@ -1,6 +1,7 @@
 //! The project file (`.canary.yaml`): what a team states once for all its canaries — the alarm
 //! names' prefix and owner, and the default alarms every canary gets.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use crate::canary::alerting::Channel;
 pub const FILE: &str = ".canary.yaml";
 
 /// The project file as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProject {
     /// The project's name: tags the alarms it manages (`canary:project`), so two projects can
@@ -36,7 +37,7 @@ pub struct RawProject {
 }
 
 /// `defaults:` of the project file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
     /// Alarms every canary gets (a canary changes one by naming it, or opts out with `alarms: []`).

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
 pub use super::dns::RawDns;
 pub use super::grpc::RawGrpc;
@@ -12,11 +13,52 @@ pub use super::tcp::RawTcp;
 pub use super::tls::RawTlsCheck;
 pub use super::websocket::RawWebSocket;
 
-/// A value with the line and column it was written at.
-pub type S<T> = Spanned<T>;
+/// A value with the line and column it was written at: serde-saphyr's `Spanned`, whose JSON
+/// Schema is the value's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written (where an alias was used, for an alias).
+    pub referenced: Location,
+    /// Where it was defined (the anchor, for an alias).
+    pub defined: Location,
+}
+
+impl<T> S<T> {
+    /// A value written at `at`.
+    pub fn new(value: T, referenced: Location, defined: Location) -> Self {
+        S {
+            value,
+            referenced,
+            defined,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for S<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<T>::deserialize(d)?;
+        Ok(S::new(s.value, s.referenced, s.defined))
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for S<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<T>()
+    }
+}
 
 /// One canary file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCanary {
     /// Unique name across all loaded files; the `CanaryName` in reports and metrics.
@@ -83,7 +125,7 @@ pub struct RawCanary {
 }
 
 /// When a canary goes to ALARM and back, and who hears of it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlerting {
     /// `N of M`: ALARM when N of the last M runs failed (a number N means N of N). Default `1 of 1`.
@@ -97,7 +139,7 @@ pub struct RawAlerting {
 }
 
 /// A CloudWatch metric alarm, named `<prefix><canary>-<name>`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlarm {
     /// The alarm's short name (letters, digits, `-`, `_`, `.`), unique within the canary.
@@ -136,7 +178,7 @@ pub struct RawAlarm {
 }
 
 /// An anomaly-detection band.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAnomaly {
     /// The band's width in standard deviations, e.g. 2.
@@ -146,7 +188,7 @@ pub struct RawAnomaly {
 }
 
 /// A composite alarm.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawComposite {
     /// The short name, unique within the canary (with its alarms).
@@ -168,7 +210,7 @@ pub struct RawComposite {
 }
 
 /// One step of a multi-step canary.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     /// The step's name, unique within the canary; the `StepName` in reports. Default `step N`.
@@ -205,7 +247,7 @@ pub struct RawStep {
 }
 
 /// An HTTP request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     /// Absolute `http://` or `https://` URL.
@@ -252,7 +294,7 @@ pub struct RawHttp {
 }
 
 /// Request authentication.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAuth {
     /// HTTP Basic authentication.
@@ -262,7 +304,7 @@ pub struct RawAuth {
 }
 
 /// HTTP Basic credentials.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBasic {
     /// User name.
@@ -272,7 +314,7 @@ pub struct RawBasic {
 }
 
 /// TLS settings of a request or connection.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTls {
     /// Accept any certificate (self-signed, expired, wrong host). Default false.
@@ -299,7 +341,7 @@ pub struct RawTls {
 }
 
 /// One assertion: a map with exactly one of these keys.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawAssert {
     /// `status: 200`, `status: [200, 204]`, `status: 2xx`, `status: { gte: 200, lt: 400 }`,
@@ -332,7 +374,7 @@ pub enum RawAssert {
 }
 
 /// A test on DNS answers: exactly one of its keys.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAnswersTest {
     /// Some answer contains this text.
@@ -352,7 +394,7 @@ pub struct RawAnswersTest {
 }
 
 /// Bounds: one or more of `lt`, `lte`, `gt`, `gte`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBound {
     /// Less than.
@@ -366,7 +408,7 @@ pub struct RawBound {
 }
 
 /// A text test: exactly one of its keys.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTextTest {
     /// Equal to.
@@ -382,7 +424,7 @@ pub struct RawTextTest {
 }
 
 /// A header or cookie test: the name and exactly one test.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNamedTest {
     /// The header's name (any case) or the cookie's name.
@@ -402,7 +444,7 @@ pub struct RawNamedTest {
 }
 
 /// A JSON test: a JSONPath (RFC 9535) and exactly one test (or number bounds).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawJsonTest {
     /// JSONPath, e.g. `$.items[0].id`. Several matches are tested as one array.
@@ -432,7 +474,7 @@ pub struct RawJsonTest {
 }
 
 /// TLS tests: one or more of these keys.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTlsTest {
     /// Time left on the server's own (leaf) certificate, e.g. `{ gt: 14d }`.
@@ -456,7 +498,7 @@ pub struct RawTlsTest {
 }
 
 /// A test on a certificate's subject or issuer: the whole name or one `field`, and one text test.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNameTest {
     /// One attribute: CN, O, OU, C, ST or L. Default: the whole name, like `CN=shop.test, O=Shop`.
@@ -475,7 +517,7 @@ pub struct RawNameTest {
 
 /// Where a captured value comes from: exactly one of `json`, `header`, `regex`, `status`,
 /// `cookie`, `answer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCapture {
     /// A JSONPath; a string is kept unquoted, anything else as JSON text.
@@ -499,7 +541,7 @@ pub struct RawCapture {
 }
 
 /// A browser canary.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBrowser {
     /// The window size, `WIDTHxHEIGHT`. Default `1280x800`.
@@ -509,7 +551,7 @@ pub struct RawBrowser {
 }
 
 /// One browser action: a map with exactly one of these keys.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawAction {
     /// `goto: URL` — open it and wait for the page to load.
@@ -541,7 +583,7 @@ pub enum RawAction {
 }
 
 /// `fill:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFill {
     /// The field.
@@ -551,7 +593,7 @@ pub struct RawFill {
 }
 
 /// `select:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSelect {
     /// The `<select>`.
@@ -563,7 +605,7 @@ pub struct RawSelect {
 }
 
 /// `wait_for:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWait {
     /// An element to wait for.
@@ -580,7 +622,7 @@ pub struct RawWait {
 
 /// `assert:` on the page: an element's text, attribute, count or visibility, the title, the URL,
 /// or the console.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPageAssert {
     /// The element(s) the assertion is about.
@@ -616,7 +658,7 @@ pub struct RawPageAssert {
 }
 
 /// `step:` — several actions as one named step.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroup {
     /// The step's name (its `StepName`).

@@ -1,5 +1,6 @@
 //! `tcp:` — connect to host:port, optionally TLS, optionally send text and expect a reply.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -17,7 +18,7 @@ use crate::canary::{Step, StepKind};
 pub const DEFAULT_MAX_BYTES: usize = 64 << 10;
 
 /// A TCP check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTcp {
     /// The host name or IP address to connect to.

@@ -1,5 +1,6 @@
 //! `tls:` — a certificate-only check of host:port: the handshake and the certificate chain.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use crate::canary::tls::TlsCheck;
 use crate::canary::{Step, StepKind};
 
 /// A certificate-only TLS check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTlsCheck {
     /// The host name or IP address to connect to (and the name checked, unless `server_name`).

@@ -1,5 +1,6 @@
 //! `websocket:` — connect (ws/wss), send messages, expect one message per expectation, in order.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use crate::canary::websocket::WebSocketCheck;
 use crate::canary::{Step, StepKind};
 
 /// A WebSocket check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWebSocket {
     /// A `ws://` or `wss://` URL.
@@ -39,7 +40,7 @@ pub struct RawWebSocket {
 }
 
 /// One string, or a list of them.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     /// A single message.

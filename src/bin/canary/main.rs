@@ -1,4 +1,4 @@
-//! The `canary` command line: validate, list, test, run, next, alarms, health, history and import; logging setup and exit codes.
+//! The `canary` command line: validate, list, test, run, next, alarms, health, history, schema and import; logging setup and exit codes.
 //! The only place that uses `anyhow`.
 
 mod alarms;
@@ -54,6 +54,13 @@ enum Command {
     /// Summarise an archive (`--archive DIR`) per canary: runs, availability, failures and
     /// errors by kind, flaky passes, p50/p90/p99 duration, the longest outage, the last failure.
     History(HistoryArgs),
+    /// Print the JSON Schema of canary files (or, with --project, of the project file) for
+    /// editor completion and validation.
+    Schema {
+        /// The project file's schema (`.canary.yaml`) instead.
+        #[arg(long)]
+        project: bool,
+    },
     /// Convert other tools' checks into a canary file; what has no equivalent becomes a
     /// `# NOTE:` comment and a warning.
     #[command(subcommand)]
@@ -117,6 +124,10 @@ fn run(cli: Cli, tap: WarningTap) -> Result<ExitCode> {
         Command::Alarms(cmd) => alarms::run(cmd),
         Command::Import(cmd) => import::run(cmd),
         Command::History(args) => history::run(&args),
+        Command::Schema { project } => {
+            commands::emit(&canary::config::json_schema(project));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run(args) => commands::run_daemon(args, &tap),
         Command::Next(args) => Ok(match commands::load(&args.load)? {
             Ok(canaries) => {

@@ -1,0 +1,98 @@
+//! The JSON Schema of canary files: `canary schema` matches the committed file, every example
+//! canary validates against it with an independent validator (check-jsonschema), and the golden
+//! files with shape errors (unknown field, wrong type, missing field) are rejected by it too.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// check-jsonschema from .venv-ci (scripts/tools installs it).
+fn validator() -> PathBuf {
+    let tool = root().join(".venv-ci/bin/check-jsonschema");
+    assert!(
+        tool.exists(),
+        "check-jsonschema is missing: run scripts/tools (scripts/test does) to install it into .venv-ci"
+    );
+    tool
+}
+
+fn validate(schema: &str, files: &[PathBuf]) -> std::process::Output {
+    Command::new(validator())
+        .arg("--schemafile")
+        .arg(root().join("schema").join(schema))
+        .args(files)
+        .output()
+        .expect("run check-jsonschema")
+}
+
+#[test]
+fn the_committed_schemas_are_what_canary_schema_prints() {
+    for (args, file) in [
+        (&["schema"][..], "canary.schema.json"),
+        (&["schema", "--project"][..], "project.schema.json"),
+    ] {
+        let out = support::canary(root(), args);
+        assert!(out.status.success(), "{:?}", support::text(&out));
+        let committed = std::fs::read_to_string(root().join("schema").join(file)).unwrap();
+        assert!(
+            committed == String::from_utf8_lossy(&out.stdout),
+            "schema/{file} is out of date: run `canary {} > schema/{file}`",
+            args.join(" ")
+        );
+    }
+}
+
+#[test]
+fn every_example_canary_names_the_schema_and_validates_against_it() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("canaries"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for f in &files {
+        let first = std::fs::read_to_string(f).unwrap();
+        let first = first.lines().next().unwrap_or("");
+        assert_eq!(
+            first,
+            "# yaml-language-server: $schema=../schema/canary.schema.json",
+            "{}",
+            f.display()
+        );
+    }
+    let out = validate("canary.schema.json", &files);
+    assert!(out.status.success(), "{:?}", support::text(&out));
+}
+
+#[test]
+fn the_golden_shape_errors_fail_the_schema_and_rule_errors_are_left_to_the_loader() {
+    let golden = root().join("tests/golden");
+    for name in [
+        "assert_not_a_list",
+        "missing_url",
+        "unknown_assertion",
+        "unknown_field",
+        "wrong_type",
+    ] {
+        let out = validate("canary.schema.json", &[golden.join(format!("{name}.yaml"))]);
+        assert!(!out.status.success(), "{name} passed the schema");
+    }
+    // Rules only the loader knows (listed in the README): valid shapes, wrong meaning.
+    for name in [
+        "bad_cron",
+        "bad_jsonpath",
+        "bad_regex",
+        "bad_url",
+        "undefined_variable",
+    ] {
+        let out = validate("canary.schema.json", &[golden.join(format!("{name}.yaml"))]);
+        assert!(out.status.success(), "{name}: {:?}", support::text(&out));
+        let loaded = support::canary(root(), &["validate", &format!("tests/golden/{name}.yaml")]);
+        assert_eq!(loaded.status.code(), Some(2), "{name} must fail to load");
+    }
+}
