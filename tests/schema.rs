@@ -96,3 +96,48 @@ fn the_golden_shape_errors_fail_the_schema_and_rule_errors_are_left_to_the_loade
         assert_eq!(loaded.status.code(), Some(2), "{name} must fail to load");
     }
 }
+
+#[test]
+fn init_writes_starters_that_load_and_validate_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = support::canary(dir.path(), &["init", "starters"]);
+    assert!(out.status.success(), "{:?}", support::text(&out));
+    let starters = dir.path().join("starters");
+    let mut yaml: Vec<PathBuf> = std::fs::read_dir(&starters)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    yaml.sort();
+    let names: Vec<_> = yaml
+        .iter()
+        .map(|p| p.file_name().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["heartbeat.yaml", "login-flow.yaml", "orders-api.yaml"]
+    );
+    let loaded = support::canary(dir.path(), &["validate", "starters"]);
+    assert!(loaded.status.success(), "{:?}", support::text(&loaded));
+    let checked = Command::new(validator())
+        .arg("--schemafile")
+        .arg(starters.join("canary.schema.json"))
+        .args(&yaml)
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{:?}", support::text(&checked));
+    let first = std::fs::read_to_string(&yaml[0]).unwrap();
+    assert!(first.starts_with("# yaml-language-server: $schema=canary.schema.json\n"));
+
+    std::fs::remove_file(&yaml[1]).unwrap();
+    std::fs::write(&yaml[0], "mine").unwrap();
+    let again = support::canary(dir.path(), &["init", "starters"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        support::text(&again).1.contains("heartbeat.yaml"),
+        "{:?}",
+        support::text(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&yaml[0]).unwrap(), "mine");
+    assert!(!yaml[1].exists(), "nothing written when any file exists");
+}

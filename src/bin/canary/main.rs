@@ -1,4 +1,4 @@
-//! The `canary` command line: validate, list, test, run, next, alarms, health, history, schema and import; logging setup and exit codes.
+//! The `canary` command line: validate, list, test, run, next, alarms, health, history, init, schema and import; logging setup and exit codes.
 //! The only place that uses `anyhow`.
 
 mod alarms;
@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod history;
 mod import;
+mod init;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -54,6 +55,13 @@ enum Command {
     /// Summarise an archive (`--archive DIR`) per canary: runs, availability, failures and
     /// errors by kind, flaky passes, p50/p90/p99 duration, the longest outage, the last failure.
     History(HistoryArgs),
+    /// Write a commented starter set into DIR (default: canaries): a heartbeat, a multi-step API
+    /// canary, a browser canary, and the JSON Schema they name. Never overwrites a file.
+    Init {
+        /// Where to write them.
+        #[arg(default_value = "canaries")]
+        dir: std::path::PathBuf,
+    },
     /// Print the JSON Schema of canary files (or, with --project, of the project file) for
     /// editor completion and validation.
     Schema {
@@ -124,6 +132,7 @@ fn run(cli: Cli, tap: WarningTap) -> Result<ExitCode> {
         Command::Alarms(cmd) => alarms::run(cmd),
         Command::Import(cmd) => import::run(cmd),
         Command::History(args) => history::run(&args),
+        Command::Init { dir } => init::run(&dir),
         Command::Schema { project } => {
             commands::emit(&canary::config::json_schema(project));
             Ok(ExitCode::SUCCESS)
