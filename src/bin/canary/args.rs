@@ -311,6 +311,9 @@ pub struct TestArgs {
     /// Exit 1 when a canary is degraded (by default degraded counts as passed).
     #[arg(long)]
     pub fail_on_degraded: bool,
+    /// Keep going: re-run the canaries whose files change (all on `r` Enter; `q` Enter quits).
+    #[arg(long, conflicts_with_all = ["json", "junit", "archive", "metrics"])]
+    pub watch: bool,
 }
 
 pub fn parse_var(s: &str) -> Result<(String, String), String> {

@@ -268,6 +268,9 @@ fn list(canaries: &[Canary]) {
 }
 
 pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
+    if args.watch {
+        return crate::watch::run(&args);
+    }
     let canaries = match load(&args.load)? {
         Ok(c) => c,
         Err(code) => return Ok(code),
@@ -326,7 +329,7 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
 }
 
 /// Runs the canaries once, writing each to the console as it finishes, then the summary.
-async fn with_console<W: Write>(
+pub async fn with_console<W: Write>(
     mut console: Console<W>,
     canaries: &[Arc<Canary>],
     parallel: usize,

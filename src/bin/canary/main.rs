@@ -7,6 +7,7 @@ mod commands;
 mod history;
 mod import;
 mod init;
+mod watch;
 
 use std::io::Write;
 use std::process::ExitCode;
