@@ -106,19 +106,31 @@ impl Driver {
     ) -> Result<Session, CheckError> {
         let url = self.endpoint().await?;
         let caps = capabilities(self.chromium.as_ref(), self.sandbox, viewport, page_load);
-        let connected = if url.starts_with("https://") {
-            let mut builder = ClientBuilder::rustls()
-                .map_err(|e| browser_error(format!("TLS setup for {url}: {e}")))?;
-            builder.capabilities(caps).connect(&url).await
-        } else {
-            let http = hyper_util::client::legacy::connect::HttpConnector::new();
-            let mut builder = ClientBuilder::new(http);
-            builder.capabilities(caps).connect(&url).await
+        let client = match connect(&url, caps.clone()).await {
+            Ok(client) => client,
+            // chromedriver died a moment ago (its socket closes before it can be reaped):
+            // start it again and try once more.
+            Err(_) if self.died(&url).await => connect(&self.endpoint().await?, caps).await?,
+            Err(e) => return Err(e),
         };
-        let client = connected
-            .map_err(|e| browser_error(format!("cannot start a browser session at {url}: {e}")))?;
         fit_viewport(&client, viewport).await;
         Ok(Session { client })
+    }
+
+    /// Whether the chromedriver serving `url` has exited (waiting up to a second for a process
+    /// that is going away to be reaped).
+    async fn died(&self, url: &str) -> bool {
+        let mut running = self.running.lock().await;
+        let Some(r) = running.as_mut().filter(|r| r.url == url) else {
+            return false;
+        };
+        for _ in 0..10 {
+            if !matches!(r.child.try_wait(), Ok(None)) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
     }
 
     /// Stops chromedriver and every browser it started (its whole process group).
@@ -143,6 +155,20 @@ impl Drop for Driver {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// A WebDriver session at `url` with `caps`.
+async fn connect(url: &str, caps: Map<String, Value>) -> Result<Client, CheckError> {
+    let connected = if url.starts_with("https://") {
+        let mut builder = ClientBuilder::rustls()
+            .map_err(|e| browser_error(format!("TLS setup for {url}: {e}")))?;
+        builder.capabilities(caps).connect(url).await
+    } else {
+        let http = hyper_util::client::legacy::connect::HttpConnector::new();
+        let mut builder = ClientBuilder::new(http);
+        builder.capabilities(caps).connect(url).await
+    };
+    connected.map_err(|e| browser_error(format!("cannot start a browser session at {url}: {e}")))
 }
 
 /// Checks every second that chromedriver `pid` still runs; once it has died (killed, crashed),
