@@ -1,6 +1,7 @@
-//! Reports of finished runs: the console, a JSON document, JUnit XML.
+//! Reports of finished runs: the console, a JSON document, JUnit XML, an HTML page.
 
 pub mod console;
+pub mod html;
 pub mod json;
 pub mod junit;
 

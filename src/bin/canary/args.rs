@@ -35,6 +35,9 @@ pub struct RunArgs {
     /// With --once: exit 1 when a canary is degraded.
     #[arg(long, requires = "once")]
     pub fail_on_degraded: bool,
+    /// With --once: write a self-contained HTML report here.
+    #[arg(long, value_name = "FILE", requires = "once")]
+    pub html: Option<PathBuf>,
     /// At most this many runs at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..), env = "CANARY_MAX_CONCURRENT")]
     pub max_concurrent: u16,
@@ -308,11 +311,14 @@ pub struct TestArgs {
     /// Write a JUnit XML report here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write a self-contained HTML report here (failures first, screenshots embedded).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Exit 1 when a canary is degraded (by default degraded counts as passed).
     #[arg(long)]
     pub fail_on_degraded: bool,
     /// Keep going: re-run the canaries whose files change (all on `r` Enter; `q` Enter quits).
-    #[arg(long, conflicts_with_all = ["json", "junit", "archive", "metrics"])]
+    #[arg(long, conflicts_with_all = ["json", "junit", "html", "archive", "metrics"])]
     pub watch: bool,
 }
 

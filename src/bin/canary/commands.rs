@@ -40,14 +40,18 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
     let ctx = args.browser.context(&canaries.iter().collect::<Vec<_>>());
     if args.once {
         let flush = args.metrics.flush_timeout;
-        return Ok(rt.block_on(once(
+        let (runs, code) = rt.block_on(once(
             canaries,
             args.max_concurrent.into(),
             sinks,
             flush,
             &ctx,
             args.fail_on_degraded,
-        )));
+        ));
+        if let Some(path) = &args.html {
+            write_report(path, &report::html::render(&runs))?;
+        }
+        return Ok(code);
     }
     let opts = canary::daemon::Options {
         paths: args.load.paths.clone(),
@@ -102,7 +106,7 @@ async fn once(
     flush: Duration,
     ctx: &Arc<RunContext>,
     fail_on_degraded: bool,
-) -> ExitCode {
+) -> (Vec<canary::run::Run>, ExitCode) {
     canary::reaper::start();
     sinks.canaries(&canaries);
     let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
@@ -121,7 +125,7 @@ async fn once(
         errored = s.errored,
         "all canaries ran once"
     );
-    ExitCode::from(s.exit_code(fail_on_degraded))
+    (runs, ExitCode::from(s.exit_code(fail_on_degraded)))
 }
 
 /// The next `count` fire times of each canary, from `now` (a rate counts from now).
@@ -322,6 +326,9 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
     }
     if let Some(path) = &args.junit {
         write_report(path, &report::junit::render(&runs))?;
+    }
+    if let Some(path) = &args.html {
+        write_report(path, &report::html::render(&runs))?;
     }
     Ok(ExitCode::from(
         Summary::of(&runs).exit_code(args.fail_on_degraded),
