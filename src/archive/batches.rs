@@ -71,7 +71,15 @@ impl Batches {
         file.write_all(line)
     }
 
-    /// Every open file becomes a waiting object.
+    fn fsync(&self) {
+        for (rel, file) in &self.open {
+            if let Err(e) = file.sync_data() {
+                tracing::error!(file = %rel.display(), error = %e, "archive spool fsync failed");
+            }
+        }
+    }
+
+    /// Every open file becomes a waiting entry.
     fn commit_all(&mut self) {
         self.open.clear();
         self.flushed = Instant::now();
@@ -111,18 +119,14 @@ impl Store for Batches {
     }
 
     fn sync(&mut self) {
-        for (rel, file) in &self.open {
-            if let Err(e) = file.sync_data() {
-                tracing::error!(file = %rel.display(), error = %e, "archive spool fsync failed");
-            }
-        }
+        self.fsync();
         if self.flushed.elapsed() >= self.flush_every {
             self.commit_all();
         }
     }
 
     fn close(&mut self) {
-        self.flushed = Instant::now() - self.flush_every;
-        self.sync();
+        self.fsync();
+        self.commit_all();
     }
 }

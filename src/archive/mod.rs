@@ -80,26 +80,31 @@ pub enum ArchiveError {
     /// AWS cannot be reached.
     #[error(transparent)]
     Aws(#[from] crate::aws::AwsError),
+    /// The writer thread cannot be started.
+    #[error("cannot start the archive writer: {0}")]
+    Thread(std::io::Error),
 }
 
-/// The archive sink: cheap to feed from any task; a thread writes, a task uploads to S3.
+/// The archive sink: cheap to feed from any task; a thread writes (never joined, so a stuck disk
+/// cannot hold up exit), a task uploads to S3 or CloudWatch Logs.
 pub struct Archive {
     tx: mpsc::Sender<Msg>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     upload: Mutex<Option<Upload>>,
     identity: Identity,
     known: Mutex<Option<HashMap<String, CanaryRef>>>,
     copies_artifacts: bool,
+    /// Where uploads go, for logs.
+    dest: &'static str,
 }
 
 impl Archive {
-    /// Opens the archive and starts its writer (and, for S3, its uploader).
+    /// Opens the archive and starts its writer (and, for S3 and Logs, its uploader).
     pub async fn start(s: Settings) -> Result<Archive, ArchiveError> {
-        let (store, every, upload): (Box<dyn writer::Store>, _, _) = match &s.target {
+        let (store, upload): (Box<dyn writer::Store>, _) = match &s.target {
             Target::Dir(dir) => {
                 let local = local::LocalDir::open(dir, s.retention)
                     .map_err(|e| ArchiveError::Folder(dir.clone(), e))?;
-                (Box::new(local), s.sync_every, None)
+                (Box::new(local), None)
             }
             Target::S3(location) => {
                 let (batches, upload) = start_upload(&s, "archive", |conf, up| {
@@ -111,7 +116,7 @@ impl Archive {
                     up.spawn("S3 archive", s3::S3Dest { client, location })
                 })
                 .await?;
-                (Box::new(batches), s.sync_every, Some(upload))
+                (Box::new(batches), Some(upload))
             }
             Target::Logs(group) => {
                 let (batches, upload) = start_upload(&s, "logs", |conf, up| {
@@ -122,19 +127,24 @@ impl Archive {
                     )
                 })
                 .await?;
-                (Box::new(batches), s.sync_every, Some(upload))
+                (Box::new(batches), Some(upload))
             }
         };
         let (tx, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
+        let every = s.sync_every;
+        std::thread::Builder::new()
             .name("archive".into())
             .spawn(move || writer::run(store, rx, every))
-            .map_err(|e| ArchiveError::Folder(PathBuf::from("(thread)"), e))?;
+            .map_err(ArchiveError::Thread)?;
         Ok(Archive {
             tx,
-            thread: Mutex::new(Some(thread)),
             upload: Mutex::new(upload),
             copies_artifacts: !matches!(s.target, Target::Logs(_)),
+            dest: match s.target {
+                Target::Dir(_) => "folder",
+                Target::S3(_) => "S3",
+                Target::Logs(_) => "CloudWatch Logs",
+            },
             identity: s.identity,
             known: Mutex::new(None),
         })
@@ -229,20 +239,19 @@ impl Archive {
                 tracing::error!("the archive writer did not finish in time");
             }
         }
-        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            drop(t); // finished (or stuck on a disk; never joined so exit is not held up)
-        }
         let upload = self.upload.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some((stop, task)) = upload {
             stop.notify_one();
             match tokio::time::timeout_at(deadline, task).await {
                 Ok(Ok(p)) => tracing::info!(
-                    uploaded = p.uploaded,
+                    to = self.dest,
+                    sent = p.uploaded,
                     waiting = p.waiting,
-                    "S3 archive flushed"
+                    "archive flushed"
                 ),
                 _ => tracing::warn!(
-                    "S3 archive upload still going at exit: what waits stays in the spool for the next start"
+                    to = self.dest,
+                    "archive upload still going at exit: what waits stays in the spool for the next start"
                 ),
             }
         }

@@ -11,10 +11,11 @@ use crate::commands::emit;
 
 pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
     let since = match args.since {
-        Some(age) => Some(
-            chrono::Utc::now()
-                - chrono::Duration::from_std(age).context("--since is too long ago")?,
-        ),
+        Some(age) => {
+            let age = chrono::Duration::from_std(age).ok();
+            let since = age.and_then(|a| chrono::Utc::now().checked_sub_signed(a));
+            Some(since.context("--since is too long ago")?)
+        }
         None => None,
     };
     let q = Query {
