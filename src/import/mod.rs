@@ -1,6 +1,7 @@
 //! Turning other tools' checks into canary files: what cannot be carried over becomes a comment
 //! in the file and a warning, never a silent drop.
 
+pub mod curl;
 pub mod synthetics;
 
 use std::fmt::Write;

@@ -12,6 +12,21 @@ use clap::{Args, Subcommand};
 pub enum ImportCommand {
     /// A CloudWatch Synthetics multi checks configuration (JSON) as one multi-step canary.
     Synthetics(ImportArgs),
+    /// A curl command line as an HTTP canary: `canary import curl -- curl -X POST -H … URL`.
+    Curl(CurlArgs),
+}
+
+#[derive(Args)]
+pub struct CurlArgs {
+    /// The canary's name. Default: from the URL's host and path.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Write the canary here instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The curl command line, after `--`.
+    #[arg(last = true, required = true, value_name = "CURL")]
+    pub args: Vec<String>,
 }
 
 #[derive(Args)]
@@ -29,9 +44,17 @@ pub struct ImportArgs {
 /// Imports; the YAML goes to stdout or `--output`, one `warning:` line per thing left out to
 /// stderr.
 pub fn run(cmd: ImportCommand) -> Result<ExitCode> {
-    let ImportCommand::Synthetics(args) = cmd;
-    let imported = canary::import::synthetics::import(&args.file, args.name.as_deref())?;
-    match &args.output {
+    let (imported, output) = match cmd {
+        ImportCommand::Synthetics(args) => (
+            canary::import::synthetics::import(&args.file, args.name.as_deref())?,
+            args.output,
+        ),
+        ImportCommand::Curl(args) => (
+            canary::import::curl::import(&args.args, args.name.as_deref())?,
+            args.output,
+        ),
+    };
+    match &output {
         Some(path) => std::fs::write(path, &imported.yaml)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(imported.yaml.as_bytes())?,

@@ -1,0 +1,333 @@
+//! A curl command line as an HTTP canary: method, headers, data, `--json`, `-u`, `-k`,
+//! `--cacert`, `-L`, `--max-time`. Credentials (`-u`'s password, `Authorization`, `Cookie` and
+//! API-key headers) become `${secret:…}` references, never literals; options without an
+//! equivalent become notes.
+
+use super::{ImportError, Imported, Writer, scalar};
+
+/// The request a curl command line makes.
+#[derive(Debug, Default)]
+struct Request {
+    url: Option<String>,
+    method: Option<String>,
+    headers: Vec<(String, String)>,
+    data: Vec<String>,
+    json: Option<String>,
+    user: Option<String>,
+    insecure: bool,
+    cacert: Option<String>,
+    location: bool,
+    max_time: Option<String>,
+    get: bool,
+    ignored: Vec<String>,
+}
+
+/// Options that take no value and change nothing canary does (output, progress, verbosity).
+const QUIET: &[&str] = &[
+    "-s",
+    "--silent",
+    "-S",
+    "--show-error",
+    "-v",
+    "--verbose",
+    "-i",
+    "--include",
+    "--compressed",
+    "-f",
+    "--fail",
+    "--fail-with-body",
+    "-#",
+    "--progress-bar",
+    "--no-progress-meter",
+];
+
+/// Options with a value that canary does not carry over (noted with their value).
+const NOTED_WITH_VALUE: &[&str] = &[
+    "--retry",
+    "--retry-delay",
+    "--retry-max-time",
+    "--connect-timeout",
+    "-x",
+    "--proxy",
+    "--resolve",
+    "-c",
+    "--cookie-jar",
+    "-F",
+    "--form",
+    "-E",
+    "--cert",
+    "--key",
+    "-D",
+    "--dump-header",
+    "-T",
+    "--upload-file",
+    "--limit-rate",
+    "--data-urlencode",
+];
+
+/// Options whose value canary has no use for.
+const QUIET_WITH_VALUE: &[&str] = &["-o", "--output", "-w", "--write-out"];
+
+/// Imports `args` (what follows `curl`, or with `curl` first) as a canary named `name` (default:
+/// from the URL).
+pub fn import(args: &[String], name: Option<&str>) -> Result<Imported, ImportError> {
+    let args = match args.first().map(String::as_str) {
+        Some("curl") => &args[1..],
+        _ => args,
+    };
+    let req = parse(&expand(args))?;
+    let url = req
+        .url
+        .clone()
+        .ok_or_else(|| ImportError::Format("the curl command has no URL".into()))?;
+    let name = name.map_or_else(|| name_from(&url), str::to_string);
+    Ok(write(&req, &url, &name))
+}
+
+/// `-sSL` as `-s -S -L` (short options that take no value, grouped).
+fn expand(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in args {
+        let grouped = a.len() > 2
+            && a.starts_with('-')
+            && !a.starts_with("--")
+            && a[1..].chars().all(|c| "sSvifLkIG#".contains(c));
+        if grouped {
+            out.extend(a[1..].chars().map(|c| format!("-{c}")));
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+fn parse(args: &[String]) -> Result<Request, ImportError> {
+    let mut r = Request::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |what: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| ImportError::Format(format!("{what} needs a value")))
+        };
+        match a.as_str() {
+            "-X" | "--request" => r.method = Some(value(a)?),
+            "-H" | "--header" => {
+                let h = value(a)?;
+                match h.split_once(':') {
+                    Some((k, v)) => r.headers.push((k.trim().into(), v.trim().into())),
+                    None => r.ignored.push(format!("-H {h} (not `Name: value`)")),
+                }
+            }
+            "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-ascii" => {
+                r.data.push(value(a)?)
+            }
+            "--json" => r.json = Some(value(a)?),
+            "-u" | "--user" => r.user = Some(value(a)?),
+            "-k" | "--insecure" => r.insecure = true,
+            "--cacert" => r.cacert = Some(value(a)?),
+            "-L" | "--location" => r.location = true,
+            "-m" | "--max-time" => r.max_time = Some(value(a)?),
+            "-I" | "--head" => r.method = Some("HEAD".into()),
+            "-G" | "--get" => r.get = true,
+            "-A" | "--user-agent" => r.headers.push(("User-Agent".into(), value(a)?)),
+            "-e" | "--referer" => r.headers.push(("Referer".into(), value(a)?)),
+            "-b" | "--cookie" => r.headers.push(("Cookie".into(), value(a)?)),
+            "--url" => r.url = Some(value(a)?),
+            a if QUIET.contains(&a) => {}
+            a if QUIET_WITH_VALUE.contains(&a) => {
+                value(a)?;
+            }
+            a if NOTED_WITH_VALUE.contains(&a) => {
+                let v = value(a)?;
+                r.ignored.push(format!("{a} {v}"));
+            }
+            a if a.starts_with('-') => r.ignored.push(a.to_string()),
+            url => r.url = Some(url.to_string()),
+        }
+    }
+    Ok(r)
+}
+
+/// A canary name from the URL's host and path: `api.example.com/v1/orders` → `api-example-com-v1-orders`.
+fn name_from(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let slug: Vec<&str> = rest
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if slug.is_empty() {
+        "imported".into()
+    } else {
+        slug.join("-").to_lowercase()
+    }
+}
+
+/// A header that carries a credential, as the name of the secret that replaces its value.
+fn secret_name(header: &str) -> Option<String> {
+    let h = header.to_ascii_lowercase();
+    let sensitive = matches!(
+        h.as_str(),
+        "authorization" | "cookie" | "proxy-authorization"
+    ) || h.contains("api-key")
+        || h.contains("apikey")
+        || h.contains("token");
+    sensitive.then(|| header.to_ascii_uppercase().replace('-', "_"))
+}
+
+fn write(r: &Request, url: &str, name: &str) -> Imported {
+    let mut w = Writer::default();
+    w.comment(
+        0,
+        "Imported from a curl command line by `canary import curl`.",
+    );
+    w.line(0, format!("name: {}", scalar(name)));
+    if let Some(t) = &r.max_time {
+        w.line(0, format!("timeout: {}s", t.trim_end_matches('s')));
+    }
+    w.line(0, "http:");
+    let (url, data_in_query) = match (r.get, r.data.is_empty()) {
+        (true, false) => (
+            format!(
+                "{url}{}{}",
+                if url.contains('?') { "&" } else { "?" },
+                r.data.join("&")
+            ),
+            true,
+        ),
+        _ => (url.to_string(), false),
+    };
+    w.line(1, format!("url: {}", scalar(&url)));
+    let method = r.method.clone().or_else(|| {
+        let body = (!r.data.is_empty() && !data_in_query) || r.json.is_some();
+        body.then(|| "POST".to_string())
+    });
+    if let Some(m) = method {
+        w.line(1, format!("method: {}", scalar(&m)));
+    }
+    headers(&mut w, r, data_in_query);
+    body(&mut w, r, data_in_query);
+    if let Some(user) = &r.user {
+        let (u, _) = user.split_once(':').unwrap_or((user, ""));
+        w.line(
+            1,
+            format!(
+                "auth: {{ basic: {{ username: {}, password: \"${{secret:CURL_PASSWORD}}\" }} }}",
+                scalar(u)
+            ),
+        );
+        w.note(
+            1,
+            "-u",
+            "the password is read from the CURL_PASSWORD secret (environment or --env-file)",
+        );
+    }
+    if !r.location {
+        w.line(
+            1,
+            "follow_redirects: false   # curl follows redirects only with -L",
+        );
+    }
+    if r.insecure || r.cacert.is_some() {
+        w.line(1, "tls:");
+        if r.insecure {
+            w.line(2, "insecure: true");
+        }
+        if let Some(ca) = &r.cacert {
+            w.line(2, format!("ca_file: {}", scalar(ca)));
+        }
+    }
+    w.line(1, "assert:");
+    w.line(
+        2,
+        "- status: { lt: 400 }   # what curl --fail calls success; tighten it",
+    );
+    for opt in &r.ignored {
+        w.note(
+            1,
+            opt,
+            format!("`{opt}` has no equivalent and was left out"),
+        );
+    }
+    w.finish()
+}
+
+fn headers(w: &mut Writer, r: &Request, data_in_query: bool) {
+    let (mut lines, mut secrets) = (Vec::new(), Vec::new());
+    for (k, v) in &r.headers {
+        match secret_name(k) {
+            Some(secret) => {
+                lines.push(format!("{}: \"${{secret:{secret}}}\"", scalar(k)));
+                secrets.push((k, secret));
+            }
+            None => lines.push(format!("{}: {}", scalar(k), scalar(v))),
+        }
+    }
+    let has = |name: &str| r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    if !r.data.is_empty() && !data_in_query && r.json.is_none() && !has("content-type") {
+        lines
+            .push("Content-Type: application/x-www-form-urlencoded   # as curl -d sends it".into());
+    }
+    if r.json.is_some() && !has("accept") {
+        lines.push("Accept: application/json   # as curl --json sends it".into());
+    }
+    if !lines.is_empty() {
+        w.line(1, "headers:");
+        for l in lines {
+            w.line(2, l);
+        }
+    }
+    for (header, secret) in secrets {
+        let why = format!("the value is read from the {secret} secret, not kept in the file");
+        w.note(2, header, why);
+    }
+}
+
+fn body(w: &mut Writer, r: &Request, data_in_query: bool) {
+    if let Some(j) = &r.json {
+        match serde_json::from_str::<serde_json::Value>(j) {
+            Ok(v) => w.line(1, format!("json: {v}")),
+            Err(_) => w.line(1, format!("body: {}", scalar(j))),
+        }
+    } else if !r.data.is_empty() && !data_in_query {
+        w.line(1, format!("body: {}", scalar(&r.data.join("&"))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn grouped_flags_names_and_secrets() {
+        assert_eq!(expand(&args("-sSL -X POST")), args("-s -S -L -X POST"));
+        assert_eq!(
+            name_from("https://api.example.com/v1/orders?x=1"),
+            "api-example-com-v1-orders"
+        );
+        assert_eq!(secret_name("X-Api-Key").as_deref(), Some("X_API_KEY"));
+        assert_eq!(secret_name("Accept"), None);
+        let out = import(
+            &args("curl -sS --frobnicate https://x.test/a -H Authorization:Bearer_t"),
+            None,
+        )
+        .unwrap();
+        assert!(
+            out.yaml
+                .contains("Authorization: \"${secret:AUTHORIZATION}\""),
+            "{}",
+            out.yaml
+        );
+        assert!(!out.yaml.contains("Bearer_t"), "{}", out.yaml);
+        assert!(
+            out.warnings.iter().any(|w| w.contains("--frobnicate")),
+            "{:?}",
+            out.warnings
+        );
+    }
+}
