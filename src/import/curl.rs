@@ -3,7 +3,7 @@
 //! API-key headers) become `${secret:…}` references, never literals; options without an
 //! equivalent become notes.
 
-use super::{ImportError, Imported, Writer, scalar};
+use super::{ImportError, Imported, Writer, scalar, secret_name};
 
 /// The request a curl command line makes.
 #[derive(Debug, Default)]
@@ -162,18 +162,6 @@ fn name_from(url: &str) -> String {
     } else {
         slug.join("-").to_lowercase()
     }
-}
-
-/// A header that carries a credential, as the name of the secret that replaces its value.
-fn secret_name(header: &str) -> Option<String> {
-    let h = header.to_ascii_lowercase();
-    let sensitive = matches!(
-        h.as_str(),
-        "authorization" | "cookie" | "proxy-authorization"
-    ) || h.contains("api-key")
-        || h.contains("apikey")
-        || h.contains("token");
-    sensitive.then(|| header.to_ascii_uppercase().replace('-', "_"))
 }
 
 fn write(r: &Request, url: &str, name: &str) -> Imported {

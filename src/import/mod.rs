@@ -2,6 +2,7 @@
 //! in the file and a warning, never a silent drop.
 
 pub mod curl;
+pub mod har;
 pub mod synthetics;
 
 use std::fmt::Write;
@@ -85,6 +86,18 @@ pub fn scalar(s: &str) -> String {
         true => s.to_string(),
         false => serde_json::to_string(s).unwrap_or_default(),
     }
+}
+
+/// A header that carries a credential, as the name of the secret that replaces its value.
+pub fn secret_name(header: &str) -> Option<String> {
+    let h = header.to_ascii_lowercase();
+    let sensitive = matches!(
+        h.as_str(),
+        "authorization" | "cookie" | "proxy-authorization"
+    ) || h.contains("api-key")
+        || h.contains("apikey")
+        || h.contains("token");
+    sensitive.then(|| header.to_ascii_uppercase().replace('-', "_"))
 }
 
 #[cfg(test)]

@@ -14,6 +14,23 @@ pub enum ImportCommand {
     Synthetics(ImportArgs),
     /// A curl command line as an HTTP canary: `canary import curl -- curl -X POST -H … URL`.
     Curl(CurlArgs),
+    /// A HAR file (developer tools' export) as a multi-step canary: the requests to one host.
+    Har(HarArgs),
+}
+
+#[derive(Args)]
+pub struct HarArgs {
+    /// The HAR file.
+    pub file: PathBuf,
+    /// Only requests to this host (`name` or `name:port`). Default: the first request's host.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// The canary's name. Default: the file's name without its extension.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Write the canary here instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -47,6 +64,10 @@ pub fn run(cmd: ImportCommand) -> Result<ExitCode> {
     let (imported, output) = match cmd {
         ImportCommand::Synthetics(args) => (
             canary::import::synthetics::import(&args.file, args.name.as_deref())?,
+            args.output,
+        ),
+        ImportCommand::Har(args) => (
+            canary::import::har::import(&args.file, args.host.as_deref(), args.name.as_deref())?,
             args.output,
         ),
         ImportCommand::Curl(args) => (

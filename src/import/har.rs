@@ -1,0 +1,156 @@
+//! A HAR file (HTTP Archive 1.2, as browsers' developer tools export it) as a multi-step HTTP
+//! canary: one step per request to the chosen host, in order, each asserting the status it got.
+//! Credentials (Authorization, Cookie, API-key and token headers) become `${secret:…}`
+//! references; headers the client sets itself are left out.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{ImportError, Imported, Writer, scalar, secret_name};
+
+/// Headers canary's client sets itself (or that HTTP/2 writes as pseudo-headers).
+const OWN: &[&str] = &[
+    "host",
+    "content-length",
+    "connection",
+    "accept-encoding",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+];
+
+/// Imports the requests of `file` to `host` (`name` or `name:port`; default: the first request's).
+pub fn import(
+    file: &Path,
+    host: Option<&str>,
+    name: Option<&str>,
+) -> Result<Imported, ImportError> {
+    let path = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|source| ImportError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let doc: Value = serde_json::from_str(&text).map_err(|source| ImportError::Json {
+        path: path.clone(),
+        source,
+    })?;
+    let entries = doc["log"]["entries"]
+        .as_array()
+        .ok_or_else(|| ImportError::Format(format!("{path}: no log.entries (not a HAR file)")))?;
+    let host_of = |e: &Value| {
+        let url = e["request"]["url"].as_str().unwrap_or("");
+        url::Url::parse(url)
+            .ok()
+            .map(|u| (u.host_str().unwrap_or("").to_string(), u.port()))
+    };
+    let wanted = match host {
+        Some(h) => h.to_string(),
+        None => entries
+            .first()
+            .and_then(host_of)
+            .map(|(h, _)| h)
+            .ok_or_else(|| ImportError::Format(format!("{path}: no request to import")))?,
+    };
+    let matches = |e: &&Value| {
+        host_of(e).is_some_and(|(h, port)| {
+            h == wanted || port.is_some_and(|p| format!("{h}:{p}") == wanted)
+        })
+    };
+    let chosen: Vec<&Value> = entries.iter().filter(matches).collect();
+    if chosen.is_empty() {
+        return Err(ImportError::Format(format!(
+            "{path}: no request to {wanted}"
+        )));
+    }
+    let stem = file
+        .file_stem()
+        .map_or("imported".into(), |s| s.to_string_lossy().into_owned());
+    let mut w = Writer::default();
+    w.comment(
+        0,
+        format!("Imported from {path} (HAR) by `canary import har`: the requests to {wanted}."),
+    );
+    w.line(0, format!("name: {}", scalar(name.unwrap_or(&stem))));
+    w.line(0, "steps:");
+    for (i, e) in chosen.iter().enumerate() {
+        step(&mut w, i + 1, e);
+    }
+    let left = entries.len() - chosen.len();
+    if left > 0 {
+        w.comment(
+            0,
+            format!("{left} requests to other hosts were left out (choose one with --host)."),
+        );
+    }
+    Ok(w.finish())
+}
+
+/// One request as a step.
+fn step(w: &mut Writer, n: usize, e: &Value) {
+    let req = &e["request"];
+    let method = req["method"].as_str().unwrap_or("GET");
+    let url = req["url"].as_str().unwrap_or("");
+    let path = url::Url::parse(url).map_or(String::new(), |u| u.path().to_string());
+    w.line(
+        1,
+        format!("- name: {}", scalar(&format!("{n} {method} {path}"))),
+    );
+    w.line(2, "http:");
+    w.line(3, format!("url: {}", scalar(url)));
+    if method != "GET" {
+        w.line(3, format!("method: {}", scalar(method)));
+    }
+    headers(w, req["headers"].as_array().map_or(&[][..], Vec::as_slice));
+    if let Some(body) = req["postData"]["text"].as_str().filter(|b| !b.is_empty()) {
+        w.line(3, format!("body: {}", scalar(body)));
+    }
+    w.line(
+        3,
+        "follow_redirects: false   # a HAR records each redirect as its own request",
+    );
+    if let Some(status) = e["response"]["status"].as_u64().filter(|s| *s > 0) {
+        w.line(2, "assert:");
+        w.line(3, format!("- status: {status}"));
+    }
+}
+
+fn headers(w: &mut Writer, list: &[Value]) {
+    let mut lines: Vec<String> = Vec::new();
+    let mut secrets = Vec::new();
+    for h in list {
+        let (Some(k), Some(v)) = (h["name"].as_str(), h["value"].as_str()) else {
+            continue;
+        };
+        let lower = k.to_ascii_lowercase();
+        if k.starts_with(':')
+            || OWN.contains(&lower.as_str())
+            || lines
+                .iter()
+                .any(|l| l.to_ascii_lowercase().starts_with(&format!("{lower}:")))
+        {
+            continue;
+        }
+        match secret_name(k) {
+            Some(secret) => {
+                lines.push(format!("{}: \"${{secret:{secret}}}\"", scalar(k)));
+                secrets.push((k.to_string(), secret));
+            }
+            None => lines.push(format!("{}: {}", scalar(k), scalar(v))),
+        }
+    }
+    if !lines.is_empty() {
+        w.line(3, "headers:");
+        for l in lines {
+            w.line(4, l);
+        }
+    }
+    for (header, secret) in secrets {
+        w.note(
+            4,
+            &header,
+            format!("the value is read from the {secret} secret, not kept in the file"),
+        );
+    }
+}
