@@ -288,6 +288,32 @@ fn the_daemon_records_its_runs_reloads_and_shutdown() {
     );
 }
 
+/// `canary run . --once` in `dir` with AWS at `endpoint`, records waiting in `spool`, and the
+/// archive options `sink`.
+fn once_with(dir: &Path, spool: &Path, endpoint: &str, sink: &[&str]) -> std::process::Output {
+    let spool = spool.to_str().unwrap();
+    let mut args = vec![
+        "run",
+        ".",
+        "--once",
+        "--spool",
+        spool,
+        "--endpoint-url",
+        endpoint,
+    ];
+    args.extend(["--flush-timeout", "3s"]);
+    args.extend(sink);
+    support::aws::canary(dir, &args)
+}
+
+/// The entries waiting in a spool folder.
+fn waiting_in(dir: &Path) -> usize {
+    let entries = std::fs::read_dir(dir).unwrap().flatten();
+    entries
+        .filter(|e| e.path().extension().is_some_and(|x| x == "key"))
+        .count()
+}
+
 /// (started_at, name) of every run record in the bucket.
 async fn s3_records(client: &aws_sdk_s3::Client, bucket: &str) -> Vec<(String, String)> {
     let listed = client
@@ -357,29 +383,10 @@ fn an_s3_archive_loses_and_doubles_nothing_across_an_outage_and_restarts() {
     let spool = dir.path().join("spool");
     let target = format!("s3://{bucket}/runs");
     let once = |endpoint: &str| {
-        let args = [
-            "run",
-            ".",
-            "--once",
-            "--archive",
-            &target,
-            "--spool",
-            spool.to_str().unwrap(),
-            "--endpoint-url",
-            endpoint,
-            "--flush-timeout",
-            "3s",
-        ];
-        let out = support::aws::canary(dir.path(), &args);
+        let out = once_with(dir.path(), &spool, endpoint, &["--archive", &target]);
         assert!(out.status.success(), "{:?}", support::text(&out));
     };
-    let waiting = || {
-        std::fs::read_dir(spool.join("archive"))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "key"))
-            .count()
-    };
+    let waiting = || waiting_in(&spool.join("archive"));
     once(&url);
     once(&url);
     assert_eq!(waiting(), 0);
@@ -462,39 +469,22 @@ fn cloudwatch_logs_get_every_record_once_in_order_across_an_outage_and_filters_f
         canary("refused", "http://127.0.0.1:1/".into()),
     ]);
     let spool = dir.path().join("spool");
-    let once = |endpoint: &str| {
-        let args = [
-            "run",
-            ".",
-            "--once",
-            "--logs",
-            "cloudwatch",
-            "--log-group",
-            &group,
-            "--log-stream",
-            "runner-1",
-            "--log-retention",
-            "30d",
-            "--spool",
-            spool.to_str().unwrap(),
-            "--endpoint-url",
-            endpoint,
-            "--flush-timeout",
-            "3s",
-        ];
-        support::aws::canary(dir.path(), &args)
-    };
+    let logs = [
+        "--logs",
+        "cloudwatch",
+        "--log-group",
+        &group,
+        "--log-stream",
+        "runner-1",
+        "--log-retention",
+        "30d",
+    ];
+    let once = |endpoint: &str| once_with(dir.path(), &spool, endpoint, &logs);
     once(&url);
     for _ in 0..2 {
         once("http://127.0.0.1:1");
     }
-    let waiting = std::fs::read_dir(spool.join("logs")).unwrap().flatten();
-    assert!(
-        waiting
-            .filter(|e| e.path().extension().is_some_and(|x| x == "key"))
-            .count()
-            >= 2
-    );
+    assert!(waiting_in(&spool.join("logs")) >= 2);
     once(&url);
     let events = rt.block_on(log_events(&client, &group));
     let runs: Vec<&Value> = events.iter().filter(|e| e["record"] == "run").collect();

@@ -105,7 +105,7 @@ fn the_html_report_shows_a_failed_run_in_chromium_without_requests_or_console_er
         "failures come first"
     );
     assert!(
-        !html.contains("http://") || !html.contains("src='http"),
+        !html.contains("src='http") && !html.contains("href='http"),
         "nothing is loaded from elsewhere"
     );
 

@@ -3,7 +3,7 @@
 //! API-key headers) become `${secret:…}` references, never literals; options without an
 //! equivalent become notes.
 
-use super::{ImportError, Imported, Writer, scalar, secret_name};
+use super::{ImportError, Imported, Writer, scalar, write_headers};
 
 /// The request a curl command line makes.
 #[derive(Debug, Default)]
@@ -242,34 +242,17 @@ fn write(r: &Request, url: &str, name: &str) -> Imported {
 }
 
 fn headers(w: &mut Writer, r: &Request, data_in_query: bool) {
-    let (mut lines, mut secrets) = (Vec::new(), Vec::new());
-    for (k, v) in &r.headers {
-        match secret_name(k) {
-            Some(secret) => {
-                lines.push(format!("{}: \"${{secret:{secret}}}\"", scalar(k)));
-                secrets.push((k, secret));
-            }
-            None => lines.push(format!("{}: {}", scalar(k), scalar(v))),
-        }
-    }
     let has = |name: &str| r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let mut extra = Vec::new();
     if !r.data.is_empty() && !data_in_query && r.json.is_none() && !has("content-type") {
-        lines
+        extra
             .push("Content-Type: application/x-www-form-urlencoded   # as curl -d sends it".into());
     }
     if r.json.is_some() && !has("accept") {
-        lines.push("Accept: application/json   # as curl --json sends it".into());
+        extra.push("Accept: application/json   # as curl --json sends it".into());
     }
-    if !lines.is_empty() {
-        w.line(1, "headers:");
-        for l in lines {
-            w.line(2, l);
-        }
-    }
-    for (header, secret) in secrets {
-        let why = format!("the value is read from the {secret} secret, not kept in the file");
-        w.note(2, header, why);
-    }
+    let given = r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    write_headers(w, 1, given, extra);
 }
 
 fn body(w: &mut Writer, r: &Request, data_in_query: bool) {
@@ -286,6 +269,7 @@ fn body(w: &mut Writer, r: &Request, data_in_query: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::secret_name;
 
     fn args(s: &str) -> Vec<String> {
         s.split(' ').map(str::to_string).collect()

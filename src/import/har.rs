@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{ImportError, Imported, Writer, scalar, secret_name};
+use super::{ImportError, Imported, Writer, read_json, scalar, write_headers};
 
 /// Headers canary's client sets itself (or that HTTP/2 writes as pseudo-headers).
 const OWN: &[&str] = &[
@@ -28,14 +28,7 @@ pub fn import(
     name: Option<&str>,
 ) -> Result<Imported, ImportError> {
     let path = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|source| ImportError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let doc: Value = serde_json::from_str(&text).map_err(|source| ImportError::Json {
-        path: path.clone(),
-        source,
-    })?;
+    let doc = read_json(file)?;
     let entries = doc["log"]["entries"]
         .as_array()
         .ok_or_else(|| ImportError::Format(format!("{path}: no log.entries (not a HAR file)")))?;
@@ -116,41 +109,17 @@ fn step(w: &mut Writer, n: usize, e: &Value) {
     }
 }
 
+/// The recorded headers, without those the client sets itself (and without repeats).
 fn headers(w: &mut Writer, list: &[Value]) {
-    let mut lines: Vec<String> = Vec::new();
-    let mut secrets = Vec::new();
+    let mut kept: Vec<(&str, &str)> = Vec::new();
     for h in list {
         let (Some(k), Some(v)) = (h["name"].as_str(), h["value"].as_str()) else {
             continue;
         };
-        let lower = k.to_ascii_lowercase();
-        if k.starts_with(':')
-            || OWN.contains(&lower.as_str())
-            || lines
-                .iter()
-                .any(|l| l.to_ascii_lowercase().starts_with(&format!("{lower}:")))
-        {
-            continue;
-        }
-        match secret_name(k) {
-            Some(secret) => {
-                lines.push(format!("{}: \"${{secret:{secret}}}\"", scalar(k)));
-                secrets.push((k.to_string(), secret));
-            }
-            None => lines.push(format!("{}: {}", scalar(k), scalar(v))),
+        let own = k.starts_with(':') || OWN.contains(&k.to_ascii_lowercase().as_str());
+        if !own && !kept.iter().any(|(seen, _)| seen.eq_ignore_ascii_case(k)) {
+            kept.push((k, v));
         }
     }
-    if !lines.is_empty() {
-        w.line(3, "headers:");
-        for l in lines {
-            w.line(4, l);
-        }
-    }
-    for (header, secret) in secrets {
-        w.note(
-            4,
-            &header,
-            format!("the value is read from the {secret} secret, not kept in the file"),
-        );
-    }
+    write_headers(w, 3, kept, Vec::new());
 }

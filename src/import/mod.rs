@@ -88,6 +88,50 @@ pub fn scalar(s: &str) -> String {
     }
 }
 
+/// Reads the JSON file at `path` (the errors name it).
+pub fn read_json(path: &std::path::Path) -> Result<serde_json::Value, ImportError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| ImportError::Json {
+        path: shown,
+        source,
+    })
+}
+
+/// Writes `headers:` at `indent` with each header (a credential as a `${secret:…}` reference,
+/// with a note saying which to set) and then the `extra` lines.
+pub fn write_headers<'a>(
+    w: &mut Writer,
+    indent: usize,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    extra: Vec<String>,
+) {
+    let (mut lines, mut secrets) = (Vec::new(), Vec::new());
+    for (k, v) in headers {
+        match secret_name(k) {
+            Some(secret) => {
+                lines.push(format!("{}: \"${{secret:{secret}}}\"", scalar(k)));
+                secrets.push((k, secret));
+            }
+            None => lines.push(format!("{}: {}", scalar(k), scalar(v))),
+        }
+    }
+    lines.extend(extra);
+    if !lines.is_empty() {
+        w.line(indent, "headers:");
+        for l in lines {
+            w.line(indent + 1, l);
+        }
+    }
+    for (header, secret) in secrets {
+        let why = format!("the value is read from the {secret} secret, not kept in the file");
+        w.note(indent + 1, header, why);
+    }
+}
+
 /// A header that carries a credential, as the name of the secret that replaces its value.
 pub fn secret_name(header: &str) -> Option<String> {
     let h = header.to_ascii_lowercase();

@@ -32,14 +32,7 @@ struct Ctx<'a> {
 /// Imports the configuration in `path` as a canary named `name` (default: the file's stem).
 pub fn import(path: &Path, name: Option<&str>) -> Result<Imported, ImportError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Read {
-        path: shown.clone(),
-        source,
-    })?;
-    let doc: Value = serde_json::from_str(&text).map_err(|source| ImportError::Json {
-        path: shown.clone(),
-        source,
-    })?;
+    let doc = super::read_json(path)?;
     let stem = path
         .file_stem()
         .map_or("imported".into(), |s| s.to_string_lossy().into_owned());
