@@ -122,7 +122,8 @@ async fn a_login_flow_passes_with_every_action() {
     - press: Enter
     - assert: { selector: "#echo", text_equals: entered }
     - fill: { selector: "#password", value: "${secret:PW}" }
-    - select: { selector: "#plan", label: Beta }
+    - select: { selector: "#plan", label: Alpha }
+    - fill: { selector: "#plan", value: b }
     - check: "#tos"
     - uncheck: "#tos"
     - check: "#tos"
@@ -135,7 +136,8 @@ async fn a_login_flow_passes_with_every_action() {
         name: sign in
         actions:
           - click: "text=Sign in"
-          - wait_for: { selector: .dashboard, timeout: 5s }
+          - wait_for: { eval: "document.querySelector('.dashboard').offsetParent.tagName === 'BODY'", timeout: 5s }
+          - wait_for: { selector: .dashboard, timeout: 1s }
     - assert: { selector: "xpath=//h1", text_contains: Welcome }
     - wait_for: { url: "/dashboard$" }
     - assert: { url_matches: "/dashboard$" }
@@ -191,6 +193,11 @@ async fn each_kind_of_step_fails_with_expected_and_actual_and_a_screenshot() {
             "- wait_for: { selector: .dashboard, timeout: 300ms }",
             "to happen",
             "not within 300ms",
+        ),
+        (
+            "- wait_for: { eval: \"window.never === true\", timeout: 200ms }",
+            "to happen",
+            "not within 200ms",
         ),
         (
             "- wait_for: { text: never there, timeout: 200ms }",

@@ -57,6 +57,11 @@ fn an_imported_curl_line_passes_against_the_server_it_was_written_for() {
         "what has no equivalent is a warning: {stderr}"
     );
     let yaml = std::fs::read_to_string(dir.path().join("orders.yaml")).unwrap();
+    let schema = support::schema_check(
+        &support::schema("canary.schema.json"),
+        &[dir.path().join("orders.yaml")],
+    );
+    assert!(schema.status.success(), "{:?}", support::text(&schema));
     assert!(
         !yaml.contains("k-123") && !yaml.contains("bob:pw"),
         "no credential literal:\n{yaml}"

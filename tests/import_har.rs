@@ -78,6 +78,11 @@ fn a_har_file_becomes_steps_that_pass_against_the_recorded_host() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("AUTHORIZATION"), "{stderr}");
     let yaml = std::fs::read_to_string(dir.path().join("shop.yaml")).unwrap();
+    let schema = support::schema_check(
+        &support::schema("canary.schema.json"),
+        &[dir.path().join("shop.yaml")],
+    );
+    assert!(schema.status.success(), "{:?}", support::text(&schema));
     assert!(
         !yaml.contains("t-1") && !yaml.contains("cdn.example.com/app.js"),
         "{yaml}"

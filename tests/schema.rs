@@ -1,33 +1,13 @@
 //! The JSON Schema of canary files: `canary schema` matches the committed file, every example
 //! canary validates against it with an independent validator (check-jsonschema), and the golden
-//! files with shape errors (unknown field, wrong type, missing field) are rejected by it too.
+//! files with shape errors (unknown field, wrong type, missing field) are rejected by it too; so
+//! are the README's complete canary files.
 
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// check-jsonschema from .venv-ci (scripts/tools installs it).
-fn validator() -> PathBuf {
-    let tool = root().join(".venv-ci/bin/check-jsonschema");
-    assert!(
-        tool.exists(),
-        "check-jsonschema is missing: run scripts/tools (scripts/test does) to install it into .venv-ci"
-    );
-    tool
-}
-
-fn validate(schema: &str, files: &[PathBuf]) -> std::process::Output {
-    Command::new(validator())
-        .arg("--schemafile")
-        .arg(root().join("schema").join(schema))
-        .args(files)
-        .output()
-        .expect("run check-jsonschema")
 }
 
 #[test]
@@ -65,7 +45,7 @@ fn every_example_canary_names_the_schema_and_validates_against_it() {
             f.display()
         );
     }
-    let out = validate("canary.schema.json", &files);
+    let out = support::schema_check(&support::schema("canary.schema.json"), &files);
     assert!(out.status.success(), "{:?}", support::text(&out));
 }
 
@@ -79,7 +59,10 @@ fn the_golden_shape_errors_fail_the_schema_and_rule_errors_are_left_to_the_loade
         "unknown_field",
         "wrong_type",
     ] {
-        let out = validate("canary.schema.json", &[golden.join(format!("{name}.yaml"))]);
+        let out = support::schema_check(
+            &support::schema("canary.schema.json"),
+            &[golden.join(format!("{name}.yaml"))],
+        );
         assert!(!out.status.success(), "{name} passed the schema");
     }
     // Rules only the loader knows (listed in the README): valid shapes, wrong meaning.
@@ -90,7 +73,10 @@ fn the_golden_shape_errors_fail_the_schema_and_rule_errors_are_left_to_the_loade
         "bad_url",
         "undefined_variable",
     ] {
-        let out = validate("canary.schema.json", &[golden.join(format!("{name}.yaml"))]);
+        let out = support::schema_check(
+            &support::schema("canary.schema.json"),
+            &[golden.join(format!("{name}.yaml"))],
+        );
         assert!(out.status.success(), "{name}: {:?}", support::text(&out));
         let loaded = support::canary(root(), &["validate", &format!("tests/golden/{name}.yaml")]);
         assert_eq!(loaded.status.code(), Some(2), "{name} must fail to load");
@@ -119,12 +105,7 @@ fn init_writes_starters_that_load_and_validate_and_never_overwrites() {
     );
     let loaded = support::canary(dir.path(), &["validate", "starters"]);
     assert!(loaded.status.success(), "{:?}", support::text(&loaded));
-    let checked = Command::new(validator())
-        .arg("--schemafile")
-        .arg(starters.join("canary.schema.json"))
-        .args(&yaml)
-        .output()
-        .unwrap();
+    let checked = support::schema_check(&starters.join("canary.schema.json"), &yaml);
     assert!(checked.status.success(), "{:?}", support::text(&checked));
     let first = std::fs::read_to_string(&yaml[0]).unwrap();
     assert!(first.starts_with("# yaml-language-server: $schema=canary.schema.json\n"));
@@ -140,4 +121,22 @@ fn init_writes_starters_that_load_and_validate_and_never_overwrites() {
     );
     assert_eq!(std::fs::read_to_string(&yaml[0]).unwrap(), "mine");
     assert!(!yaml[1].exists(), "nothing written when any file exists");
+}
+
+#[test]
+fn every_complete_canary_file_in_the_readme_validates_against_the_schema() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for block in readme.split("```yaml\n").skip(1) {
+        let yaml = block.split("```").next().unwrap_or("");
+        if yaml.lines().any(|l| l.starts_with("name:")) {
+            let file = dir.path().join(format!("readme-{}.yaml", files.len() + 1));
+            std::fs::write(&file, yaml).unwrap();
+            files.push(file);
+        }
+    }
+    assert!(files.len() >= 10, "found only {} canary files", files.len());
+    let out = support::schema_check(&support::schema("canary.schema.json"), &files);
+    assert!(out.status.success(), "{:?}", support::text(&out));
 }

@@ -75,6 +75,8 @@ pub enum WaitTarget {
     Text(Template),
     /// The URL matches this.
     Url(Regex),
+    /// This JavaScript expression is truthy.
+    Eval(String),
 }
 
 /// An assertion on the page.
@@ -164,6 +166,7 @@ pub fn describe(action: &Action) -> String {
             WaitTarget::Gone(s) => format!("wait_for {s} gone"),
             WaitTarget::Text(_) => "wait_for text".into(),
             WaitTarget::Url(re) => format!("wait_for url /{}/", re.as_str()),
+            WaitTarget::Eval(_) => "wait_for eval".into(),
         },
         Action::Assert(a) => match a {
             PageAssert::Text(s, _) => format!("assert text of {s}"),

@@ -137,32 +137,41 @@ impl Compiler<'_> {
             Some(t) => self.check(&t.referenced, values::duration(&t.value))?,
             None => DEFAULT_WAIT,
         };
-        let target = match (&r.selector, &r.text, &r.url) {
-            (Some(s), None, None) => {
-                let sel = self.selector(s)?;
-                match r.state.as_ref().map(|s| s.value.as_str()) {
-                    None | Some("visible") => WaitTarget::Visible(sel),
-                    Some("present") => WaitTarget::Present(sel),
-                    Some("gone") => WaitTarget::Gone(sel),
-                    Some(other) => {
-                        let at = r.state.as_ref().map_or(&w.referenced, |s| &s.referenced);
-                        self.fail(
-                            at,
-                            format!("unknown state `{other}`: visible, present or gone"),
-                        );
-                        return None;
-                    }
+        let given = [
+            r.selector.is_some(),
+            r.text.is_some(),
+            r.url.is_some(),
+            r.eval.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            self.fail(
+                &w.referenced,
+                "`wait_for:` takes exactly one of `selector`, `text`, `url` or `eval`",
+            );
+            return None;
+        }
+        let target = if let Some(s) = &r.selector {
+            let sel = self.selector(s)?;
+            match r.state.as_ref().map(|s| s.value.as_str()) {
+                None | Some("visible") => WaitTarget::Visible(sel),
+                Some("present") => WaitTarget::Present(sel),
+                Some("gone") => WaitTarget::Gone(sel),
+                Some(other) => {
+                    let at = r.state.as_ref().map_or(&w.referenced, |s| &s.referenced);
+                    self.fail(
+                        at,
+                        format!("unknown state `{other}`: visible, present or gone"),
+                    );
+                    return None;
                 }
             }
-            (None, Some(t), None) => WaitTarget::Text(self.template(t)?),
-            (None, None, Some(u)) => WaitTarget::Url(self.regex(u)?),
-            _ => {
-                self.fail(
-                    &w.referenced,
-                    "`wait_for:` takes exactly one of `selector`, `text` or `url`",
-                );
-                return None;
-            }
+        } else if let Some(t) = &r.text {
+            WaitTarget::Text(self.template(t)?)
+        } else if let Some(u) = &r.url {
+            WaitTarget::Url(self.regex(u)?)
+        } else {
+            let js = r.eval.as_ref().map(|j| j.value.clone()).unwrap_or_default();
+            WaitTarget::Eval(js)
         };
         Some(Action::WaitFor(target, timeout))
     }

@@ -68,12 +68,16 @@ pub struct RawCanary {
     pub description: Option<String>,
     /// When `canary run` fires it: `rate(5 minutes)`, `cron(0/5 * * * ? *)` or `*/5 * * * *`.
     /// Default `rate(5 minutes)`.
+    #[schemars(extend("default" = "rate(5 minutes)", "examples" = ["rate(1 minute)", "cron(0/5 * * * ? *)", "*/5 * * * *"]))]
     pub schedule: Option<S<String>>,
     /// The IANA time zone cron fields are read in, e.g. `Europe/Berlin`. Default `UTC` (as AWS).
+    #[schemars(extend("default" = "UTC", "examples" = ["Europe/Berlin", "America/New_York"]))]
     pub timezone: Option<S<String>>,
     /// The time one attempt (all its steps) may take, e.g. `10s`. Default `30s`.
+    #[schemars(extend("default" = "30s", "examples" = ["10s", "1m"]))]
     pub timeout: Option<S<String>>,
     /// Extra attempts after a failed or errored one. Default 0. A pass after a retry is reported as such.
+    #[schemars(extend("default" = 0, "maximum" = 10))]
     pub retries: Option<S<u32>>,
     /// Extra metric dimensions (CloudWatch, EMF), e.g. `{ Environment: prod }`.
     #[serde(default)]
@@ -108,6 +112,7 @@ pub struct RawCanary {
     pub degraded: Vec<S<RawAssert>>,
     /// Keep cookies from step to step within an attempt (each attempt starts with an empty jar).
     /// Default true.
+    #[schemars(extend("default" = true))]
     pub cookies: Option<bool>,
     /// A forward proxy for this canary's requests, e.g. `http://proxy.internal:3128`
     /// (`http://user:pass@…` for basic auth), or `none`. Default: `--proxy`, else none.
@@ -146,11 +151,13 @@ pub struct RawAlarm {
     pub name: S<String>,
     /// The metric: SuccessPercent, Duration, Failed, Error, Degraded, 2xx, 4xx, 5xx,
     /// RetryCount or SkippedRuns.
+    #[schemars(extend("enum" = ["SuccessPercent", "Duration", "Failed", "Error", "Degraded", "2xx", "4xx", "5xx", "RetryCount", "SkippedRuns"]))]
     pub metric: Option<S<String>>,
     /// A step's series instead of the canary's (SuccessPercent and Duration).
     pub step: Option<S<String>>,
     /// Average (default), Sum, Minimum, Maximum, SampleCount, or a percentile like p99
     /// (also tm90, wm90, tc90, ts90, IQM).
+    #[schemars(extend("default" = "Average", "examples" = ["Average", "Sum", "Minimum", "Maximum", "SampleCount", "p99", "p90"]))]
     pub statistic: Option<S<String>>,
     /// A fixed threshold: exactly one of `lt`, `lte`, `gt`, `gte`, e.g. `{ lt: 90 }`.
     pub threshold: Option<S<BTreeMap<String, S<Value>>>>,
@@ -158,12 +165,14 @@ pub struct RawAlarm {
     /// `side: above | below | both` (default both).
     pub anomaly: Option<S<RawAnomaly>>,
     /// The period: `1m` (default), any multiple of a minute, or 10s/30s for high-resolution metrics.
+    #[schemars(extend("default" = "1m", "examples" = ["1m", "5m", "10s"]))]
     pub period: Option<S<String>>,
     /// `M of N`: the alarm fires when M of the last N periods breach (DatapointsToAlarm of
     /// EvaluationPeriods); a number N means N of N. Default `1 of 1`.
     pub datapoints: Option<S<Value>>,
     /// How a period without data counts: breaching (default: a canary that stopped reporting is
     /// failing), notBreaching, ignore or missing.
+    #[schemars(extend("default" = "breaching", "enum" = ["breaching", "notBreaching", "not_breaching", "ignore", "missing"]))]
     pub missing: Option<S<String>>,
     /// ARNs to notify on ALARM (SNS topics, Lambda functions, …).
     pub actions: Option<Vec<S<String>>>,
@@ -184,6 +193,7 @@ pub struct RawAnomaly {
     /// The band's width in standard deviations, e.g. 2.
     pub band: S<Value>,
     /// Which side breaches: above, below or both (default).
+    #[schemars(extend("default" = "both", "enum" = ["above", "below", "both"]))]
     pub side: Option<S<String>>,
 }
 
@@ -253,6 +263,7 @@ pub struct RawHttp {
     /// Absolute `http://` or `https://` URL.
     pub url: S<String>,
     /// GET (default), HEAD, POST, PUT, PATCH, DELETE, OPTIONS, or any other token.
+    #[schemars(extend("default" = "GET", "examples" = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]))]
     pub method: Option<S<String>>,
     /// Request headers.
     #[serde(default)]
@@ -269,12 +280,15 @@ pub struct RawHttp {
     /// Authentication: `{ basic: { username, password } }` or `{ bearer: TOKEN }`.
     pub auth: Option<S<RawAuth>>,
     /// Follow redirects. Default true.
+    #[schemars(extend("default" = true))]
     pub follow_redirects: Option<bool>,
     /// At most this many redirects are followed; more is an error. Default 10.
+    #[schemars(extend("default" = 10))]
     pub max_redirects: Option<u32>,
     /// TLS settings.
     pub tls: Option<S<RawTls>>,
     /// The most body bytes read (after decompression), e.g. `5MiB`; more is an error. Default `5MiB`.
+    #[schemars(extend("default" = "5MiB", "examples" = ["512KiB", "10MB"]))]
     pub max_body: Option<S<Value>>,
     /// Assertions on the response.
     #[serde(default)]
@@ -287,6 +301,7 @@ pub struct RawHttp {
     pub degraded: Vec<S<RawAssert>>,
     /// The HTTP version: `"1.1"` (default) or `"2"` (ALPN `h2` over TLS, prior knowledge over
     /// plain HTTP). The report says which version answered.
+    #[schemars(extend("default" = "1.1", "examples" = ["1.1", "2"]))]
     pub http_version: Option<S<Value>>,
     /// The cookies this request receives are secrets: redacted from every output. Default false.
     #[serde(default)]
@@ -545,6 +560,7 @@ pub struct RawCapture {
 #[serde(deny_unknown_fields)]
 pub struct RawBrowser {
     /// The window size, `WIDTHxHEIGHT`. Default `1280x800`.
+    #[schemars(extend("default" = "1280x800", "examples" = ["1280x800", "390x844"]))]
     pub viewport: Option<S<String>>,
     /// The actions, in order.
     pub steps: S<Vec<S<RawAction>>>,
@@ -558,7 +574,7 @@ pub enum RawAction {
     Goto(S<String>),
     /// `click: SELECTOR`.
     Click(S<String>),
-    /// `fill: { selector, value }` — clear the field and type.
+    /// `fill: { selector, value }` — clear the field and type (on a `<select>`: choose the option with that value).
     Fill(S<RawFill>),
     /// `select: { selector, value }` or `{ selector, label }`.
     Select(S<RawSelect>),
@@ -570,8 +586,8 @@ pub enum RawAction {
     Press(S<String>),
     /// `hover: SELECTOR`.
     Hover(S<String>),
-    /// `wait_for: { selector, state: visible|present|gone, timeout: 5s }`, `{ text }` or `{ url }` (a regex).
-    WaitFor(S<RawWait>),
+    /// `wait_for: { selector, state: visible|present|gone, timeout: 5s }`, `{ text }`, `{ url }` (a regex) or `{ eval }` (JS, until truthy).
+    WaitFor(Box<S<RawWait>>),
     /// `assert: { … }` — see [`RawPageAssert`].
     Assert(Box<S<RawPageAssert>>),
     /// `screenshot: NAME` — saved as NAME.png under the run's artifacts.
@@ -611,12 +627,17 @@ pub struct RawWait {
     /// An element to wait for.
     pub selector: Option<S<String>>,
     /// `visible` (default), `present` or `gone`.
+    #[schemars(extend("default" = "visible", "enum" = ["visible", "present", "gone"]))]
     pub state: Option<S<String>>,
     /// Text to wait for in the page.
     pub text: Option<S<String>>,
     /// A regex the URL must match.
     pub url: Option<S<String>>,
+    /// A JavaScript expression: until it is truthy (a promise is awaited; an exception counts as
+    /// not yet).
+    pub eval: Option<S<String>>,
     /// How long to wait. Default `10s`.
+    #[schemars(extend("default" = "10s"))]
     pub timeout: Option<S<String>>,
 }
 

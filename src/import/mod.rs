@@ -3,6 +3,7 @@
 
 pub mod curl;
 pub mod har;
+pub mod recorder;
 pub mod synthetics;
 
 use std::fmt::Write;

@@ -52,6 +52,30 @@ pub fn canary(cwd: &Path, args: &[&str]) -> Output {
         .expect("run canary")
 }
 
+/// The committed schema `schema/<name>`.
+pub fn schema(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name)
+}
+
+/// Validates `files` against the JSON Schema in `schema` with check-jsonschema from .venv-ci
+/// (scripts/tools installs it).
+pub fn schema_check(schema: &Path, files: &[PathBuf]) -> Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tool = root.join(".venv-ci/bin/check-jsonschema");
+    assert!(
+        tool.exists(),
+        "check-jsonschema is missing: run scripts/tools (scripts/test does) to install it into .venv-ci"
+    );
+    std::process::Command::new(tool)
+        .arg("--schemafile")
+        .arg(schema)
+        .args(files)
+        .output()
+        .expect("run check-jsonschema")
+}
+
 /// Stdout and stderr of a finished command, for assertion messages.
 pub fn text(out: &Output) -> (String, String) {
     (

@@ -16,6 +16,9 @@ pub enum ImportCommand {
     Curl(CurlArgs),
     /// A HAR file (developer tools' export) as a multi-step canary: the requests to one host.
     Har(HarArgs),
+    /// A Chrome DevTools Recorder recording (its JSON export) as a browser canary.
+    #[command(alias = "devtools")]
+    Recorder(ImportArgs),
 }
 
 #[derive(Args)]
@@ -68,6 +71,10 @@ pub fn run(cmd: ImportCommand) -> Result<ExitCode> {
         ),
         ImportCommand::Har(args) => (
             canary::import::har::import(&args.file, args.host.as_deref(), args.name.as_deref())?,
+            args.output,
+        ),
+        ImportCommand::Recorder(args) => (
+            canary::import::recorder::import(&args.file, args.name.as_deref())?,
             args.output,
         ),
         ImportCommand::Curl(args) => (

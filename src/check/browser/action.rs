@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
+use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
 use fantoccini::key::Key;
 use serde_json::Value;
@@ -125,21 +126,23 @@ pub async fn perform(
         Action::Click(sel) => element(sel).await?.click().await.map_err(wd)?,
         Action::Fill(sel, value) => {
             let el = element(sel).await?;
-            el.clear().await.map_err(wd)?;
-            el.send_keys(&value.render(captures)).await.map_err(wd)?;
+            let v = value.render(captures);
+            match el
+                .tag_name()
+                .await
+                .map_err(wd)?
+                .eq_ignore_ascii_case("select")
+            {
+                true => choose(&el, &v, false, &what).await?,
+                false => {
+                    el.clear().await.map_err(wd)?;
+                    el.send_keys(&v).await.map_err(wd)?;
+                }
+            }
         }
         Action::Select(sel, value, by_label) => {
             let el = element(sel).await?;
-            let v = value.render(captures);
-            let chosen = if *by_label {
-                el.select_by_label(&v).await
-            } else {
-                el.select_by_value(&v).await
-            };
-            chosen.map_err(|e| match e.is_no_such_element() {
-                true => failed(what.clone(), format!("an option {v:?}"), "none".into()),
-                false => Stop::Errored(classify(&what, &e)),
-            })?;
+            choose(&el, &value.render(captures), *by_label, &what).await?;
         }
         Action::Check(sel, want) => {
             let el = element(sel).await?;
@@ -173,6 +176,18 @@ pub async fn perform(
         }
     }
     Ok(done)
+}
+
+/// Chooses the option of the `<select>` `el` with this value (or visible text, `by_label`).
+async fn choose(el: &Element, v: &str, by_label: bool, what: &str) -> Result<(), Stop> {
+    let chosen = match by_label {
+        true => el.select_by_label(v).await,
+        false => el.select_by_value(v).await,
+    };
+    chosen.map_err(|e| match e.is_no_such_element() {
+        true => failed(what.to_string(), format!("an option {v:?}"), "none".into()),
+        false => Stop::Errored(classify(what, &e)),
+    })
 }
 
 /// A key by name (`Enter`, `Tab`, `Escape`, `ArrowDown`…) or the text itself.
@@ -220,6 +235,14 @@ async fn wait_for(
                     .map(|v| v == Value::Bool(true))
             }
             WaitTarget::Url(re) => c.current_url().await.map(|u| re.is_match(u.as_str())),
+            WaitTarget::Eval(js) => {
+                let js = format!(
+                    "try {{ return Promise.resolve(({js})).then(v => !!v, () => false); }} catch (e) {{ return false; }}"
+                );
+                c.execute(&js, Vec::new())
+                    .await
+                    .map(|v| v == Value::Bool(true))
+            }
         };
         if holds.map_err(|e| Stop::Errored(classify(what, &e)))? {
             return Ok(());
