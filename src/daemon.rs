@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use std::sync::Arc;
 
 use crate::canary::Canary;
+use crate::changes::Changes;
 use crate::check::Context;
 use crate::config::{self, LoadOptions};
 use crate::metrics::Metrics;
@@ -58,11 +59,17 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
         tokio::spawn(watch(opts.clone(), every, ctl.clone()));
     }
     drop(ctl);
-    while let Some(event) = events.recv().await {
-        log(&event);
-        record(&opts.sinks, &event);
-    }
+    // On a worker, not on the thread that waits for the runtime: a run's event then costs no
+    // wake-up of another thread.
+    let sinks = opts.sinks.clone();
+    let consumer = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            log(&event);
+            record(&sinks, &event);
+        }
+    });
     let _ = scheduler.await;
+    let _ = consumer.await;
     opts.sinks.stopping("signal");
     opts.sinks.flush(opts.flush_timeout).await;
     if let Some(driver) = &opts.ctx.webdriver {
@@ -160,33 +167,14 @@ pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
     }
 }
 
-/// Polls the canary files' names, sizes and modification times; reloads when they change.
+/// Reloads when the canary files change (noticed by events, or by polling every `every`).
 async fn watch(opts: Options, every: Duration, ctl: mpsc::UnboundedSender<Control>) {
-    let mut seen = fingerprint(&opts.paths);
+    let mut changes = Changes::new(&opts.paths, every);
     loop {
-        tokio::time::sleep(every).await;
-        let now = fingerprint(&opts.paths);
-        if now != seen {
-            tracing::info!("canary files changed: reloading");
-            reload(&opts, &ctl);
-            seen = now;
-        }
+        changes.next().await;
+        tracing::info!("canary files changed: reloading");
+        reload(&opts, &ctl);
     }
-}
-
-/// One number for the canary files' names, sizes and modification times, in any order: cheap
-/// enough to take every couple of seconds over tens of thousands of files.
-fn fingerprint(paths: &[PathBuf]) -> (usize, u64) {
-    use std::hash::{Hash, Hasher};
-    let files = config::files(paths);
-    let sum = files.iter().fold(0u64, |sum, p| {
-        let meta = std::fs::metadata(p).ok();
-        let (len, modified) = meta.map_or((0, None), |m| (m.len(), m.modified().ok()));
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (p.as_os_str(), len, modified).hash(&mut h);
-        sum.wrapping_add(h.finish())
-    });
-    (files.len(), sum)
 }
 
 /// One structured log line per event.

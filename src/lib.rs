@@ -6,6 +6,7 @@ pub mod assert;
 pub mod aws;
 pub mod canary;
 pub mod capture;
+pub mod changes;
 pub mod check;
 pub mod config;
 pub mod daemon;
