@@ -12,11 +12,32 @@ pub fn compile(path: &str) -> Result<serde_json_path::JsonPath, String> {
     if let Some(p) = parsed.lock().ok().and_then(|m| m.get(path).cloned()) {
         return Ok(p);
     }
+    unicode_escapes(path)?;
     let p = serde_json_path::JsonPath::parse(&normalize(path)).map_err(|e| e.to_string())?;
     if let Ok(mut m) = parsed.lock() {
         m.insert(path.to_string(), p.clone());
     }
     Ok(p)
+}
+
+/// Every `\\u` escape has its four hex digits (serde_json_path 0.7 panics on one cut short at
+/// the end of the path; found by fuzzing).
+fn unicode_escapes(path: &str) -> Result<(), String> {
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        if chars.next() == Some('u') {
+            let digits: String = chars.clone().take(4).collect();
+            if digits.len() < 4 || !digits.chars().all(|d| d.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "`\\u{digits}` is not a unicode escape: write four hex digits, like `\\u00e9`"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `$.headers.X-Token` → `$.headers['X-Token']`; everything RFC 9535 already accepts is kept.
@@ -153,6 +174,22 @@ fn spaced_name(p: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_escape_cut_short_is_an_error_not_a_panic() {
+        // Found by fuzz/fuzz_targets/jsonpath.rs: serde_json_path panicked on these.
+        for path in ["$['s1\\ta0\\u", "$['a\\u", "$['a\\u12"] {
+            let e = compile(path).expect_err(path);
+            assert!(e.contains("four hex digits"), "{path}: {e}");
+        }
+        assert!(
+            compile("$['a\\\\u']").is_ok(),
+            "an escaped backslash then u"
+        );
+        assert!(compile("$['caf\\u00e9']").is_ok());
+        let _ = compile("$['\\uD800\\u");
+        let _ = compile("$['\\uD800");
+    }
 
     #[test]
     fn rewrites_what_users_write_and_keeps_the_rest() {

@@ -9,7 +9,7 @@ mod dns;
 mod error;
 mod grpc;
 mod http;
-mod jsonpath;
+pub mod jsonpath;
 mod net;
 pub mod project;
 mod raw;
@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 pub use compile::{DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, DEFAULT_SCHEDULE, DEFAULT_TIMEOUT};
 pub use error::{ConfigError, ConfigErrors};
-pub use snippet::render;
+pub use snippet::{render, render_with_source};
 
 use crate::canary::Canary;
 
@@ -110,8 +110,23 @@ fn load_file(
         .map_err(|e| vec![ConfigError::file(file, format!("cannot read: {e}"))])?;
     let text =
         String::from_utf8(text).map_err(|_| vec![ConfigError::file(file, "not UTF-8 text")])?;
+    parse(file, &text, opts)
+}
+
+/// Parses and compiles the text of one canary file named `file` (not read from disk).
+pub fn load_text(file: &Path, text: &str, opts: &LoadOptions) -> Result<Canary, ConfigErrors> {
+    parse(file, text, opts)
+        .map(|(c, _)| c)
+        .map_err(ConfigErrors)
+}
+
+fn parse(
+    file: &Path,
+    text: &str,
+    opts: &LoadOptions,
+) -> Result<(Canary, serde_saphyr::Location), Vec<ConfigError>> {
     let raw: raw::RawCanary =
-        serde_saphyr::from_str(&text).map_err(|e| vec![ConfigError::from_yaml(file, &text, &e)])?;
+        serde_saphyr::from_str(text).map_err(|e| vec![ConfigError::from_yaml(file, text, &e)])?;
     let canary = compile::compile(file, &raw, opts)?;
     Ok((canary, raw.name.referenced))
 }

@@ -17,12 +17,23 @@ pub fn render(errors: &ConfigErrors, color: bool) -> String {
         Renderer::plain()
     };
     let mut sources: HashMap<PathBuf, Option<String>> = HashMap::new();
-    let mut out = String::new();
-    for e in &errors.0 {
+    all(errors, |e| {
         let text = sources
             .entry(e.file.clone())
             .or_insert_with(|| std::fs::read_to_string(&e.file).ok());
-        out += &one(&renderer, e, text.as_deref());
+        one(&renderer, e, text.as_deref())
+    })
+}
+
+/// Renders the errors of one file whose text is `text` (not read from disk), without colour.
+pub fn render_with_source(errors: &ConfigErrors, text: &str) -> String {
+    all(errors, |e| one(&Renderer::plain(), e, Some(text)))
+}
+
+fn all(errors: &ConfigErrors, mut each: impl FnMut(&ConfigError) -> String) -> String {
+    let mut out = String::new();
+    for e in &errors.0 {
+        out += &each(e);
         out += "\n\n";
     }
     let n = errors.0.len();
