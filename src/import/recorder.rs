@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{ImportError, Imported, Writer, read_json, scalar};
+use crate::canary::browser::KEYS;
 
 /// The indent of a `- action` line under `browser.steps`.
 const STEP: usize = 2;
@@ -334,27 +335,10 @@ fn is_password(s: &Value) -> bool {
 
 /// A recorded key as canary's `press:` names it, or None for a modifier.
 fn press(key: &str) -> Option<String> {
-    const NAMED: [&str; 15] = [
-        "Enter",
-        "Tab",
-        "Escape",
-        "Backspace",
-        "Delete",
-        "Space",
-        "ArrowUp",
-        "ArrowDown",
-        "ArrowLeft",
-        "ArrowRight",
-        "Home",
-        "End",
-        "PageUp",
-        "PageDown",
-        "Return",
-    ];
     let named = match key {
         "NumpadEnter" | "\r" | "\n" => "Enter",
         " " => "Space",
-        k if NAMED.contains(&k) => k,
+        k if KEYS.contains(&k) => k,
         k if k.chars().count() == 1 => return Some(k.to_string()),
         _ => return None,
     };
