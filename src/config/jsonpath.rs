@@ -13,12 +13,33 @@ pub fn compile(path: &str) -> Result<serde_json_path::JsonPath, String> {
         return Ok(p);
     }
     unicode_escapes(path)?;
+    bounded(path)?;
     let p = serde_json_path::JsonPath::parse(&normalize(path)).map_err(|e| e.to_string())?;
     if let Ok(mut m) = parsed.lock() {
         m.insert(path.to_string(), p.clone());
     }
     Ok(p)
 }
+
+/// At most [`MAX_FILTERS`] filters and [`MAX_LEN`] characters: serde_json_path 0.7's parser
+/// backtracks without bound on some long runs of nested filters (found by fuzzing: one path of
+/// 28 filters took minutes).
+fn bounded(path: &str) -> Result<(), String> {
+    let filters = path.matches("[?").count();
+    if filters > MAX_FILTERS || path.chars().count() > MAX_LEN {
+        return Err(format!(
+            "the path is too complex ({filters} filters, {} characters): canary takes at most {MAX_FILTERS} filters and {MAX_LEN} characters",
+            path.chars().count()
+        ));
+    }
+    Ok(())
+}
+
+/// The most filters (`[?…]`) one path may hold.
+pub const MAX_FILTERS: usize = 8;
+
+/// The longest path canary compiles, in characters.
+pub const MAX_LEN: usize = 512;
 
 /// Every `\\u` escape has its four hex digits (serde_json_path 0.7 panics on one cut short at
 /// the end of the path; found by fuzzing).
@@ -188,6 +209,9 @@ mod tests {
         );
         assert!(compile("$['caf\\u00e9']").is_ok());
         let _ = compile("$['\\uD800\\u");
+        let slow = "$.?@.p$[?@.p$s[?@.p$[?@.s[?@.p$[?@.p$.h$.itd-$.?@.p$[?@.p$s[?@.p$[?@.s[?@.p$[?@.p$.h$.itd-s[?@.p$[?@.p$s[?@.p$[?@.p$h$..p$s[?@.p$[?@.s[?@.p$[?@.p$s[?@.p$[?@.p$h$..p$s[?@.p$[?@.s[..$";
+        let e = compile(slow).expect_err("refused before parsing");
+        assert!(e.contains("too complex"), "{e}");
         let _ = compile("$['\\uD800");
     }
 
