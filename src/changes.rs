@@ -110,7 +110,7 @@ fn parent(file: &Path) -> &Path {
 
 /// One number for the canary files' names, sizes and modification times, in any order: cheap
 /// enough to take every couple of seconds over tens of thousands of files.
-pub fn fingerprint(paths: &[PathBuf]) -> (usize, u64) {
+fn fingerprint(paths: &[PathBuf]) -> (usize, u64) {
     use std::hash::{Hash, Hasher};
     let files = config::files(paths);
     let sum = files.iter().fold(0u64, |sum, p| {

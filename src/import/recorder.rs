@@ -43,11 +43,12 @@ pub fn import(file: &Path, name: Option<&str>) -> Result<Imported, ImportError> 
     let name = name.map_or_else(|| slug(title).unwrap_or(fallback), str::to_string);
     r.w.line(0, format!("name: {}", scalar(&name)));
     r.w.line(0, "browser:");
-    let viewport = steps
+    // Viewports set before anything else are the window's size; the last of them counts.
+    let leading = steps
         .iter()
         .take_while(|s| s["type"] == "setViewport")
-        .last();
-    if let Some(v) = viewport {
+        .count();
+    if let Some(v) = steps[..leading].last() {
         r.viewport(v, 1);
     }
     r.w.line(1, "steps:");
