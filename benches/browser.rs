@@ -60,11 +60,12 @@ fn median(v: &[f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// `canary run` with the flow every 2 s; per-run durations from its log, RSS from /proc.
+/// `canary run` with the flow every 5 s (time for the next run's browser to start between runs, as on
+/// any real schedule); per-run durations from its log, RSS from /proc.
 fn canary(base: &str, runs: usize) -> (Vec<f64>, u64) {
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
-        "name: flow\nschedule: rate(2 seconds)\ntimeout: 30s\nbrowser:\n  steps:\n    - goto: {base}/login\n    - fill: {{ selector: '#email', value: demo@example.com }}\n    - fill: {{ selector: '#password', value: demo }}\n    - click: 'button[type=submit]'\n    - wait_for: {{ selector: .dashboard }}\n    - screenshot: done\n"
+        "name: flow\nschedule: rate(5 seconds)\ntimeout: 30s\nbrowser:\n  steps:\n    - goto: {base}/login\n    - fill: {{ selector: '#email', value: demo@example.com }}\n    - fill: {{ selector: '#password', value: demo }}\n    - click: 'button[type=submit]'\n    - wait_for: {{ selector: .dashboard }}\n    - screenshot: done\n"
     );
     std::fs::write(dir.path().join("flow.yaml"), yaml).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))

@@ -46,6 +46,7 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
     let (ev_tx, mut events) = mpsc::unbounded_channel();
     tracing::info!(canaries = canaries.len(), "canary run started");
     opts.sinks.canaries(&canaries);
+    keep_warm(&opts, &canaries);
     let scheduler = tokio::spawn(scheduler::run(
         canaries,
         opts.scheduler.clone(),
@@ -153,6 +154,7 @@ pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
     match config::load(&opts.paths, &opts.load) {
         Ok(canaries) => {
             opts.sinks.canaries(&canaries);
+            keep_warm(opts, &canaries);
             let _ = ctl.send(Control::Reload(canaries));
         }
         Err(errors) => {
@@ -164,6 +166,13 @@ pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
                 "reload rejected: the running canaries are kept"
             );
         }
+    }
+}
+
+/// A browser session waits ready for the next browser run while any canary drives a browser.
+fn keep_warm(opts: &Options, canaries: &[Canary]) {
+    if let Some(driver) = &opts.ctx.webdriver {
+        driver.keep_warm(canaries.iter().any(Canary::uses_browser));
     }
 }
 

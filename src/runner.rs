@@ -62,7 +62,7 @@ async fn run_attempt(canary: &Canary, ctx: &Arc<Context>, run_id: String) -> Att
             break;
         }
     }
-    scope.finish().await;
+    scope.finish();
     Attempt {
         outcome,
         steps,

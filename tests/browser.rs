@@ -28,14 +28,23 @@ const LOGIN: &str = r#"<!doctype html><html><head><title>Shop login</title></hea
 <select id="plan"><option value="a">Alpha</option><option value="b">Beta</option></select>
 <input id="tos" type="checkbox"><button type="submit" data-kind="primary">Sign in</button></form>
 <ul><li class="item">one</li><li class="item">two</li><li class="item">three</li></ul>
-<p id="hovered">no</p><p id="echo"></p>
+<p id="hovered">no</p><p id="echo"></p><p id="typed"></p><input id="prefilled" value="old">
 <div class="dashboard" style="display:none"><h1>Welcome back</h1></div>
 <script>
 document.getElementById('hovered').addEventListener('mouseover', e => e.target.textContent = 'yes');
+document.getElementById('email').addEventListener('keydown', e => e.target.dataset.keys = 'pressed');
+document.getElementById('email').addEventListener('input', e => document.getElementById('typed').textContent = e.target.value);
 document.getElementById('email').addEventListener('keyup', e => { if (e.key === 'Enter') document.getElementById('echo').textContent = 'entered'; });
 document.getElementById('f').addEventListener('submit', e => { e.preventDefault();
   const ok = document.getElementById('tos').checked && document.getElementById('plan').value === 'b';
   setTimeout(() => { if (ok) { document.querySelector('.dashboard').style.display = 'block'; history.pushState({}, '', '/dashboard'); } }, 300); });
+</script></body></html>"#;
+
+/// Shows what an earlier visit left in the browser (a cookie, local and session storage), then
+/// leaves its own.
+const REMEMBER: &str = r#"<html><head><title>remember</title></head><body><p id="seen"></p><script>
+document.getElementById('seen').textContent = 'cookie=' + document.cookie + ' local=' + localStorage.getItem('k') + ' session=' + sessionStorage.getItem('k');
+document.cookie = 'k=1; path=/; max-age=3600'; localStorage.setItem('k', '1'); sessionStorage.setItem('k', '1');
 </script></body></html>"#;
 
 fn site() -> Server {
@@ -50,6 +59,7 @@ fn site() -> Server {
             "/js-error" => html(
                 "<html><head><title>Oops</title></head><body><img src='/missing.png'><script>throw new Error('boom from the page')</script></body></html>",
             ),
+            "/remember" => html(REMEMBER),
             "/hang" => html("<html><body>loading<img src='/never'></body></html>"),
             "/never" => Reply::Hang,
             _ => Reply::text(404, "no"),
@@ -119,8 +129,14 @@ async fn a_login_flow_passes_with_every_action() {
     - goto: ${U}/login
     - assert: { title_equals: Shop login }
     - fill: { selector: "#email", value: demo@example.com }
+    - assert: { selector: "#typed", text_equals: demo@example.com }
+    - eval: "document.getElementById('email').dataset.keys === undefined"   # one insertion, no keys
     - press: Enter
     - assert: { selector: "#echo", text_equals: entered }
+    - fill: { selector: "#prefilled", value: new }
+    - eval: "document.getElementById('prefilled').value === 'new'"
+    - fill: { selector: "#prefilled", value: "" }
+    - eval: "document.getElementById('prefilled').value === ''"
     - fill: { selector: "#password", value: "${secret:PW}" }
     - select: { selector: "#plan", label: Alpha }
     - fill: { selector: "#plan", value: b }
@@ -443,4 +459,85 @@ async fn sigterm_leaves_no_browser_processes() {
         after <= before,
         "browser processes left after SIGTERM: {after}, {before} before"
     );
+}
+
+/// The browsers chromedriver `parent` started (their main processes), by pid.
+fn browsers_under(parent: u32) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        if fields.first() != Some(&"Z") && fields.get(1) == Some(&parent.to_string().as_str()) {
+            pids.extend(
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    pids
+}
+
+/// Waits up to 20 s for `f` to give Some.
+async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_browser_serves_the_next_run_and_nothing_of_a_run_reaches_the_next() {
+    let Some(_turn) = turn().await else { return };
+    let srv = site();
+    let env = env();
+    let driver = env.ctx.webdriver.as_ref().unwrap();
+    driver.keep_warm(true);
+    let yaml = browser(
+        "    - goto: ${U}/remember\n    - assert: { selector: '#seen', text_equals: 'cookie= local=null session=null' }\n",
+    );
+    let r = run(&env, &yaml, &srv.url("")).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
+    let chromedriver = driver.chromedriver_pid().await.expect("chromedriver runs");
+    // Its session closed, the run leaves one browser started for the next run.
+    let spare = eventually("a browser waits for the next run", || {
+        let b = browsers_under(chromedriver);
+        (b.len() == 1).then(|| b[0])
+    })
+    .await;
+    // The next run starts no browser: it takes the waiting one (the browsers seen while it runs).
+    // The cookie and storage the last run left are not there: each run has a browser of its own.
+    let mut seen = std::collections::BTreeSet::new();
+    let base = srv.url("");
+    let next = run(&env, &yaml, &base);
+    tokio::pin!(next);
+    let r = loop {
+        tokio::select! {
+            r = &mut next => break r,
+            _ = tokio::time::sleep(Duration::from_millis(20)) => seen.extend(browsers_under(chromedriver)),
+        }
+    };
+    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
+    let after = eventually("another browser waits", || {
+        let b = browsers_under(chromedriver);
+        (b.len() == 1 && b[0] != spare).then(|| b[0])
+    })
+    .await;
+    seen.remove(&after);
+    assert_eq!(seen, [spare].into(), "browsers seen during the run");
+    let r = run(&env, &yaml, &srv.url("")).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
+    driver.keep_warm(false);
+    eventually("no browser waits once none is needed", || {
+        browsers_under(chromedriver).is_empty().then_some(())
+    })
+    .await;
 }

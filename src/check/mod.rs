@@ -54,10 +54,11 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// Ends the attempt: closes its browser session, whatever happened.
-    pub async fn finish(&mut self) {
+    /// Ends the attempt: closes its browser session, whatever happened — in the background, so
+    /// that a run's duration is its steps' and not the browser's shut-down.
+    pub fn finish(&mut self) {
         if let Some(session) = self.browser.take() {
-            session.close().await;
+            tokio::spawn(session.close());
         }
     }
 }

@@ -248,9 +248,10 @@ pub struct BrowserArgs {
 }
 
 impl BrowserArgs {
-    /// The context of the runs: a WebDriver when any canary drives a browser.
-    pub fn context(&self, canaries: &[&Canary]) -> Arc<RunContext> {
-        let browser = canaries.iter().any(|c| c.uses_browser());
+    /// The context of the runs: a WebDriver when any canary drives a browser, or always (a
+    /// daemon, whose reloads may bring browser canaries; chromedriver starts when first needed).
+    pub fn context(&self, canaries: &[&Canary], always: bool) -> Arc<RunContext> {
+        let browser = always || canaries.iter().any(|c| c.uses_browser());
         let webdriver = browser.then(|| match &self.webdriver_url {
             Some(url) => Driver::remote(url.clone()),
             None => Driver::chromedriver(self.chromedriver.clone(), self.chromium.clone())

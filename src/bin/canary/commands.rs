@@ -37,7 +37,9 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
         notifier,
         archives,
     };
-    let ctx = args.browser.context(&canaries.iter().collect::<Vec<_>>());
+    let ctx = args
+        .browser
+        .context(&canaries.iter().collect::<Vec<_>>(), !args.once);
     if args.once {
         let flush = args.metrics.flush_timeout;
         let (runs, code) = rt.block_on(once(
@@ -301,7 +303,7 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
     }
     let ctx = args
         .browser
-        .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>());
+        .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>(), false);
     let parallel = args.parallel.into();
     let runs = if stdout_taken {
         rt.block_on(with_console(

@@ -98,8 +98,11 @@ fn main() -> ExitCode {
 fn init_logging(format: LogFormat, level: &str, tap: WarningTap) {
     use std::io::IsTerminal;
     use tracing_subscriber::prelude::*;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CANARY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Off EC2, the SDK's region probe of the instance metadata service fails with a long warning
+    // on every client; `canary` says "no AWS region" itself when the whole chain found none.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CANARY_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},aws_config::imds::region=error"))
+    });
     use tracing_subscriber::fmt::layer;
     let json = (format == LogFormat::Json).then(|| {
         let l = layer().with_writer(std::io::stderr).with_target(false);

@@ -119,7 +119,7 @@ fn run_round(args: &TestArgs, rt: &tokio::runtime::Runtime, round: &Round) -> Re
     }
     let ctx = args
         .browser
-        .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>());
+        .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>(), false);
     let console = Console::stdout(selected.len());
     rt.block_on(with_console(console, &selected, args.parallel.into(), &ctx));
     if let Some(driver) = &ctx.webdriver {

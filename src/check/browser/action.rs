@@ -125,20 +125,7 @@ pub async fn perform(
             .map_err(|e| Stop::Errored(classify(&what, &e)))?,
         Action::Click(sel) => element(sel).await?.click().await.map_err(wd)?,
         Action::Fill(sel, value) => {
-            let el = element(sel).await?;
-            let v = value.render(captures);
-            match el
-                .tag_name()
-                .await
-                .map_err(wd)?
-                .eq_ignore_ascii_case("select")
-            {
-                true => choose(&el, &v, false, &what).await?,
-                false => {
-                    el.clear().await.map_err(wd)?;
-                    el.send_keys(&v).await.map_err(wd)?;
-                }
-            }
+            fill(c, &element(sel).await?, &value.render(captures), &what).await?
         }
         Action::Select(sel, value, by_label) => {
             let el = element(sel).await?;
@@ -178,6 +165,53 @@ pub async fn perform(
     Ok(done)
 }
 
+/// Fills a field as Playwright's `fill` does: focused, its content selected and replaced by one
+/// text insertion (Chromium's `Input.insertText`: the `beforeinput`/`input` events of a paste, no
+/// key events; `press` sends keys). Where that is not available or does not take (a date field,
+/// a WebDriver that is not Chromium's), the field is cleared and typed into key by key.
+async fn fill(c: &Client, el: &Element, v: &str, what: &str) -> Result<(), Stop> {
+    let wd = |e| webdriver_stop(what, e);
+    let arg = serde_json::to_value(el).unwrap_or(Value::Null);
+    let js = "const e = arguments[0]; if (e.tagName === 'SELECT') return 'select'; e.focus(); \
+              if (typeof e.select === 'function') { e.select(); } else { const r = document.createRange(); \
+              r.selectNodeContents(e); getSelection().removeAllRanges(); getSelection().addRange(r); } return 'ready';";
+    if c.execute(js, vec![arg.clone()]).await.map_err(wd)? == "select" {
+        return choose(el, v, false, what).await;
+    }
+    if !v.is_empty() && c.issue_cmd(InsertText(v.to_string())).await.is_ok() {
+        let js = "const e = arguments[0]; return (e.value ?? e.innerText) === arguments[1];";
+        let took = c.execute(js, vec![arg, Value::from(v)]).await.map_err(wd)?;
+        if took == Value::Bool(true) {
+            return Ok(());
+        }
+    }
+    el.clear().await.map_err(wd)?;
+    el.send_keys(v).await.map_err(wd)
+}
+
+/// chromedriver's DevTools passthrough (`POST /session/{id}/goog/cdp/execute`):
+/// `Input.insertText` into the focused element.
+#[derive(Debug)]
+struct InsertText(String);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for InsertText {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": "Input.insertText", "params": { "text": self.0 } });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 /// Chooses the option of the `<select>` `el` with this value (or visible text, `by_label`).
 async fn choose(el: &Element, v: &str, by_label: bool, what: &str) -> Result<(), Stop> {
     let chosen = match by_label {
@@ -213,7 +247,8 @@ fn key_text(name: &str) -> String {
     char::from(key).to_string()
 }
 
-/// Polls every 100 ms until `target` holds or `timeout` passes (then the step fails).
+/// Polls until `target` holds or `timeout` passes (then the step fails): after 10 ms, then
+/// twice as long each time up to every 50 ms, so a quick change is seen quickly.
 async fn wait_for(
     c: &Client,
     target: &WaitTarget,
@@ -222,6 +257,7 @@ async fn wait_for(
     what: &str,
 ) -> Result<(), Stop> {
     let until = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(10);
     loop {
         let holds = match target {
             WaitTarget::Present(s) => find(c, s).await.map(|e| e.is_some()),
@@ -254,7 +290,8 @@ async fn wait_for(
                 format!("not within {}", humantime::format_duration(timeout)),
             ));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 

@@ -1,12 +1,15 @@
 //! WebDriver: chromedriver started by canary (once, in its own process group, restarted when it
-//! dies) or an existing endpoint such as a Selenium Grid; a fresh browser session per attempt.
+//! dies) or an existing endpoint such as a Selenium Grid; a fresh browser session per attempt,
+//! started ahead of the run when the driver is kept warm.
 
 use std::fmt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
@@ -21,6 +24,23 @@ pub struct Driver {
     /// Chromium's own sandbox: on, off, or None for on unless running as root.
     sandbox: Option<bool>,
     running: Arc<Mutex<Option<Running>>>,
+    /// The session started ahead of the next run, when kept warm.
+    warm: Warm,
+}
+
+/// One browser session started ahead of the run that takes it: the next run starts on a browser
+/// that is already up, and still gets a browser (and profile) of its own.
+#[derive(Clone, Default)]
+struct Warm {
+    on: Arc<AtomicBool>,
+    spare: Arc<std::sync::Mutex<Option<Spare>>>,
+}
+
+/// A session being started, or started, for the next run.
+struct Spare {
+    viewport: (u32, u32),
+    url: String,
+    ready: tokio::task::JoinHandle<Result<Client, CheckError>>,
 }
 
 enum Kind {
@@ -58,6 +78,7 @@ impl Driver {
             chromium,
             sandbox: None,
             running: Arc::default(),
+            warm: Warm::default(),
         }
     }
 
@@ -68,6 +89,7 @@ impl Driver {
             chromium: None,
             sandbox: None,
             running: Arc::default(),
+            warm: Warm::default(),
         }
     }
 
@@ -98,23 +120,57 @@ impl Driver {
         Ok(url)
     }
 
-    /// A new browser session: headless, a clean profile, the given viewport.
+    /// Keeps a session started ahead of the next run (`canary run`, while any canary drives a
+    /// browser; chromedriver started by canary only). Off closes the waiting one.
+    pub fn keep_warm(&self, on: bool) {
+        let on = on && matches!(self.kind, Kind::Chromedriver(_));
+        self.warm.on.store(on, Ordering::Relaxed);
+        if !on {
+            // Dropped, its session is ended (fantoccini closes a session nobody holds).
+            drop(self.warm.take());
+        }
+    }
+
+    /// A new browser session: headless, a clean profile, the given viewport — the one started
+    /// ahead when there is one.
     pub async fn session(
         &self,
         viewport: (u32, u32),
         page_load: Duration,
     ) -> Result<Session, CheckError> {
-        let url = self.endpoint().await?;
+        let (client, url) = match self.warm.claim(viewport, page_load).await {
+            Some(ready) => ready,
+            None => self.start_session(viewport, page_load).await?,
+        };
+        let refill = self.warm.on.load(Ordering::Relaxed).then(|| Refill {
+            warm: self.warm.clone(),
+            url,
+            caps: capabilities(self.chromium.as_ref(), self.sandbox, viewport, page_load),
+            viewport,
+        });
+        Ok(Session { client, refill })
+    }
+
+    /// A session started now, and the WebDriver URL it came from.
+    async fn start_session(
+        &self,
+        viewport: (u32, u32),
+        page_load: Duration,
+    ) -> Result<(Client, String), CheckError> {
+        let mut url = self.endpoint().await?;
         let caps = capabilities(self.chromium.as_ref(), self.sandbox, viewport, page_load);
         let client = match connect(&url, caps.clone()).await {
             Ok(client) => client,
             // chromedriver died a moment ago (its socket closes before it can be reaped):
             // start it again and try once more.
-            Err(_) if self.died(&url).await => connect(&self.endpoint().await?, caps).await?,
+            Err(_) if self.died(&url).await => {
+                url = self.endpoint().await?;
+                connect(&url, caps).await?
+            }
             Err(e) => return Err(e),
         };
         fit_viewport(&client, viewport).await;
-        Ok(Session { client })
+        Ok((client, url))
     }
 
     /// Whether the chromedriver serving `url` has exited (waiting up to a second for a process
@@ -157,6 +213,60 @@ impl Drop for Driver {
     }
 }
 
+impl Warm {
+    fn take(&self) -> Option<Spare> {
+        self.spare.lock().ok()?.take()
+    }
+
+    /// The waiting session if it suits (same viewport, still answering), with this run's timeouts
+    /// set.
+    async fn claim(&self, viewport: (u32, u32), page_load: Duration) -> Option<(Client, String)> {
+        let spare = self.take()?;
+        if spare.viewport != viewport {
+            return None;
+        }
+        let client = spare.ready.await.ok()?.ok()?;
+        let timeouts = TimeoutConfiguration::new(Some(page_load), Some(page_load), None);
+        // Also proves that its browser and chromedriver are still there.
+        client.update_timeouts(timeouts).await.ok()?;
+        Some((client, spare.url))
+    }
+}
+
+/// What starting the next run's session takes.
+struct Refill {
+    warm: Warm,
+    url: String,
+    caps: Map<String, Value>,
+    viewport: (u32, u32),
+}
+
+impl Refill {
+    /// Starts the next session in the background, unless one waits already.
+    fn start(self) {
+        if !self.warm.on.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(mut slot) = self.warm.spare.lock() else {
+            return;
+        };
+        if slot.is_some() {
+            return;
+        }
+        let (url, caps, viewport) = (self.url.clone(), self.caps, self.viewport);
+        let ready = tokio::spawn(async move {
+            let client = connect(&url, caps).await?;
+            fit_viewport(&client, viewport).await;
+            Ok(client)
+        });
+        *slot = Some(Spare {
+            viewport,
+            url: self.url,
+            ready,
+        });
+    }
+}
+
 /// A WebDriver session at `url` with `caps`.
 async fn connect(url: &str, caps: Map<String, Value>) -> Result<Client, CheckError> {
     let connected = if url.starts_with("https://") {
@@ -164,7 +274,10 @@ async fn connect(url: &str, caps: Map<String, Value>) -> Result<Client, CheckErr
             .map_err(|e| browser_error(format!("TLS setup for {url}: {e}")))?;
         builder.capabilities(caps).connect(url).await
     } else {
-        let http = hyper_util::client::legacy::connect::HttpConnector::new();
+        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+        // Without it, a command whose body goes out after its headers waits for the delayed
+        // ACK: about 40 ms on every WebDriver call.
+        http.set_nodelay(true);
         let mut builder = ClientBuilder::new(http);
         builder.capabilities(caps).connect(url).await
     };
@@ -311,6 +424,8 @@ pub fn browser_error(message: String) -> CheckError {
 pub struct Session {
     /// The WebDriver client.
     pub client: Client,
+    /// Starts the next run's session once this one is closed (when kept warm).
+    refill: Option<Refill>,
 }
 
 impl fmt::Debug for Session {
@@ -320,13 +435,18 @@ impl fmt::Debug for Session {
 }
 
 impl Session {
-    /// Ends the session (the browser quits); gives up after 5 s.
+    /// Ends the session (the browser quits; gives up after 5 s), then starts the next run's
+    /// when kept warm — after, so that a run's timings never share the CPU with a starting
+    /// browser.
     pub async fn close(self) {
         if tokio::time::timeout(Duration::from_secs(5), self.client.close())
             .await
             .is_err()
         {
             tracing::warn!("closing a browser session timed out");
+        }
+        if let Some(refill) = self.refill {
+            refill.start();
         }
     }
 }

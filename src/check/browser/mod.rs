@@ -130,13 +130,18 @@ async fn act(
     false
 }
 
-/// Reads the page's Navigation Timing into the step's phases and page timings.
+/// Reads the page's URL and Navigation Timing into the step's URL, phases and page timings.
 async fn timing(c: &Client, out: &mut StepRun) {
-    let js = "const n = performance.getEntriesByType('navigation')[0]; if (!n) return null; return [n.domainLookupStart, n.domainLookupEnd, n.connectStart, n.secureConnectionStart, n.connectEnd, n.requestStart, n.responseStart, n.responseEnd, n.domContentLoadedEventEnd, n.loadEventEnd, n.responseStatus || 0];";
+    let js = "const n = performance.getEntriesByType('navigation')[0]; if (!n) return [location.href]; return [location.href, n.domainLookupStart, n.domainLookupEnd, n.connectStart, n.secureConnectionStart, n.connectEnd, n.requestStart, n.responseStart, n.responseEnd, n.domContentLoadedEventEnd, n.loadEventEnd, n.responseStatus || 0];";
     let Ok(Value::Array(v)) = c.execute(js, Vec::new()).await else {
         return;
     };
-    let f: Vec<f64> = v.iter().map(|x| x.as_f64().unwrap_or(0.0)).collect();
+    out.url = v.first().and_then(Value::as_str).map(str::to_string);
+    let f: Vec<f64> = v
+        .iter()
+        .skip(1)
+        .map(|x| x.as_f64().unwrap_or(0.0))
+        .collect();
     let [
         dns0,
         dns1,
@@ -170,9 +175,6 @@ async fn timing(c: &Client, out: &mut StepRun) {
     });
     if status > 0.0 {
         out.status = Some(status as u16);
-    }
-    if let Ok(url) = c.current_url().await {
-        out.url = Some(url.to_string());
     }
 }
 
