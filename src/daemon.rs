@@ -35,6 +35,10 @@ pub struct Options {
     pub flush_timeout: Duration,
     /// What checks need from outside (WebDriver, artifacts).
     pub ctx: Arc<Context>,
+    /// Keep the next browser run's session started ahead (see [`Driver::keep_warm`]).
+    ///
+    /// [`Driver::keep_warm`]: crate::check::browser::Driver::keep_warm
+    pub warm_browser: bool,
 }
 
 /// Runs `canaries` until SIGTERM or SIGINT (a second one exits at once), then shuts down cleanly.
@@ -172,7 +176,7 @@ pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
 /// A browser session waits ready for the next browser run while any canary drives a browser.
 fn keep_warm(opts: &Options, canaries: &[Canary]) {
     if let Some(driver) = &opts.ctx.webdriver {
-        driver.keep_warm(canaries.iter().any(Canary::uses_browser));
+        driver.keep_warm(opts.warm_browser && canaries.iter().any(Canary::uses_browser));
     }
 }
 

@@ -541,3 +541,68 @@ async fn a_warm_browser_serves_the_next_run_and_nothing_of_a_run_reaches_the_nex
     })
     .await;
 }
+
+/// The pids of `parent`'s children named `comm`.
+fn children_named(parent: u32, comm: &str) -> Vec<u32> {
+    browsers_under(parent)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn canary_run_keeps_one_browser_waiting_unless_told_not_to() {
+    let Some(_turn) = turn().await else { return };
+    let srv = site();
+    for warm in ["true", "false"] {
+        let dir = support::canary_dir(&[(
+            "b.yaml",
+            &format!(
+                "name: b\nschedule: rate(1 hour)\nbrowser:\n  steps:\n    - goto: {}/login\n",
+                srv.url("")
+            ),
+        )]);
+        let mut child = std::process::Command::new(support::binary())
+            .args([
+                "run",
+                ".",
+                "--artifacts",
+                "artifacts",
+                "--browser-warm",
+                warm,
+            ])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let canary = child.id();
+        // The first run happens at start; once it is over, one browser waits (or none).
+        let chromedriver = eventually("chromedriver", || {
+            children_named(canary, "chromedriver").first().copied()
+        })
+        .await;
+        eventually("the first run", || {
+            (!srv.received().is_empty()).then_some(())
+        })
+        .await;
+        let want = usize::from(warm == "true");
+        eventually(
+            &format!("{want} browser waiting (--browser-warm {warm})"),
+            || (browsers_under(chromedriver).len() == want).then_some(()),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            browsers_under(chromedriver).len(),
+            want,
+            "--browser-warm {warm}"
+        );
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &canary.to_string()])
+            .status();
+        assert_eq!(child.wait().unwrap().code(), Some(0));
+    }
+}

@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// On SIGTERM/SIGINT, how long in-flight runs may finish (ECS and Kubernetes allow 30 s).
     #[arg(long, default_value = "25s", value_parser = humantime::parse_duration, env = "CANARY_GRACE")]
     pub grace: Duration,
+    /// Keep the next browser run's browser started while any canary drives a browser (faster
+    /// runs, the same isolation; one idle Chromium's memory). `false` starts each in its run.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL", env = "CANARY_BROWSER_WARM")]
+    pub browser_warm: bool,
     /// Keep the alert state and undelivered notifications here, so a restart neither repeats
     /// nor forgets an alarm (the image's /state).
     #[arg(long, value_name = "DIR", env = "CANARY_STATE_DIR")]

@@ -68,6 +68,7 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
         sinks,
         flush_timeout: args.metrics.flush_timeout,
         ctx,
+        warm_browser: args.browser_warm,
     };
     rt.block_on(canary::daemon::run(canaries, opts))
         .context("cannot listen for signals")?;
