@@ -193,6 +193,7 @@ fn prometheus_is_scraped_during_a_run_and_passes_promtool() {
             ".",
             "--metrics",
             "prometheus",
+            "--phase-metrics",
             "--listen",
             "127.0.0.1:0",
             "--log-format",

@@ -146,6 +146,7 @@ impl Metrics {
                 let prom = Arc::new(Prometheus::new(
                     &cfg.series.dimensions,
                     cfg.heartbeat.clone(),
+                    cfg.series.phases,
                 ));
                 tokio::spawn(prometheus::serve(prom.clone(), listener));
                 tracing::info!(address = %addr, "Prometheus metrics on /metrics");

@@ -42,6 +42,7 @@ struct OutcomeLabels {
 }
 
 type Hist = Family<CanaryLabel, Histogram, fn() -> Histogram>;
+type PhaseHist = Family<PhaseLabels, Histogram, fn() -> Histogram>;
 
 /// The Prometheus metrics of every run.
 pub struct Prometheus {
@@ -49,10 +50,13 @@ pub struct Prometheus {
     success: Family<CanaryLabel, Gauge>,
     degraded: Family<CanaryLabel, Gauge>,
     duration: Hist,
-    phase: Family<PhaseLabels, Histogram, fn() -> Histogram>,
+    /// Only with `--phase-metrics`: 6 histograms per canary (96 series) is the bulk of the
+    /// memory and of a Prometheus server's cardinality.
+    phase: Option<PhaseHist>,
     cert_expiry: Family<CanaryLabel, Gauge<f64, AtomicU64>>,
     runs: Family<OutcomeLabels, Counter>,
-    lateness: Hist,
+    /// The scheduler's, over every canary (one histogram, not one per canary).
+    lateness: Histogram,
     skipped: Family<CanaryLabel, Counter>,
     notifications: Family<NotifyLabels, Counter>,
     heartbeat: Option<Arc<Heartbeat>>,
@@ -70,8 +74,13 @@ fn lateness_buckets() -> Histogram {
 }
 
 impl Prometheus {
-    /// The metrics, with the runner's `--dimension`s as labels on every series.
-    pub fn new(labels: &[(String, String)], heartbeat: Option<Arc<Heartbeat>>) -> Prometheus {
+    /// The metrics, with the runner's `--dimension`s as labels on every series, and the phase
+    /// histograms when `phases`.
+    pub fn new(
+        labels: &[(String, String)],
+        heartbeat: Option<Arc<Heartbeat>>,
+        phases: bool,
+    ) -> Prometheus {
         let labels = labels
             .iter()
             .map(|(k, v)| (label_name(k).into(), v.clone().into()));
@@ -79,12 +88,10 @@ impl Prometheus {
         let success = Family::<CanaryLabel, Gauge>::default();
         let degraded = Family::<CanaryLabel, Gauge>::default();
         let duration: Hist = Family::new_with_constructor(duration_buckets);
-        let phase = Family::<PhaseLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-            duration_buckets,
-        );
+        let phase = phases.then(|| PhaseHist::new_with_constructor(duration_buckets));
         let cert_expiry = Family::<CanaryLabel, Gauge<f64, AtomicU64>>::default();
         let runs = Family::<OutcomeLabels, Counter>::default();
-        let lateness: Hist = Family::new_with_constructor(lateness_buckets);
+        let lateness = lateness_buckets();
         let skipped = Family::<CanaryLabel, Counter>::default();
         let notifications = Family::<NotifyLabels, Counter>::default();
         registry.register(
@@ -98,11 +105,13 @@ impl Prometheus {
             degraded.clone(),
         );
         registry.register("canary_duration_seconds", "Run duration", duration.clone());
-        registry.register(
-            "canary_phase_duration_seconds",
-            "Request phase durations (resolve, connect, tls, processing, transfer, total)",
-            phase.clone(),
-        );
+        if let Some(phase) = &phase {
+            registry.register(
+                "canary_phase_duration_seconds",
+                "Request phase durations (resolve, connect, tls, processing, transfer, total)",
+                phase.clone(),
+            );
+        }
         registry.register(
             "canary_tls_cert_expiry_timestamp_seconds",
             "When the server certificate expires (Unix time)",
@@ -111,7 +120,7 @@ impl Prometheus {
         registry.register("canary_runs", "Runs by outcome", runs.clone());
         registry.register(
             "canary_schedule_lateness_seconds",
-            "Actual start minus planned instant",
+            "Actual start minus planned instant, over every canary",
             lateness.clone(),
         );
         registry.register(
@@ -176,18 +185,16 @@ impl Prometheus {
         };
         self.runs.get_or_create(&outcome).inc();
         if let Some(l) = lateness {
-            self.lateness
-                .get_or_create(&canary)
-                .observe(l.as_secs_f64());
+            self.lateness.observe(l.as_secs_f64());
         }
         for step in &run.last().steps {
-            if let Some(p) = step.phases {
+            if let (Some(family), Some(p)) = (&self.phase, step.phases) {
                 for phase in Phase::ALL {
                     let labels = PhaseLabels {
                         canary: run.canary.clone(),
                         phase: phase.as_str().into(),
                     };
-                    self.phase
+                    family
                         .get_or_create(&labels)
                         .observe(p.get(phase).as_secs_f64());
                 }

@@ -26,7 +26,8 @@ pub struct Settings {
     pub endpoint_url: Option<String>,
     /// A folder for batches not yet accepted; None: keep them in memory.
     pub spool: Option<PathBuf>,
-    /// The most datums kept in memory; beyond it the oldest are dropped, counted and logged.
+    /// The most datums kept in memory (or the newest window's, when more); beyond it the oldest
+    /// are dropped, counted and logged.
     pub max_queued: usize,
     /// Publish high-resolution metrics (StorageResolution 1), for alarms on 10 s or 30 s periods.
     pub high_resolution: bool,
@@ -71,6 +72,8 @@ pub struct CloudWatch {
     queue: VecDeque<Pending>,
     queued: usize,
     max_queued: usize,
+    /// The datums of the newest window: never dropped for room, however many canaries made it.
+    newest: usize,
     failures: u32,
     retry_at: Option<Instant>,
     sent_files: HashSet<PathBuf>,
@@ -109,6 +112,7 @@ impl CloudWatch {
             queue,
             queued: 0,
             max_queued: s.max_queued,
+            newest: 0,
             failures: 0,
             retry_at: None,
             sent_files: HashSet::new(),
@@ -118,6 +122,7 @@ impl CloudWatch {
 
     /// Queues datums, in batches within CloudWatch's limits (on disk when there is a spool).
     pub fn enqueue(&mut self, datums: Vec<Datum>) {
+        self.newest = datums.len();
         for batch in batches(datums) {
             let Some(spool) = &mut self.spool else {
                 self.push_memory(batch);
@@ -136,7 +141,9 @@ impl CloudWatch {
     fn push_memory(&mut self, batch: Vec<Datum>) {
         self.queued += batch.len();
         self.queue.push_back(Pending::Memory(batch));
-        while self.queued > self.max_queued {
+        // Room for the newest window whole: at 10,000 canaries one window is 160,000 datums, and
+        // a bound below that would drop healthy data while CloudWatch answers.
+        while self.queued > self.max_queued.max(self.newest) {
             let Some(i) = self
                 .queue
                 .iter()
@@ -302,6 +309,7 @@ mod tests {
             queue: VecDeque::new(),
             queued: 0,
             max_queued,
+            newest: 0,
             failures: 0,
             retry_at: None,
             sent_files: HashSet::new(),
@@ -329,5 +337,15 @@ mod tests {
         // 3,000 queued in batches of 1,000 and 500 each: the oldest batch goes.
         assert_eq!(cw.stats.dropped_queue_full, 1000);
         assert_eq!((cw.queued, cw.pending()), (2000, 3));
+    }
+
+    #[test]
+    fn the_newest_window_is_kept_whole_however_large() {
+        let mut cw = sink(2500);
+        cw.enqueue(datums(1000));
+        cw.enqueue(datums(6000));
+        // Only the older window makes room; the newest 6,000 stay although above the bound.
+        assert_eq!(cw.stats.dropped_queue_full, 1000);
+        assert_eq!((cw.queued, cw.pending()), (6000, 6));
     }
 }
