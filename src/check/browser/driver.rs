@@ -274,10 +274,7 @@ async fn connect(url: &str, caps: Map<String, Value>) -> Result<Client, CheckErr
             .map_err(|e| browser_error(format!("TLS setup for {url}: {e}")))?;
         builder.capabilities(caps).connect(url).await
     } else {
-        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-        // Without it, a command whose body goes out after its headers waits for the delayed
-        // ACK: about 40 ms on every WebDriver call.
-        http.set_nodelay(true);
+        let http = hyper_util::client::legacy::connect::HttpConnector::new();
         let mut builder = ClientBuilder::new(http);
         builder.capabilities(caps).connect(url).await
     };
