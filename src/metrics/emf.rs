@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::Sample;
 use crate::run::Run;
 
-type Dimensions = Vec<(String, String)>;
+type Dimensions = std::sync::Arc<[(String, String)]>;
 
 /// The most metrics in one directive (AWS's limit).
 pub const MAX_METRICS: usize = 100;
@@ -67,7 +67,7 @@ fn line(
         obj.insert(k.clone(), Value::String(v.clone()));
     }
     for s in metrics {
-        obj.insert(s.series.name.clone(), json!(s.value));
+        obj.insert(s.series.name.to_string(), json!(s.value));
     }
     obj.insert("Outcome".into(), json!(run.outcome().as_str()));
     obj.insert("Attempts".into(), json!(run.attempts.len()));

@@ -14,7 +14,9 @@ const EXACT: usize = 150;
 #[derive(Debug, Clone, Default)]
 pub struct Aggregate {
     exact: Vec<f64>,
-    hist: Option<Histogram<u32>>,
+    /// Boxed: most windows never need one, and 160,000 series-windows (10,000 canaries) would
+    /// otherwise each carry its hundred-odd bytes inline.
+    hist: Option<Box<Histogram<u32>>>,
     /// How many observations.
     pub count: u64,
     /// Their exact sum.
@@ -42,13 +44,19 @@ impl Aggregate {
         self.max = self.max.max(v);
         match &mut self.hist {
             Some(h) => record(h, v),
+            // A window's only value is its minimum: no list (no allocation) until a second comes.
+            None if self.count == 1 => {}
+            None if self.count == 2 => {
+                let first = if v == self.min { self.max } else { self.min };
+                self.exact = vec![first, v];
+            }
             None if self.exact.len() < EXACT => self.exact.push(v),
             None => {
                 let mut h = Histogram::new(2).expect("2 significant digits is valid");
                 for x in self.exact.drain(..).chain([v]) {
                     record(&mut h, x);
                 }
-                self.hist = Some(h);
+                self.hist = Some(Box::new(h));
             }
         }
     }
@@ -59,7 +67,10 @@ impl Aggregate {
     pub fn values_counts(&self, max_pairs: usize) -> Vec<(f64, u64)> {
         let buckets = match &self.hist {
             None => {
-                let mut values = self.exact.clone();
+                let mut values = match self.count {
+                    1 => vec![self.min],
+                    _ => self.exact.clone(),
+                };
                 values.sort_by(f64::total_cmp);
                 let exact = coalesce(values.into_iter().map(|v| (v, 1)).collect());
                 if exact.len() <= max_pairs {
@@ -177,6 +188,20 @@ mod tests {
             pairs.iter().map(|p| p.1).sum(),
             pairs.iter().map(|p| p.0 * p.1 as f64).sum(),
         )
+    }
+
+    #[test]
+    fn one_or_two_values_are_kept_whatever_their_order() {
+        let pairs = |values: &[f64]| {
+            let mut a = Aggregate::default();
+            values.iter().for_each(|v| a.record(*v));
+            a.values_counts(150)
+        };
+        assert_eq!(pairs(&[7.0]), [(7.0, 1)]);
+        assert_eq!(pairs(&[7.0, 3.0]), [(3.0, 1), (7.0, 1)]);
+        assert_eq!(pairs(&[3.0, 7.0]), [(3.0, 1), (7.0, 1)]);
+        assert_eq!(pairs(&[5.0, 5.0]), [(5.0, 2)]);
+        assert_eq!(pairs(&[5.0, 9.0, 1.0]), [(1.0, 1), (5.0, 1), (9.0, 1)]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::cloudwatch::datum::MAX_DATUMS;
 use super::cloudwatch::{self, CloudWatch, datums};
 use super::emf::EmfWriter;
 use super::prometheus::{self, Prometheus};
@@ -258,15 +259,24 @@ impl Hub {
         }
     }
 
-    /// Queues the windows that have ended (all of them when `all`) and sends what is queued.
+    /// Queues the windows that have ended (all of them when `all`) and sends what is queued, a
+    /// batch at a time: while CloudWatch answers, no more than a batch is ever copied or queued.
     async fn flush(&mut self, all: bool) {
-        let windows = self.recorder.drain(SystemTime::now(), all);
-        if let Some(cw) = &mut self.cw {
-            if !windows.is_empty() {
-                cw.enqueue(datums(&windows));
+        let now = SystemTime::now();
+        let Some(cw) = &mut self.cw else {
+            self.recorder.drain(now, all);
+            return;
+        };
+        cw.expect(self.recorder.ended(now, all));
+        loop {
+            let windows = self.recorder.drain_some(now, all, MAX_DATUMS);
+            if windows.is_empty() {
+                break;
             }
+            cw.enqueue(datums(&windows));
             cw.send().await;
         }
+        cw.send().await;
     }
 
     async fn send(&mut self) {

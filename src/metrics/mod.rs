@@ -77,29 +77,39 @@ impl Recorder {
 
     /// The windows that have ended by `now` (every window when `all`), oldest first.
     pub fn drain(&mut self, now: SystemTime, all: bool) -> Vec<Window> {
-        let now = now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        self.drain_some(now, all, usize::MAX)
+    }
+
+    /// At most `max` of the windows that have ended by `now` (every window when `all`), oldest
+    /// first: a flush takes them a batch at a time, so a window of 10,000 canaries is never
+    /// copied whole.
+    pub fn drain_some(&mut self, now: SystemTime, all: bool, max: usize) -> Vec<Window> {
         let w = self.window.as_secs();
-        let ready: Vec<(u64, SeriesKey)> = self
-            .open
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some(entry) = self.open.first_entry() else {
+                break;
+            };
+            if !all && entry.key().0 + w > secs(now) {
+                break;
+            }
+            let ((start, series), agg) = entry.remove_entry();
+            out.push(Window {
+                series,
+                start: SystemTime::UNIX_EPOCH + Duration::from_secs(start),
+                agg,
+            });
+        }
+        out
+    }
+
+    /// How many series-windows have ended by `now` (all of them when `all`).
+    pub fn ended(&self, now: SystemTime, all: bool) -> usize {
+        let w = self.window.as_secs();
+        self.open
             .keys()
-            .filter(|(start, _)| all || start + w <= now)
-            .cloned()
-            .collect();
-        ready
-            .into_iter()
-            .filter_map(|key| {
-                let agg = self.open.remove(&key)?;
-                let start = SystemTime::UNIX_EPOCH + Duration::from_secs(key.0);
-                Some(Window {
-                    series: key.1,
-                    start,
-                    agg,
-                })
-            })
-            .collect()
+            .take_while(|(start, _)| all || start + w <= secs(now))
+            .count()
     }
 
     /// Series-windows not yet drained.
@@ -108,21 +118,49 @@ impl Recorder {
     }
 }
 
+/// Whole seconds since the Unix epoch.
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sample(name: &str, secs: u64, value: f64) -> Sample {
+    fn sample(name: &'static str, secs: u64, value: f64) -> Sample {
         let series = SeriesKey {
-            name: name.into(),
+            name,
             unit: Unit::Milliseconds,
-            dimensions: vec![("CanaryName".into(), "c".into())],
+            dimensions: vec![("CanaryName".into(), "c".into())].into(),
         };
         Sample {
             series,
             value,
             at: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
         }
+    }
+
+    #[test]
+    fn ended_windows_drain_a_batch_at_a_time_oldest_first() {
+        let mut r = Recorder::new(Duration::from_secs(60));
+        for name in ["A", "B", "C", "D", "E"] {
+            r.record(&sample(name, 120, 1.0));
+        }
+        r.record(&sample("A", 180, 1.0));
+        let at = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        assert_eq!(r.ended(at(180), false), 5);
+        let first = r.drain_some(at(180), false, 2);
+        assert_eq!(
+            first.iter().map(|w| w.series.name).collect::<Vec<_>>(),
+            ["A", "B"]
+        );
+        assert_eq!(r.drain_some(at(180), false, 10).len(), 3);
+        assert!(r.drain_some(at(180), false, 10).is_empty());
+        assert_eq!(r.ended(at(180), true), 1);
+        assert_eq!(r.drain(at(180), true)[0].start, at(180));
+        assert_eq!(r.open_windows(), 0);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Which metrics a run produces — the names CloudWatch Synthetics publishes — as samples.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::report::millis;
@@ -29,15 +30,16 @@ impl Unit {
     }
 }
 
-/// A metric and its dimensions: one CloudWatch series.
+/// A metric and its dimensions: one CloudWatch series. The series of one run share their
+/// dimensions (10,000 canaries keep 160,000 series in a window).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesKey {
     /// The metric name, e.g. `SuccessPercent`.
-    pub name: String,
+    pub name: &'static str,
     /// Its unit.
     pub unit: Unit,
     /// Dimensions, `CanaryName` first.
-    pub dimensions: Vec<(String, String)>,
+    pub dimensions: Arc<[(String, String)]>,
 }
 
 /// One observation of one series.
@@ -66,13 +68,13 @@ pub struct SeriesOptions {
 /// `2xx`, `4xx`, `5xx`, and `RetryCount` when it
 /// was retried. Per step of a multi-step canary (plus `StepName`): `SuccessPercent`, `Duration`.
 pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
-    let base = base_dimensions(&run.canary, &run.dimensions, opts);
+    let base: Arc<[(String, String)]> = base_dimensions(&run.canary, &run.dimensions, opts).into();
     let mut out = Vec::new();
-    let mut add = |name: &str, unit, dims: &[(String, String)], value: f64| {
+    let mut add = |name: &'static str, unit, dims: &Arc<[(String, String)]>, value: f64| {
         let series = SeriesKey {
-            name: name.into(),
+            name,
             unit,
-            dimensions: dims.to_vec(),
+            dimensions: dims.clone(),
         };
         out.push(Sample {
             series,
@@ -107,12 +109,12 @@ pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
         &base,
         f64::from(u8::from(outcome == Outcome::Degraded)),
     );
-    for class in [2, 4, 5] {
+    for (class, name) in [(2, "2xx"), (4, "4xx"), (5, "5xx")] {
         let n = steps
             .iter()
             .filter(|s| s.status.is_some_and(|c| c / 100 == class))
             .count();
-        add(&format!("{class}xx"), Unit::Count, &base, n as f64);
+        add(name, Unit::Count, &base, n as f64);
     }
     if run.attempts.len() > 1 {
         add(
@@ -126,19 +128,21 @@ pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
     for step in steps {
         let mut dims = base.clone();
         if multi_step {
-            dims.insert(1, ("StepName".into(), step.name.clone()));
+            let mut with_step = base.to_vec();
+            with_step.insert(1, ("StepName".into(), step.name.clone()));
+            dims = with_step.into();
             let ok = if step.outcome.is_pass() { 100.0 } else { 0.0 };
             add("SuccessPercent", Unit::Percent, &dims, ok);
             add("Duration", Unit::Milliseconds, &dims, millis(step.duration));
         }
         if let (true, Some(p)) = (opts.phases, step.phases) {
             for phase in Phase::ALL {
-                let mut d = dims.clone();
+                let mut d = dims.to_vec();
                 d.push(("Phase".into(), phase.as_str().into()));
                 add(
                     "PhaseDuration",
                     Unit::Milliseconds,
-                    &d,
+                    &d.into(),
                     millis(p.get(phase)),
                 );
             }
@@ -157,9 +161,9 @@ pub fn skipped(
     let dimensions = base_dimensions(canary, canary_dims, opts);
     Sample {
         series: SeriesKey {
-            name: "SkippedRuns".into(),
+            name: "SkippedRuns",
             unit: Unit::Count,
-            dimensions,
+            dimensions: dimensions.into(),
         },
         value: 1.0,
         at,
@@ -250,7 +254,7 @@ mod tests {
         let canary = find(&s, "SuccessPercent", None);
         assert_eq!(canary.value, 100.0);
         assert_eq!(
-            canary.series.dimensions,
+            *canary.series.dimensions,
             [
                 ("CanaryName".into(), "shop".into()),
                 ("Environment".into(), "prod".into()),
@@ -290,7 +294,7 @@ mod tests {
             &run(vec![step("shop", Outcome::Failed, Some(500))], 1),
             &SeriesOptions::default(),
         );
-        let names: Vec<&str> = s.iter().map(|x| x.series.name.as_str()).collect();
+        let names: Vec<&str> = s.iter().map(|x| x.series.name).collect();
         assert_eq!(
             names,
             [
@@ -343,7 +347,7 @@ mod tests {
             SystemTime::UNIX_EPOCH,
         );
         assert_eq!(
-            (skip.series.name.as_str(), skip.series.unit, skip.value),
+            (skip.series.name, skip.series.unit, skip.value),
             ("SkippedRuns", Unit::Count, 1.0)
         );
     }

@@ -55,9 +55,9 @@ pub fn datums(windows: &[Window]) -> Vec<Datum> {
         .map(|w| {
             let pairs = w.agg.values_counts(MAX_VALUES);
             Datum {
-                name: w.series.name.clone(),
+                name: w.series.name.to_string(),
                 unit: w.series.unit,
-                dimensions: w.series.dimensions.clone(),
+                dimensions: w.series.dimensions.to_vec(),
                 timestamp_ms: w
                     .start
                     .duration_since(UNIX_EPOCH)
@@ -124,13 +124,13 @@ mod tests {
     use super::*;
     use crate::metrics::{Aggregate, SeriesKey};
 
-    fn window(name: &str, values: &[f64]) -> Window {
+    fn window(name: &'static str, values: &[f64]) -> Window {
         let mut agg = Aggregate::default();
         values.iter().for_each(|v| agg.record(*v));
         let series = SeriesKey {
-            name: name.into(),
+            name,
             unit: Unit::Milliseconds,
-            dimensions: vec![("CanaryName".into(), "c".into())],
+            dimensions: vec![("CanaryName".into(), "c".into())].into(),
         };
         Window {
             series,
