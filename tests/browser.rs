@@ -482,6 +482,25 @@ fn browsers_under(parent: u32) -> Vec<u32> {
     pids
 }
 
+/// Seconds since boot.
+fn uptime() -> f64 {
+    let up = std::fs::read_to_string("/proc/uptime").unwrap();
+    up.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// When process `pid` started, in seconds since boot.
+fn started(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
+    let ticks: f64 = after
+        .split_whitespace()
+        .nth(19)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0.0);
+    // SAFETY: sysconf(3) only reads a system setting.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
 /// Waits up to 20 s for `f` to give Some.
 async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -506,11 +525,13 @@ async fn a_warm_browser_serves_the_next_run_and_nothing_of_a_run_reaches_the_nex
     );
     let r = run(&env, &yaml, &srv.url("")).await;
     assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
+    let ended = uptime();
     let chromedriver = driver.chromedriver_pid().await.expect("chromedriver runs");
-    // Its session closed, the run leaves one browser started for the next run.
+    // Its session closed (in the background), the run leaves one browser, started after it, for
+    // the next run.
     let spare = eventually("a browser waits for the next run", || {
         let b = browsers_under(chromedriver);
-        (b.len() == 1).then(|| b[0])
+        (b.len() == 1 && started(b[0]) >= ended).then(|| b[0])
     })
     .await;
     // The next run starts no browser: it takes the waiting one (the browsers seen while it runs).
