@@ -298,11 +298,11 @@ impl Hub {
         drop(windows);
         let _ = tokio::time::timeout_at(deadline, async {
             while let Some(cw) = &mut self.cw {
+                cw.send().await;
                 if cw.pending() == 0 {
                     break;
                 }
                 sleep_until(cw.retry_at()).await;
-                cw.send().await;
             }
         })
         .await;
