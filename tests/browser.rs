@@ -429,9 +429,12 @@ async fn sigterm_leaves_no_browser_processes() {
             srv.url("")
         ),
     )]);
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
     let mut child = std::process::Command::new(support::binary())
         .args(["run", ".", "--grace", "1s", "--artifacts", "artifacts"])
         .current_dir(dir.path())
+        .env("TMPDIR", &tmp)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -459,6 +462,42 @@ async fn sigterm_leaves_no_browser_processes() {
         after <= before,
         "browser processes left after SIGTERM: {after}, {before} before"
     );
+    assert_eq!(left_in(&tmp), Vec::<String>::new(), "browser files left");
+}
+
+/// What is left in a directory.
+fn left_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn canary_test_leaves_no_browser_profile_behind() {
+    let Some(_turn) = turn().await else { return };
+    let srv = site();
+    let dir = support::canary_dir(&[(
+        "b.yaml",
+        &format!(
+            "name: b\nbrowser:\n  steps:\n    - goto: {}/login\n",
+            srv.url("")
+        ),
+    )]);
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = std::process::Command::new(support::binary())
+        .args(["test", ".", "--artifacts", "artifacts"])
+        .current_dir(dir.path())
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // The session is closed in the background after the run; what is left of it when canary
+    // exits goes with chromedriver's temporary directory.
+    assert_eq!(left_in(&tmp), Vec::<String>::new(), "browser files left");
 }
 
 /// The browsers chromedriver `parent` started (their main processes), by pid.

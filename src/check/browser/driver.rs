@@ -3,8 +3,9 @@
 //! started ahead of the run when the driver is kept warm.
 
 use std::fmt;
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -50,10 +51,20 @@ enum Kind {
     Remote(String),
 }
 
-/// A chromedriver canary started.
+/// A chromedriver canary started, with the temporary directory it and its browsers use (their
+/// profiles and sockets), which goes with it — also when they are killed rather than closed.
 struct Running {
     child: std::process::Child,
     url: String,
+    tmp: PathBuf,
+}
+
+impl Drop for Running {
+    /// Stops chromedriver and every browser it started, and removes their files.
+    fn drop(&mut self) {
+        kill_group(&mut self.child);
+        remove_tmp(&self.tmp);
+    }
 }
 
 impl fmt::Debug for Driver {
@@ -111,8 +122,9 @@ impl Driver {
                 return Ok(r.url.clone());
             }
             tracing::warn!("chromedriver has exited; starting it again");
-            kill_group(&mut r.child);
         }
+        // A chromedriver that has exited goes with its browsers and files.
+        *running = None;
         let started = start(path).await?;
         let url = started.url.clone();
         tokio::spawn(watch(self.running.clone(), started.child.id()));
@@ -191,13 +203,8 @@ impl Driver {
 
     /// Stops chromedriver and every browser it started (its whole process group).
     pub fn shutdown(&self) {
-        if let Some(mut r) = self
-            .running
-            .try_lock()
-            .ok()
-            .and_then(|mut running| running.take())
-        {
-            kill_group(&mut r.child);
+        if let Ok(mut running) = self.running.try_lock() {
+            running.take();
         }
     }
 
@@ -296,36 +303,45 @@ async fn watch(running: Arc<Mutex<Option<Running>>>, pid: u32) {
                 pid,
                 "chromedriver has exited; stopping the browsers it left"
             );
-            kill_group(&mut r.child);
             *guard = None;
             return;
         }
     }
 }
 
-/// Starts chromedriver on a free loopback port in a process group of its own.
+/// Starts chromedriver on a free loopback port in a process group of its own, with a temporary
+/// directory of its own (`TMPDIR`, which its browsers inherit).
 async fn start(path: &PathBuf) -> Result<Running, CheckError> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| browser_error(format!("no free port for chromedriver: {e}")))?
         .port();
-    let child = std::process::Command::new(path)
+    let tmp = std::env::temp_dir().join(format!("canary-browser-{}-{port}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(&tmp)
+        .map_err(|e| browser_error(format!("cannot create {}: {e}", tmp.display())))?;
+    let spawned = std::process::Command::new(path)
         .arg(format!("--port={port}"))
+        .env("TMPDIR", &tmp)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .process_group(0)
-        .spawn()
-        .map_err(|e| {
-            browser_error(format!(
+        .spawn();
+    let child = spawned.map_err(|e| {
+        remove_tmp(&tmp);
+        browser_error(format!(
                 "cannot start {}: {e} (install Chromium and its driver: apt-get install chromium chromium-driver, or pass --chromedriver PATH or --webdriver-url URL)",
-                path.display()
-            ))
-        })?;
+            path.display()
+        ))
+    })?;
     crate::reaper::own(child.id());
     let mut running = Running {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        tmp,
     };
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -340,7 +356,7 @@ async fn start(path: &PathBuf) -> Result<Running, CheckError> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    kill_group(&mut running.child);
+    drop(running);
     Err(browser_error(format!(
         "{} did not start listening",
         path.display()
@@ -372,6 +388,20 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.kill();
     let _ = child.wait();
     crate::reaper::release(child.id());
+}
+
+/// Removes a stopped chromedriver's temporary directory; a browser process still exiting may
+/// write into it a moment longer, so this tries a few times.
+fn remove_tmp(tmp: &Path) {
+    for _ in 0..10 {
+        match std::fs::remove_dir_all(tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            _ => return,
+        }
+    }
+    tracing::warn!(dir = %tmp.display(), "cannot remove the browsers' temporary files");
 }
 
 /// The capabilities of a fresh headless Chromium for a container.
