@@ -69,23 +69,26 @@ pub fn parse_proxy(text: &str) -> Result<Option<url::Url>, String> {
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, ConfigErrors> {
     let mut errors = Vec::new();
     let files = discover(paths, &mut errors);
-    let mut canaries: Vec<(Canary, serde_saphyr::Location)> = Vec::new();
+    let mut canaries: Vec<Canary> = Vec::new();
+    // Which canary has each name, to find a second use without a search through all of them.
+    let mut named: HashMap<String, usize> = HashMap::new();
     for file in files {
         match load_file(&file, opts) {
             Ok((canary, at)) => {
-                if let Some((other, _)) = canaries.iter().find(|(c, _)| c.name == canary.name) {
+                if let Some(&other) = named.get(&canary.name) {
                     errors.push(ConfigError::at(
                         &file,
                         &at,
                         format!(
                             "the name `{}` is already used by {}; names must be unique",
                             canary.name,
-                            other.file.display()
+                            canaries[other].file.display()
                         ),
                     ));
                     continue;
                 }
-                canaries.push((canary, at));
+                named.insert(canary.name.clone(), canaries.len());
+                canaries.push(canary);
             }
             Err(mut e) => errors.append(&mut e),
         }
@@ -96,7 +99,6 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
     let shard = opts.shard;
     Ok(canaries
         .into_iter()
-        .map(|(c, _)| c)
         .filter(|c| shard.is_none_or(|s| s.owns(&c.name)))
         .collect())
 }
