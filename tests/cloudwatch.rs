@@ -350,3 +350,51 @@ async fn errors_are_retried_with_backoff_and_sent_once() {
     let points = stats(&c, &ns, "SuccessPercent", &[("CanaryName", "pass")]).await;
     assert_eq!(total(&points), (1.0, 100.0), "{points:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_sent_side_by_side_arrive_once_when_some_fail() {
+    let Some(url) = localstack() else { return };
+    let ns = namespace("side");
+    let srv = server();
+    // 200 canaries make two batches of at most 1,000 datums, sent at once. The first five
+    // requests fail: the SDK tries each request three times, so one of the two gives up (and
+    // canary retries it later) while the other may succeed beside it.
+    let files: Vec<(String, String)> = (0..200)
+        .map(|i| {
+            let yaml = format!(
+                "name: c{i:03}\nhttp: {{ url: '{}', assert: [ {{ status: 200 }} ] }}\n",
+                srv.url("/ok")
+            );
+            (format!("c{i:03}.yaml"), yaml)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(f, y)| (f.as_str(), y.as_str()))
+        .collect();
+    let dir = support::canary_dir(&refs);
+    let proxy = Proxy::start(&url, Mode::FailFirst(5));
+    let args = [
+        "test",
+        ".",
+        "--metrics",
+        "cloudwatch",
+        "--endpoint-url",
+        &proxy.url(),
+        "--namespace",
+        &ns,
+        "--flush-timeout",
+        "30s",
+    ];
+    let out = canary(dir.path(), &args);
+    let (_, stderr) = support::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("will retry"), "{stderr}");
+    let c = client(&url).await;
+    for i in 0..200 {
+        // Names of one length: LocalStack matches a dimension value as a prefix.
+        let name = format!("c{i:03}");
+        let points = stats(&c, &ns, "SuccessPercent", &[("CanaryName", &name)]).await;
+        assert_eq!(total(&points), (1.0, 100.0), "{name}: {points:?}");
+    }
+}

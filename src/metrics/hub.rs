@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::cloudwatch::IN_FLIGHT;
 use super::cloudwatch::datum::MAX_DATUMS;
 use super::cloudwatch::{self, CloudWatch, datums};
 use super::emf::EmfWriter;
@@ -259,17 +260,17 @@ impl Hub {
         }
     }
 
-    /// Queues the windows that have ended (all of them when `all`) and sends what is queued, a
-    /// batch at a time: while CloudWatch answers, no more than a batch is ever copied or queued.
+    /// Queues the windows that have ended (all of them when `all`) and sends what is queued, the
+    /// batches of one round of requests at a time: while CloudWatch answers, no more than those
+    /// are ever copied or queued. (Without CloudWatch the recorder records nothing.)
     async fn flush(&mut self, all: bool) {
         let now = SystemTime::now();
         let Some(cw) = &mut self.cw else {
-            self.recorder.drain(now, all);
             return;
         };
         cw.expect(self.recorder.ended(now, all));
         loop {
-            let windows = self.recorder.drain_some(now, all, MAX_DATUMS);
+            let windows = self.recorder.drain_some(now, all, MAX_DATUMS * IN_FLIGHT);
             if windows.is_empty() {
                 break;
             }

@@ -17,6 +17,10 @@ pub use spool::Spool;
 
 use super::MetricsError;
 
+/// PutMetricData requests sent at once: 100,000 canaries make 1,600 a minute, more than one at
+/// a time can send; CloudWatch allows hundreds a second.
+pub const IN_FLIGHT: usize = 8;
+
 /// How to reach CloudWatch.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -176,58 +180,90 @@ impl CloudWatch {
         self.retry_at
     }
 
-    /// Sends the queued batches in order until one fails; then waits a jittered, growing delay
-    /// before trying again (a call before then does nothing).
+    /// Sends the queued batches, up to [`IN_FLIGHT`] at a time, until a request fails; then
+    /// waits a jittered, growing delay before trying again (a call before then does nothing).
+    /// What CloudWatch accepted is never sent again, even when a request beside it failed.
     pub async fn send(&mut self) {
         if self.retry_at.is_some_and(|t| t > Instant::now()) {
             return;
         }
         self.retry_at = None;
-        while let Some(front) = self.queue.front() {
-            let batch = match front {
-                Pending::Memory(b) => b.clone(),
-                Pending::File(p) if self.sent_files.contains(p) => Vec::new(),
-                Pending::File(p) => match Spool::read(p) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::error!(file = %p.display(), error = %e, "unreadable spool file set aside");
-                        let _ = Spool::set_aside(p);
-                        Vec::new()
-                    }
-                },
-            };
-            let batch = self.drop_too_old(batch);
-            if !batch.is_empty() {
-                match self.put(&batch).await {
-                    Ok(()) => {
+        while !self.queue.is_empty() {
+            // The batches stay queued while they are sent: a flush cut short by its deadline
+            // (this future dropped) loses none of them.
+            let take = self.queue.len().min(IN_FLIGHT);
+            let batches: Vec<Vec<Datum>> = (0..take).map(|i| self.load(i)).collect();
+            let this = &*self;
+            let puts = batches.iter().map(|b| async move {
+                match b.is_empty() {
+                    true => Ok(()),
+                    false => this.put(b).await,
+                }
+            });
+            let results = futures_util::future::join_all(puts).await;
+            let mut failed = None;
+            let mut again = Vec::new();
+            let taken: Vec<Pending> = self.queue.drain(..take).collect();
+            for ((pending, batch), result) in taken.into_iter().zip(batches).zip(results) {
+                match result {
+                    Ok(()) if !batch.is_empty() => {
                         self.stats.requests += 1;
                         self.stats.datums_sent += batch.len() as u64;
                     }
-                    Err(Failure::Retry(why)) => return self.back_off(&why),
+                    Ok(()) => {}
+                    Err(Failure::Retry(why)) => {
+                        failed.get_or_insert(why);
+                        again.push(pending);
+                        continue;
+                    }
                     Err(Failure::Reject(why)) => {
                         self.stats.dropped_rejected += batch.len() as u64;
                         tracing::error!(datums = batch.len(), error = %why, "CloudWatch rejected a batch; it will not be retried");
                     }
                 }
+                self.done(pending);
             }
-            self.done_with_front();
+            // The failed ones go back to the front, in their order.
+            for pending in again.into_iter().rev() {
+                self.queue.push_front(pending);
+            }
+            if let Some(why) = failed {
+                return self.back_off(&why);
+            }
+            self.failures = 0;
         }
     }
 
-    /// Removes the front batch once CloudWatch has it (or it was dropped): its spool file goes
-    /// at once, so it is never sent again.
-    fn done_with_front(&mut self) {
-        self.failures = 0;
-        match self.queue.pop_front() {
-            Some(Pending::Memory(b)) => self.queued -= b.len(),
-            Some(Pending::File(p)) => match std::fs::remove_file(&p) {
+    /// The datums of the `i`th queued batch that CloudWatch still accepts (none for a spool file
+    /// already sent or unreadable).
+    fn load(&mut self, i: usize) -> Vec<Datum> {
+        let batch = match &self.queue[i] {
+            Pending::Memory(b) => b.clone(),
+            Pending::File(p) if self.sent_files.contains(p) => Vec::new(),
+            Pending::File(p) => match Spool::read(p) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(file = %p.display(), error = %e, "unreadable spool file set aside");
+                    let _ = Spool::set_aside(p);
+                    Vec::new()
+                }
+            },
+        };
+        self.drop_too_old(batch)
+    }
+
+    /// Forgets a batch CloudWatch has (or that was dropped): its spool file goes at once, so it
+    /// is never sent again.
+    fn done(&mut self, pending: Pending) {
+        match pending {
+            Pending::Memory(b) => self.queued -= b.len(),
+            Pending::File(p) => match std::fs::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     tracing::error!(file = %p.display(), error = %e, "cannot delete a sent spool file; it will not be resent by this process");
                     self.sent_files.insert(p);
                 }
                 _ => {}
             },
-            None => {}
         }
     }
 
