@@ -133,9 +133,7 @@ impl Slot {
     }
 }
 
-/// A fixed offset in `[0, spread)` from the canary's name (FNV-1a), so restarts keep it: whole
-/// seconds when the spread is a second or more, so that the canaries of one second share a
-/// wake-up (a run woken on its own costs about twice the CPU of one among others).
+/// A fixed offset in `[0, spread)` from the canary's name (FNV-1a), so restarts keep it.
 fn spread_offset(name: &str, spread: Duration) -> TimeDelta {
     let ms = spread.as_millis() as u64;
     if ms == 0 {
@@ -144,11 +142,7 @@ fn spread_offset(name: &str, spread: Duration) -> TimeDelta {
     let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    let offset = match ms / 1000 {
-        0 => hash % ms,
-        seconds => hash % seconds * 1000,
-    };
-    TimeDelta::milliseconds(offset as i64)
+    TimeDelta::milliseconds((hash % ms) as i64)
 }
 
 /// The longest a run may take before the scheduler cuts it off: every attempt's timeout, and 5 s.
@@ -432,25 +426,5 @@ impl Scheduler {
                 lateness: Duration::ZERO,
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spread_offsets_are_whole_seconds_from_a_second_up() {
-        for i in 0..200 {
-            let name = format!("canary-{i}");
-            let long = spread_offset(&name, Duration::from_secs(60)).num_milliseconds();
-            assert!((0..60_000).contains(&long) && long % 1000 == 0, "{long}");
-            let short = spread_offset(&name, Duration::from_millis(700)).num_milliseconds();
-            assert!((0..700).contains(&short), "{short}");
-        }
-        let distinct: std::collections::HashSet<i64> = (0..200)
-            .map(|i| spread_offset(&format!("c{i}"), Duration::from_millis(700)).num_milliseconds())
-            .collect();
-        assert!(distinct.len() > 100, "milliseconds below a second");
     }
 }
