@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use canary::check::Context;
 use canary::check::browser::Driver;
 use canary::config::{self, LoadOptions};
+use canary::reaper::Stat;
 use canary::run::{ErrorKind, Outcome, Run};
 use support::server::{Reply, Server};
 
@@ -343,20 +344,24 @@ async fn a_page_that_never_finishes_loading_times_out_within_the_limits() {
     );
 }
 
+/// Every process now, with its /proc/<pid>/stat fields.
+fn processes() -> Vec<(u32, Stat)> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| Some((pid as u32, Stat::read(pid)?)))
+        .collect()
+}
+
+/// Live (not zombie) Chromium and crashpad processes, whoever started them.
 fn browser_processes() -> usize {
-    let mut n = 0;
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = &stat[open + 1..close];
-        let state = stat[close + 1..].split_whitespace().next().unwrap_or("");
-        if (comm.starts_with("chrom") || comm.contains("crashpad")) && state != "Z" {
-            n += 1;
-        }
-    }
-    n
+    processes()
+        .iter()
+        .filter(|(_, s)| {
+            (s.comm.starts_with("chrom") || s.comm.contains("crashpad")) && s.state != 'Z'
+        })
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -502,23 +507,11 @@ async fn canary_test_leaves_no_browser_profile_behind() {
 
 /// The browsers chromedriver `parent` started (their main processes), by pid.
 fn browsers_under(parent: u32) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        if fields.first() != Some(&"Z") && fields.get(1) == Some(&parent.to_string().as_str()) {
-            pids.extend(
-                entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|p| p.parse::<u32>().ok()),
-            );
-        }
-    }
-    pids
+    processes()
+        .into_iter()
+        .filter(|(_, s)| s.state != 'Z' && s.ppid as u32 == parent)
+        .map(|(pid, _)| pid)
+        .collect()
 }
 
 /// Seconds since boot.
@@ -604,11 +597,10 @@ async fn a_warm_browser_serves_the_next_run_and_nothing_of_a_run_reaches_the_nex
 
 /// The pids of `parent`'s children named `comm`.
 fn children_named(parent: u32, comm: &str) -> Vec<u32> {
-    browsers_under(parent)
+    processes()
         .into_iter()
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
-        })
+        .filter(|(_, s)| s.state != 'Z' && s.ppid as u32 == parent && s.comm == comm)
+        .map(|(pid, _)| pid)
         .collect()
 }
 
