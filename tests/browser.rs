@@ -595,6 +595,39 @@ async fn a_warm_browser_serves_the_next_run_and_nothing_of_a_run_reaches_the_nex
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waiting_browser_of_another_viewport_is_not_used_and_goes() {
+    let Some(_turn) = turn().await else { return };
+    let srv = site();
+    let env = env();
+    let driver = env.ctx.webdriver.as_ref().unwrap();
+    driver.keep_warm(true);
+    let r = run(&env, &browser("    - goto: ${U}/login\n"), &srv.url("")).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
+    let ended = uptime();
+    let chromedriver = driver.chromedriver_pid().await.expect("chromedriver runs");
+    // The one started after the run (not the run's own, which may still be closing).
+    let spare = eventually("a browser waits for the next run", || {
+        let b = browsers_under(chromedriver);
+        (b.len() == 1 && started(b[0]) >= ended).then(|| b[0])
+    })
+    .await;
+    // The next canary wants another size: it gets a browser of its own size, and the waiting one
+    // (1024x700) is closed, not left running beside it.
+    let narrow = "name: n\ntimeout: 30s\nbrowser:\n  viewport: 400x300\n  steps:\n    - goto: ${U}/login\n    - eval: \"window.innerWidth === 400 && window.innerHeight === 300\"\n";
+    let r = run(&env, narrow, &srv.url("")).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
+    eventually("the browser of the other size is gone", || {
+        (!browsers_under(chromedriver).contains(&spare)).then_some(())
+    })
+    .await;
+    eventually("one browser waits, for the new size", || {
+        (browsers_under(chromedriver).len() == 1).then_some(())
+    })
+    .await;
+    driver.keep_warm(false);
+}
+
 /// The pids of `parent`'s children named `comm`.
 fn children_named(parent: u32, comm: &str) -> Vec<u32> {
     processes()
