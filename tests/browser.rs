@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -434,12 +434,8 @@ async fn sigterm_leaves_no_browser_processes() {
             srv.url("")
         ),
     )]);
-    let tmp = dir.path().join("tmp");
-    std::fs::create_dir(&tmp).unwrap();
-    let mut child = std::process::Command::new(support::binary())
-        .args(["run", ".", "--grace", "1s", "--artifacts", "artifacts"])
-        .current_dir(dir.path())
-        .env("TMPDIR", &tmp)
+    let (mut cmd, tmp) = canary_with_tmp(dir.path(), &["run", ".", "--grace", "1s"]);
+    let mut child = cmd
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -470,6 +466,19 @@ async fn sigterm_leaves_no_browser_processes() {
     assert_eq!(left_in(&tmp), Vec::<String>::new(), "browser files left");
 }
 
+/// `canary ARGS --artifacts artifacts` in `dir`, with a temporary directory of its own there
+/// (`TMPDIR`, returned to look into afterwards).
+fn canary_with_tmp(dir: &Path, args: &[&str]) -> (std::process::Command, PathBuf) {
+    let tmp = dir.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut cmd = std::process::Command::new(support::binary());
+    cmd.args(args)
+        .args(["--artifacts", "artifacts"])
+        .current_dir(dir)
+        .env("TMPDIR", &tmp);
+    (cmd, tmp)
+}
+
 /// What is left in a directory.
 fn left_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -491,14 +500,8 @@ async fn canary_test_leaves_no_browser_profile_behind() {
             srv.url("")
         ),
     )]);
-    let tmp = dir.path().join("tmp");
-    std::fs::create_dir(&tmp).unwrap();
-    let out = std::process::Command::new(support::binary())
-        .args(["test", ".", "--artifacts", "artifacts"])
-        .current_dir(dir.path())
-        .env("TMPDIR", &tmp)
-        .output()
-        .unwrap();
+    let (mut cmd, tmp) = canary_with_tmp(dir.path(), &["test", "."]);
+    let out = cmd.output().unwrap();
     assert!(out.status.success(), "{out:?}");
     // The session is closed in the background after the run; what is left of it when canary
     // exits goes with chromedriver's temporary directory.

@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -322,6 +323,28 @@ async fn killed_mid_flush_the_batch_is_replayed_once() {
     );
 }
 
+/// `canary test TARGET` through `proxy` into namespace `ns`: it passes, and canary itself (not
+/// only the SDK) had to retry.
+fn expect_retried(dir: &Path, target: &str, proxy: &Proxy, ns: &str) {
+    let url = proxy.url();
+    let args = [
+        "test",
+        target,
+        "--metrics",
+        "cloudwatch",
+        "--endpoint-url",
+        &url,
+        "--namespace",
+        ns,
+        "--flush-timeout",
+        "30s",
+    ];
+    let out = canary(dir, &args);
+    let (_, stderr) = support::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("will retry"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn errors_are_retried_with_backoff_and_sent_once() {
     let Some(url) = localstack() else { return };
@@ -329,22 +352,7 @@ async fn errors_are_retried_with_backoff_and_sent_once() {
     let srv = server();
     let dir = canaries(&srv);
     let proxy = Proxy::start(&url, Mode::FailFirst(4));
-    let args = [
-        "test",
-        "pass.yaml",
-        "--metrics",
-        "cloudwatch",
-        "--endpoint-url",
-        &proxy.url(),
-        "--namespace",
-        &ns,
-        "--flush-timeout",
-        "30s",
-    ];
-    let out = canary(dir.path(), &args);
-    let (_, stderr) = support::text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("will retry"), "{stderr}");
+    expect_retried(dir.path(), "pass.yaml", &proxy, &ns);
     assert!(proxy.received() >= 5, "{}", proxy.received());
     let c = client(&url).await;
     let points = stats(&c, &ns, "SuccessPercent", &[("CanaryName", "pass")]).await;
@@ -374,22 +382,7 @@ async fn batches_sent_side_by_side_arrive_once_when_some_fail() {
         .collect();
     let dir = support::canary_dir(&refs);
     let proxy = Proxy::start(&url, Mode::FailFirst(5));
-    let args = [
-        "test",
-        ".",
-        "--metrics",
-        "cloudwatch",
-        "--endpoint-url",
-        &proxy.url(),
-        "--namespace",
-        &ns,
-        "--flush-timeout",
-        "30s",
-    ];
-    let out = canary(dir.path(), &args);
-    let (_, stderr) = support::text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("will retry"), "{stderr}");
+    expect_retried(dir.path(), ".", &proxy, &ns);
     let c = client(&url).await;
     for i in 0..200 {
         // Names of one length: LocalStack matches a dimension value as a prefix.
