@@ -1,76 +1,121 @@
-//! One series' observations in one window: the values themselves while they are few, an
-//! hdrhistogram once they are many, and the exact count, sum, minimum and maximum beside it;
-//! compacted to CloudWatch's `Values`/`Counts`.
+//! One series' observations in one window: a single value inline (a window usually holds one
+//! run of each canary), beyond it the values themselves while they are few, an hdrhistogram once
+//! they are many, and the exact count, sum, minimum and maximum beside them; compacted to
+//! CloudWatch's `Values`/`Counts`.
 
 use hdrhistogram::Histogram;
 
 /// Values are recorded in thousandths (microseconds for milliseconds), 2 significant digits (1 %).
 const SCALE: f64 = 1000.0;
-/// Up to this many observations are kept exactly (a window usually holds one per canary);
-/// beyond, they go to a histogram of a few kilobytes.
+/// Up to this many observations are kept exactly; beyond, they go to a histogram of a few
+/// kilobytes.
 const EXACT: usize = 150;
 
-/// The observations of one series in one window.
+/// The observations of one series in one window: 16 bytes while it holds at most one.
 #[derive(Debug, Clone, Default)]
-pub struct Aggregate {
+pub struct Aggregate(Repr);
+
+#[derive(Debug, Clone, Default)]
+enum Repr {
+    #[default]
+    Empty,
+    One(f64),
+    Many(Box<Many>),
+}
+
+/// Two observations or more.
+#[derive(Debug, Clone)]
+struct Many {
     exact: Vec<f64>,
-    /// Boxed: most windows never need one, and 160,000 series-windows (10,000 canaries) would
-    /// otherwise each carry its hundred-odd bytes inline.
+    /// Boxed: most windows with several values never need one.
     hist: Option<Box<Histogram<u32>>>,
-    /// How many observations.
-    pub count: u64,
-    /// Their exact sum.
-    pub sum: f64,
-    /// The smallest.
-    pub min: f64,
-    /// The largest.
-    pub max: f64,
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
 }
 
 impl Aggregate {
-    /// Records one observation (negative values count as zero).
+    /// Records one observation (negative and non-finite values count as zero).
     pub fn record(&mut self, value: f64) {
         let v = if value.is_finite() {
             value.max(0.0)
         } else {
             0.0
         };
-        if self.count == 0 {
-            (self.min, self.max) = (v, v);
+        match &mut self.0 {
+            Repr::Empty => self.0 = Repr::One(v),
+            Repr::One(first) => self.0 = Repr::Many(Box::new(Many::of(*first, v))),
+            Repr::Many(m) => m.record(v),
         }
+    }
+
+    /// How many observations.
+    pub fn count(&self) -> u64 {
+        match &self.0 {
+            Repr::Empty => 0,
+            Repr::One(_) => 1,
+            Repr::Many(m) => m.count,
+        }
+    }
+
+    /// Their exact sum.
+    pub fn sum(&self) -> f64 {
+        match &self.0 {
+            Repr::Empty => 0.0,
+            Repr::One(v) => *v,
+            Repr::Many(m) => m.sum,
+        }
+    }
+
+    /// At most `max_pairs` (value, count) pairs, ascending, whose counts add up to the count,
+    /// whose value × count add up to the sum, whose first value is the minimum and last the
+    /// maximum; inner values are the means of neighbouring buckets, so percentiles stay within
+    /// a few percent.
+    pub fn values_counts(&self, max_pairs: usize) -> Vec<(f64, u64)> {
+        match &self.0 {
+            Repr::Empty => Vec::new(),
+            Repr::One(v) => vec![(*v, 1)],
+            Repr::Many(m) => m.values_counts(max_pairs),
+        }
+    }
+}
+
+impl Many {
+    fn of(a: f64, b: f64) -> Many {
+        Many {
+            exact: vec![a, b],
+            hist: None,
+            count: 2,
+            sum: a + b,
+            min: a.min(b),
+            max: a.max(b),
+        }
+    }
+
+    fn record(&mut self, v: f64) {
         self.count += 1;
         self.sum += v;
         self.min = self.min.min(v);
         self.max = self.max.max(v);
         match &mut self.hist {
             Some(h) => record(h, v),
-            // A window's only value is its minimum: no list (no allocation) until a second comes.
-            None if self.count == 1 => {}
-            None if self.count == 2 => {
-                let first = if v == self.min { self.max } else { self.min };
-                self.exact = vec![first, v];
-            }
             None if self.exact.len() < EXACT => self.exact.push(v),
             None => {
                 let mut h = Histogram::new(2).expect("2 significant digits is valid");
                 for x in self.exact.drain(..).chain([v]) {
                     record(&mut h, x);
                 }
+                self.exact = Vec::new();
                 self.hist = Some(Box::new(h));
             }
         }
     }
 
-    /// At most `max_pairs` (value, count) pairs, ascending, whose counts add up to `count`, whose
-    /// value × count add up to `sum`, whose first value is `min` and last is `max`; inner values
-    /// are the means of neighbouring buckets, so percentiles stay within a few percent.
-    pub fn values_counts(&self, max_pairs: usize) -> Vec<(f64, u64)> {
+    fn values_counts(&self, max_pairs: usize) -> Vec<(f64, u64)> {
         let buckets = match &self.hist {
             None => {
-                let mut values = match self.count {
-                    1 => vec![self.min],
-                    _ => self.exact.clone(),
-                };
+                let mut values = self.exact.clone();
                 values.sort_by(f64::total_cmp);
                 let exact = coalesce(values.into_iter().map(|v| (v, 1)).collect());
                 if exact.len() <= max_pairs {
@@ -99,12 +144,7 @@ fn record(h: &mut Histogram<u32>, v: f64) {
 
 /// Turns ascending (value, count) buckets into at most `max_pairs` pairs: the exact minimum
 /// and maximum first and last, the inner groups scaled so that the sum is exact.
-fn compact(mut buckets: Vec<(f64, u64)>, a: &Aggregate, max_pairs: usize) -> Vec<(f64, u64)> {
-    match a.count {
-        0 => return Vec::new(),
-        1 => return vec![(a.min, 1)],
-        _ => {}
-    }
+fn compact(mut buckets: Vec<(f64, u64)>, a: &Many, max_pairs: usize) -> Vec<(f64, u64)> {
     take_one(&mut buckets, 0);
     let last = buckets.len().saturating_sub(1);
     take_one(&mut buckets, last);
@@ -259,5 +299,20 @@ mod tests {
         let p = a.values_counts(150);
         assert_eq!(totals(&p), (11, 100.0));
         assert_eq!(p, [(0.0, 10), (100.0, 1)]);
+        assert_eq!((a.count(), a.sum()), (11, 100.0));
+        assert_eq!(Aggregate::default().values_counts(150), []);
+    }
+
+    #[test]
+    fn an_aggregate_of_one_value_is_16_bytes_without_an_allocation() {
+        assert_eq!(size_of::<Aggregate>(), 16);
+        let mut a = Aggregate::default();
+        a.record(-3.0);
+        assert!(matches!(a.0, Repr::One(0.0)), "{a:?}");
+        a.record(f64::NAN);
+        assert!(
+            matches!(&a.0, Repr::Many(m) if m.exact == [0.0, 0.0]),
+            "{a:?}"
+        );
     }
 }

@@ -291,12 +291,18 @@ impl Hub {
         let deadline = tokio::time::Instant::now() + within;
         // Everything is queued (into the spool, when there is one) before any is sent, so what
         // the time does not allow is counted and kept, never left behind in the recorder.
-        let windows = self.recorder.drain(SystemTime::now(), true);
+        // They are drained a round at a time, so that no copy of every window is made at once.
         if let Some(cw) = &mut self.cw {
-            cw.expect(windows.len());
-            cw.enqueue(datums(&windows));
+            let now = SystemTime::now();
+            cw.expect(self.recorder.ended(now, true));
+            loop {
+                let windows = self.recorder.drain_some(now, true, MAX_DATUMS * IN_FLIGHT);
+                if windows.is_empty() {
+                    break;
+                }
+                cw.enqueue(datums(&windows));
+            }
         }
-        drop(windows);
         let _ = tokio::time::timeout_at(deadline, async {
             while let Some(cw) = &mut self.cw {
                 cw.send().await;

@@ -51,7 +51,7 @@ impl Datum {
 pub fn datums(windows: &[Window]) -> Vec<Datum> {
     windows
         .iter()
-        .filter(|w| w.agg.count > 0)
+        .filter(|w| w.agg.count() > 0)
         .map(|w| {
             let pairs = w.agg.values_counts(MAX_VALUES);
             Datum {
