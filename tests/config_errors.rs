@@ -70,3 +70,42 @@ fn all_errors_of_all_files_come_in_one_pass() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_set_loaded_on_every_core_keeps_the_files_order_and_every_error() {
+    // File f-000 holds canary c-299, f-299 holds c-000: listed in file order, names descend.
+    let canary = |name: &str| {
+        format!(
+            "name: {name}\nhttp:\n  url: http://127.0.0.1:9/\n  assert: [ {{ status: 200 }} ]\n"
+        )
+    };
+    let mut files: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            (
+                format!("f-{i:03}.yaml"),
+                canary(&format!("c-{:03}", 299 - i)),
+            )
+        })
+        .collect();
+    let dir = support::canary_dir_owned(&files);
+    let out = support::canary(dir.path(), &["list", "."]);
+    let listed: Vec<String> = support::text(&out)
+        .0
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .collect();
+    let names: Vec<String> = (0..300).rev().map(|i| format!("c-{i:03}")).collect();
+    assert_eq!(listed, names, "{out:?}");
+
+    files[150].1 = canary("c-279");
+    files[280].1 = "name: [\n".into();
+    let dir = support::canary_dir_owned(&files);
+    let out = support::canary(dir.path(), &["validate", "."]);
+    let stderr = support::text(&out).1;
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let dup = stderr.find("`c-279` is already used by ./f-020.yaml");
+    let bad = stderr.find("f-280.yaml:1:7");
+    assert!(dup.is_some() && bad.is_some() && dup < bad, "{stderr}");
+    assert!(stderr.ends_with("2 errors\n"), "{stderr}");
+}

@@ -72,12 +72,12 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
     let mut canaries: Vec<Canary> = Vec::new();
     // Which canary has each name, to find a second use without a search through all of them.
     let mut named: HashMap<String, usize> = HashMap::new();
-    for file in files {
-        match load_file(&file, opts) {
+    for (file, loaded) in files.iter().zip(load_files(&files, opts)) {
+        match loaded {
             Ok((canary, at)) => {
                 if let Some(&other) = named.get(&canary.name) {
                     errors.push(ConfigError::at(
-                        &file,
+                        file,
                         &at,
                         format!(
                             "the name `{}` is already used by {}; names must be unique",
@@ -103,11 +103,45 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
         .collect())
 }
 
+/// What loading one file gives: the canary and where its name is written, or its errors.
+type Loaded = Result<(Canary, serde_saphyr::Location), Vec<ConfigError>>;
+
+/// Files are parsed on every core, this many at a time per thread (a set smaller than two of
+/// these loads on the calling thread).
+const CHUNK: usize = 64;
+
+/// Parses and compiles `files` on every core; the results are in the files' order.
+fn load_files(files: &[PathBuf], opts: &LoadOptions) -> Vec<Loaded> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(files.len() / CHUNK).max(1);
+    if threads == 1 {
+        return files.iter().map(|f| load_file(f, opts)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(chunk) = files.chunks(CHUNK).nth(i) else {
+                return done;
+            };
+            done.push((i, chunk.iter().map(|f| load_file(f, opts)).collect()));
+        }
+    };
+    let mut chunks: Vec<(usize, Vec<Loaded>)> = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        all
+    });
+    chunks.sort_by_key(|c| c.0);
+    chunks.into_iter().flat_map(|c| c.1).collect()
+}
+
 /// Parses and compiles one file; returns the canary and where its name is written.
-fn load_file(
-    file: &Path,
-    opts: &LoadOptions,
-) -> Result<(Canary, serde_saphyr::Location), Vec<ConfigError>> {
+fn load_file(file: &Path, opts: &LoadOptions) -> Loaded {
     let text = std::fs::read(file)
         .map_err(|e| vec![ConfigError::file(file, format!("cannot read: {e}"))])?;
     let text =
@@ -122,11 +156,7 @@ pub fn load_text(file: &Path, text: &str, opts: &LoadOptions) -> Result<Canary, 
         .map_err(ConfigErrors)
 }
 
-fn parse(
-    file: &Path,
-    text: &str,
-    opts: &LoadOptions,
-) -> Result<(Canary, serde_saphyr::Location), Vec<ConfigError>> {
+fn parse(file: &Path, text: &str, opts: &LoadOptions) -> Loaded {
     let raw: raw::RawCanary =
         serde_saphyr::from_str(text).map_err(|e| vec![ConfigError::from_yaml(file, text, &e)])?;
     let canary = compile::compile(file, &raw, opts)?;
