@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::canary::Canary;
@@ -71,7 +70,8 @@ async fn run_attempt(canary: &Canary, ctx: &Arc<Context>, run_id: String) -> Att
 }
 
 /// Runs every canary once, at most `parallel` at a time; `on_done` sees each run as it
-/// finishes. The runs come back in the canaries' order.
+/// finishes. The runs come back in the canaries' order. Only the runs under way exist as tasks:
+/// each one that ends starts the next canary, so 5,000 canaries keep `parallel` runs' state.
 pub async fn run_all(
     canaries: &[Arc<Canary>],
     parallel: usize,
@@ -79,33 +79,53 @@ pub async fn run_all(
     mut on_done: impl FnMut(&Run),
 ) -> Vec<Run> {
     check::http::warm_up(canaries.iter().any(|c| c.uses_tls())).await;
-    let permits = Arc::new(Semaphore::new(parallel.max(1)));
-    let mut tasks = JoinSet::new();
-    let mut index = HashMap::new();
-    for (i, canary) in canaries.iter().enumerate() {
-        let (canary, permits, ctx) = (canary.clone(), permits.clone(), ctx.clone());
-        let handle = tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            run_canary(&canary, &ctx).await
-        });
-        index.insert(handle.id(), i);
+    let mut tasks = Tasks {
+        set: JoinSet::new(),
+        index: HashMap::new(),
+        next: 0,
+    };
+    for _ in 0..parallel.max(1) {
+        tasks.start(canaries, ctx);
     }
     let mut runs: Vec<Option<Run>> = vec![None; canaries.len()];
-    while let Some(joined) = tasks.join_next_with_id().await {
+    while let Some(joined) = tasks.set.join_next_with_id().await {
         let (id, run) = match joined {
             Ok((id, run)) => (id, run),
             Err(e) => {
                 let why = format!("canary crashed: {e}");
-                (
-                    e.id(),
-                    not_run(&canaries[index[&e.id()]], ErrorKind::Internal, why),
-                )
+                let i = tasks.index[&e.id()];
+                (e.id(), not_run(&canaries[i], ErrorKind::Internal, why))
             }
         };
+        tasks.start(canaries, ctx);
         on_done(&run);
-        runs[index[&id]] = Some(run);
+        if let Some(i) = tasks.index.remove(&id) {
+            runs[i] = Some(run);
+        }
     }
     runs.into_iter().flatten().collect()
+}
+
+/// The runs under way, and which canary each task runs.
+struct Tasks {
+    set: JoinSet<Run>,
+    index: HashMap<tokio::task::Id, usize>,
+    next: usize,
+}
+
+impl Tasks {
+    /// Starts the next canary's run, if one is left.
+    fn start(&mut self, canaries: &[Arc<Canary>], ctx: &Arc<Context>) {
+        let Some(canary) = canaries.get(self.next) else {
+            return;
+        };
+        let (canary, ctx) = (canary.clone(), ctx.clone());
+        let handle = self
+            .set
+            .spawn(async move { run_canary(&canary, &ctx).await });
+        self.index.insert(handle.id(), self.next);
+        self.next += 1;
+    }
 }
 
 /// The record of a run that did not complete on its own — its task died (a bug), the scheduler

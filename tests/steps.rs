@@ -4,8 +4,9 @@
 mod support;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use canary::config::{self, LoadOptions};
 use canary::report;
@@ -237,8 +238,16 @@ async fn a_missing_capture_fails_the_step_with_the_reason() {
 }
 
 #[tokio::test]
-async fn parallel_runs_come_back_in_order() {
-    let srv = Server::http(|_| Reply::text(200, "ok"));
+async fn parallel_runs_keep_to_the_limit_and_come_back_in_order() {
+    // Each answer takes 300 ms: with 4 at a time the first four arrive together, and each later
+    // one only once one of the four before it has been answered.
+    let wait = Duration::from_millis(300);
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    let srv = Server::http(move |_| {
+        seen.lock().unwrap().push(Instant::now());
+        Reply::Delayed(wait, Box::new(Reply::text(200, "ok")))
+    });
     let files: Vec<(String, String)> = (0..12)
         .map(|i| {
             (
@@ -267,4 +276,10 @@ async fn parallel_runs_come_back_in_order() {
         (0..12).map(|i| format!("c{i:02}")).collect::<Vec<_>>()
     );
     assert!(runs.iter().all(|r| r.outcome() == Outcome::Passed));
+    let at = arrivals.lock().unwrap().clone();
+    assert_eq!(at.len(), 12);
+    assert!(at[3] - at[0] < wait, "not 4 at once: {at:?}");
+    for k in 4..12 {
+        assert!(at[k] - at[k - 4] >= wait, "more than 4 at once: {at:?}");
+    }
 }
