@@ -39,7 +39,16 @@ pub fn build(
         .connector_layer(TimedConnectLayer(timing.clone()))
         .redirect(policy)
         .pool_max_idle_per_host(0)
+        // One request per connection, within the check's own deadline: TCP keep-alive probes
+        // and a user timeout (below) would only cost five system calls per check.
+        .tcp_keepalive(None)
+        .tcp_keepalive_interval(None)
+        .tcp_keepalive_retries(None)
         .user_agent(concat!("canary/", env!("CARGO_PKG_VERSION")));
+    #[cfg(target_os = "linux")]
+    {
+        b = b.tcp_user_timeout(None);
+    }
     b = match &req.proxy {
         Some(url) => b.proxy(reqwest::Proxy::all(url.as_str())?),
         None => b.no_proxy(),
