@@ -33,8 +33,8 @@ pub struct Request {
     pub tls: Arc<ClientTls>,
     /// The HTTP version to speak.
     pub version: HttpVersion,
-    /// A forward proxy for this request (None: connect directly).
-    pub proxy: Option<Url>,
+    /// A forward proxy for this request (None: connect directly); boxed, as most have none.
+    pub proxy: Option<Box<Url>>,
 }
 
 /// The HTTP version a request speaks.

@@ -529,6 +529,10 @@ impl Compiler<'_> {
         for cap in &captures {
             self.vars.captures.insert(cap.name.clone());
         }
+        // Kept for the daemon's life, 100,000 of them: no room for more than they hold.
+        assertions.shrink_to_fit();
+        degraded.shrink_to_fit();
+        captures.shrink_to_fit();
         // A kind with errors leaves no step; its errors are recorded and the canary is rejected.
         Some(Step {
             assertions,

@@ -101,7 +101,7 @@ fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
         max_body: max_body?,
         tls: tls?,
         version: version?,
-        proxy: c.proxy.clone(),
+        proxy: c.proxy.clone().map(Box::new),
     })
 }
 
