@@ -75,7 +75,7 @@ pub fn batches(datums: Vec<Datum>) -> Vec<Vec<Datum>> {
     let mut out: Vec<Vec<Datum>> = Vec::new();
     let mut bytes = 0;
     for d in datums {
-        let size = serde_json::to_vec(&d).map_or(MAX_BYTES, |v| v.len());
+        let size = json_size(&d);
         let full = out
             .last()
             .is_none_or(|b| b.len() >= MAX_DATUMS || bytes + size > MAX_BYTES);
@@ -87,6 +87,26 @@ pub fn batches(datums: Vec<Datum>) -> Vec<Vec<Datum>> {
         out.last_mut().expect("a batch was just pushed").push(d);
     }
     out
+}
+
+/// The length of the datum as JSON (which overstates the request's CBOR), counted as it is
+/// written, without keeping it.
+fn json_size(d: &Datum) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, d) {
+        Ok(()) => count.0,
+        Err(_) => MAX_BYTES,
+    }
 }
 
 /// Splits a batch into the datums CloudWatch still accepts at `now` and those older than
