@@ -149,7 +149,8 @@ pub struct MetricsArgs {
     /// Also publish each phase's duration to CloudWatch/EMF (six more custom metrics per canary and step).
     #[arg(long, env = "CANARY_PHASE_METRICS")]
     pub phase_metrics: bool,
-    /// The CloudWatch window: each series' runs in a window become one datum (a histogram).
+    /// The CloudWatch window: each series' runs in a window become one datum (a histogram), sent
+    /// when the wall clock's window ends (5 s after, for runs still finishing).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, env = "CANARY_FLUSH_INTERVAL")]
     pub flush_interval: Duration,
     /// Publish CloudWatch metrics at high resolution (for alarms with 10 s or 30 s periods;
