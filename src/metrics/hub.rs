@@ -203,9 +203,12 @@ impl Metrics {
 
 impl Hub {
     async fn serve(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, window: Duration) {
+        // An instant, kept until the flush has run: recomputed on every message, it would move
+        // a window on whenever runs came faster than the timer's millisecond.
+        let next_flush = || tokio::time::Instant::now() + until_flush(window, SystemTime::now());
+        let mut flush_at = next_flush();
         loop {
             let retry = self.cw.as_ref().and_then(CloudWatch::retry_at);
-            let flush = tokio::time::sleep(until_flush(window, SystemTime::now()));
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(Msg::Run(run, lateness)) => self.record(&run, lateness),
@@ -224,7 +227,10 @@ impl Hub {
                         return;
                     }
                 },
-                () = flush => self.flush(false).await,
+                () = tokio::time::sleep_until(flush_at) => {
+                    self.flush(false).await;
+                    flush_at = next_flush();
+                }
                 () = sleep_until(retry), if retry.is_some() => self.send().await,
             }
         }
