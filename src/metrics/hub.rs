@@ -273,16 +273,25 @@ impl Hub {
             return;
         };
         cw.expect(self.recorder.ended(now, all));
-        loop {
-            let windows = self.recorder.drain_some(now, all, MAX_DATUMS * IN_FLIGHT);
-            if windows.is_empty() {
-                break;
-            }
-            cw.enqueue(datums(&windows));
-            cw.send().await;
+        while self.queue_round(now, all) {
+            self.send().await;
         }
-        cw.send().await;
+        self.send().await;
         give_back_freed_memory();
+    }
+
+    /// Moves one round of requests' worth of the windows ended by `now` (all of them when
+    /// `all`) from the recorder to CloudWatch's queue; false when there was none left.
+    fn queue_round(&mut self, now: SystemTime, all: bool) -> bool {
+        let Some(cw) = &mut self.cw else {
+            return false;
+        };
+        let windows = self.recorder.drain_some(now, all, MAX_DATUMS * IN_FLIGHT);
+        if windows.is_empty() {
+            return false;
+        }
+        cw.enqueue(datums(&windows));
+        true
     }
 
     async fn send(&mut self) {
@@ -297,17 +306,11 @@ impl Hub {
         // Everything is queued (into the spool, when there is one) before any is sent, so what
         // the time does not allow is counted and kept, never left behind in the recorder.
         // They are drained a round at a time, so that no copy of every window is made at once.
+        let now = SystemTime::now();
         if let Some(cw) = &mut self.cw {
-            let now = SystemTime::now();
             cw.expect(self.recorder.ended(now, true));
-            loop {
-                let windows = self.recorder.drain_some(now, true, MAX_DATUMS * IN_FLIGHT);
-                if windows.is_empty() {
-                    break;
-                }
-                cw.enqueue(datums(&windows));
-            }
         }
+        while self.queue_round(now, true) {}
         let _ = tokio::time::timeout_at(deadline, async {
             while let Some(cw) = &mut self.cw {
                 cw.send().await;
