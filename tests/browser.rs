@@ -537,6 +537,23 @@ fn started(pid: u32) -> f64 {
 }
 
 /// Waits up to 20 s for `f` to give Some.
+/// Runs `yaml` (it must pass) with a browser kept warm; returns chromedriver's pid and the
+/// browser that then waits for the next run: the one started after the run ended, not the run's
+/// own, which may still be closing.
+async fn run_and_spare(env: &Env, yaml: &str, base: &str) -> (u32, u32) {
+    let r = run(env, yaml, base).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
+    let ended = uptime();
+    let driver = env.ctx.webdriver.as_ref().unwrap();
+    let chromedriver = driver.chromedriver_pid().await.expect("chromedriver runs");
+    let spare = eventually("a browser waits for the next run", || {
+        let b = browsers_under(chromedriver);
+        (b.len() == 1 && started(b[0]) >= ended).then(|| b[0])
+    })
+    .await;
+    (chromedriver, spare)
+}
+
 async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -558,17 +575,8 @@ async fn a_warm_browser_serves_the_next_run_and_nothing_of_a_run_reaches_the_nex
     let yaml = browser(
         "    - goto: ${U}/remember\n    - assert: { selector: '#seen', text_equals: 'cookie= local=null session=null' }\n",
     );
-    let r = run(&env, &yaml, &srv.url("")).await;
-    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
-    let ended = uptime();
-    let chromedriver = driver.chromedriver_pid().await.expect("chromedriver runs");
-    // Its session closed (in the background), the run leaves one browser, started after it, for
-    // the next run.
-    let spare = eventually("a browser waits for the next run", || {
-        let b = browsers_under(chromedriver);
-        (b.len() == 1 && started(b[0]) >= ended).then(|| b[0])
-    })
-    .await;
+    // Its session closed (in the background), the run leaves one browser for the next run.
+    let (chromedriver, spare) = run_and_spare(&env, &yaml, &srv.url("")).await;
     // The next run starts no browser: it takes the waiting one (the browsers seen while it runs).
     // The cookie and storage the last run left are not there: each run has a browser of its own.
     let mut seen = std::collections::BTreeSet::new();
@@ -605,16 +613,8 @@ async fn a_waiting_browser_of_another_viewport_is_not_used_and_goes() {
     let env = env();
     let driver = env.ctx.webdriver.as_ref().unwrap();
     driver.keep_warm(true);
-    let r = run(&env, &browser("    - goto: ${U}/login\n"), &srv.url("")).await;
-    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
-    let ended = uptime();
-    let chromedriver = driver.chromedriver_pid().await.expect("chromedriver runs");
-    // The one started after the run (not the run's own, which may still be closing).
-    let spare = eventually("a browser waits for the next run", || {
-        let b = browsers_under(chromedriver);
-        (b.len() == 1 && started(b[0]) >= ended).then(|| b[0])
-    })
-    .await;
+    let login = browser("    - goto: ${U}/login\n");
+    let (chromedriver, spare) = run_and_spare(&env, &login, &srv.url("")).await;
     // The next canary wants another size: it gets a browser of its own size, and the waiting one
     // (1024x700) is closed, not left running beside it.
     let narrow = "name: n\ntimeout: 30s\nbrowser:\n  viewport: 400x300\n  steps:\n    - goto: ${U}/login\n    - eval: \"window.innerWidth === 400 && window.innerHeight === 300\"\n";
