@@ -48,6 +48,16 @@ document.getElementById('seen').textContent = 'cookie=' + document.cookie + ' lo
 document.cookie = 'k=1; path=/; max-age=3600'; localStorage.setItem('k', '1'); sessionStorage.setItem('k', '1');
 </script></body></html>"#;
 
+/// A spinner that the page removes right after a find has matched it, before the next command
+/// can look at it: the reference the find returned is stale at once.
+const VANISH: &str = r#"<html><head><title>vanish</title></head><body><p id="spinner">loading</p><script>
+for (const proto of [Document.prototype, Element.prototype]) {
+  const all = proto.querySelectorAll;
+  proto.querySelectorAll = function (s) { const r = all.call(this, s);
+    if (s === '#spinner' && r.length) queueMicrotask(() => r[0].remove()); return r; };
+}
+</script></body></html>"#;
+
 fn site() -> Server {
     Server::http(|req| {
         let html = |body: &str| Reply::Full {
@@ -61,6 +71,7 @@ fn site() -> Server {
                 "<html><head><title>Oops</title></head><body><img src='/missing.png'><script>throw new Error('boom from the page')</script></body></html>",
             ),
             "/remember" => html(REMEMBER),
+            "/vanish" => html(VANISH),
             "/hang" => html("<html><body>loading<img src='/never'></body></html>"),
             "/never" => Reply::Hang,
             _ => Reply::text(404, "no"),
@@ -188,6 +199,16 @@ async fn a_login_flow_passes_with_every_action() {
         !report.contains("s3cret-pass") && !format!("{r:?}").contains("s3cret-pass"),
         "the typed secret leaked"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_element_removed_while_it_is_looked_at_is_gone() {
+    let Some(_turn) = turn().await else { return };
+    let srv = site();
+    let env = env();
+    let steps = "    - goto: ${U}/vanish\n    - wait_for: { selector: \"#spinner\", state: gone, timeout: 2s }\n";
+    let r = run(&env, &browser(steps), &srv.url("")).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:#?}", r.last());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -280,6 +280,11 @@ async fn wait_for(
                     .map(|v| v == Value::Bool(true))
             }
         };
+        // A stale reference means the page changed the element under the look: look again.
+        let holds = match holds {
+            Err(e) if e.is_stale_element_reference() => Ok(false),
+            holds => holds,
+        };
         if holds.map_err(|e| Stop::Errored(classify(what, &e)))? {
             return Ok(());
         }
@@ -295,9 +300,14 @@ async fn wait_for(
     }
 }
 
+/// Whether an element matching `s` is displayed. One removed between the find and the display
+/// check (a stale reference: the page replaced or removed it) is not displayed.
 async fn visible(c: &Client, s: &Selector) -> Result<bool, CmdError> {
     match find(c, s).await? {
-        Some(el) => el.is_displayed().await,
+        Some(el) => match el.is_displayed().await {
+            Err(e) if e.is_stale_element_reference() => Ok(false),
+            shown => shown,
+        },
         None => Ok(false),
     }
 }
