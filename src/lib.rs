@@ -12,6 +12,7 @@ pub mod config;
 pub mod daemon;
 pub mod health;
 pub mod import;
+pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod observed;

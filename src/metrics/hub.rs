@@ -277,7 +277,7 @@ impl Hub {
             self.send().await;
         }
         self.send().await;
-        give_back_freed_memory();
+        crate::memory::give_back();
     }
 
     /// Moves one round of requests' worth of the windows ended by `now` (all of them when
@@ -358,22 +358,6 @@ fn until_flush(window: Duration, now: SystemTime) -> Duration {
         true => settle - into,
         false => w - into + settle,
     })
-}
-
-/// Returns the pages a flush freed to the system. glibc keeps freed memory in its per-thread
-/// arenas, and a flush of 10,000 canaries' windows copies about 15 MB on its way to CloudWatch:
-/// without this the process keeps that much more resident after every minute's flush.
-fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let start = std::time::Instant::now();
-        // SAFETY: malloc_trim only hands free pages back to the kernel; it takes the arenas'
-        // own locks and may be called at any time from any thread.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-        tracing::debug!(took = ?start.elapsed(), "freed memory returned to the system");
-    }
 }
 
 async fn sleep_until(t: Option<tokio::time::Instant>) {

@@ -191,6 +191,7 @@ pub async fn run(
         stopping: Arc::new(AtomicBool::new(false)),
     };
     s.apply(canaries);
+    crate::memory::give_back();
     let mut beat = tokio::time::interval(crate::health::EVERY);
     let heartbeat = s.opts.heartbeat.clone();
     loop {
@@ -213,6 +214,7 @@ pub async fn run(
             msg = control.recv() => match msg {
                 Some(Control::Reload(canaries)) => {
                     let (added, removed, kept) = s.apply(canaries);
+                    crate::memory::give_back();
                     s.emit(Event::Reloaded { added, removed, kept });
                 }
                 Some(Control::Shutdown) | None => break,
