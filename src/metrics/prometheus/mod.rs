@@ -1,8 +1,9 @@
 //! Prometheus: `/metrics` in the OpenMetrics text format (prometheus-client) and `/healthz`.
 
+mod canaries;
+
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, UNIX_EPOCH};
 
 use http_body_util::Full;
@@ -11,17 +12,11 @@ use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::health::Heartbeat;
-use crate::run::{Outcome, Phase, Run};
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CanaryLabel {
-    canary: String,
-}
+use crate::run::{Phase, Run};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PhaseLabels {
@@ -35,29 +30,18 @@ struct NotifyLabels {
     result: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    canary: String,
-    outcome: String,
-}
-
-type Hist = Family<CanaryLabel, Histogram, fn() -> Histogram>;
 type PhaseHist = Family<PhaseLabels, Histogram, fn() -> Histogram>;
 
 /// The Prometheus metrics of every run.
 pub struct Prometheus {
     registry: Registry,
-    success: Family<CanaryLabel, Gauge>,
-    degraded: Family<CanaryLabel, Gauge>,
-    duration: Hist,
+    /// Success, degraded, duration, runs, skips and certificate expiry, by canary.
+    canaries: Arc<canaries::Canaries>,
     /// Only with `--phase-metrics`: 6 histograms per canary (96 series) is the bulk of the
     /// memory and of a Prometheus server's cardinality.
     phase: Option<PhaseHist>,
-    cert_expiry: Family<CanaryLabel, Gauge<f64, AtomicU64>>,
-    runs: Family<OutcomeLabels, Counter>,
     /// The scheduler's, over every canary (one histogram, not one per canary).
     lateness: Histogram,
-    skipped: Family<CanaryLabel, Counter>,
     notifications: Family<NotifyLabels, Counter>,
     heartbeat: Option<Arc<Heartbeat>>,
 }
@@ -85,26 +69,11 @@ impl Prometheus {
             .iter()
             .map(|(k, v)| (label_name(k).into(), v.clone().into()));
         let mut registry = Registry::with_labels(labels);
-        let success = Family::<CanaryLabel, Gauge>::default();
-        let degraded = Family::<CanaryLabel, Gauge>::default();
-        let duration: Hist = Family::new_with_constructor(duration_buckets);
+        let canaries = Arc::new(canaries::Canaries::default());
         let phase = phases.then(|| PhaseHist::new_with_constructor(duration_buckets));
-        let cert_expiry = Family::<CanaryLabel, Gauge<f64, AtomicU64>>::default();
-        let runs = Family::<OutcomeLabels, Counter>::default();
         let lateness = lateness_buckets();
-        let skipped = Family::<CanaryLabel, Counter>::default();
         let notifications = Family::<NotifyLabels, Counter>::default();
-        registry.register(
-            "canary_success",
-            "1 if the canary's last run passed (or was degraded), else 0",
-            success.clone(),
-        );
-        registry.register(
-            "canary_degraded",
-            "1 if the canary's last run was degraded, else 0",
-            degraded.clone(),
-        );
-        registry.register("canary_duration_seconds", "Run duration", duration.clone());
+        registry.register_collector(Box::new(canaries.clone()));
         if let Some(phase) = &phase {
             registry.register(
                 "canary_phase_duration_seconds",
@@ -113,20 +82,9 @@ impl Prometheus {
             );
         }
         registry.register(
-            "canary_tls_cert_expiry_timestamp_seconds",
-            "When the server certificate expires (Unix time)",
-            cert_expiry.clone(),
-        );
-        registry.register("canary_runs", "Runs by outcome", runs.clone());
-        registry.register(
             "canary_schedule_lateness_seconds",
             "Actual start minus planned instant, over every canary",
             lateness.clone(),
-        );
-        registry.register(
-            "canary_skipped_runs",
-            "Instants skipped because the previous run was still going",
-            skipped.clone(),
         );
         registry.register(
             "canary_notifications",
@@ -135,14 +93,9 @@ impl Prometheus {
         );
         Prometheus {
             registry,
-            success,
-            degraded,
-            duration,
+            canaries,
             phase,
-            cert_expiry,
-            runs,
             lateness,
-            skipped,
             notifications,
             heartbeat,
         }
@@ -166,46 +119,30 @@ impl Prometheus {
 
     /// Records a run.
     pub fn observe(&self, run: &Run, lateness: Option<Duration>) {
-        let canary = CanaryLabel {
-            canary: run.canary.clone(),
-        };
-        let outcome = run.outcome();
-        self.success
-            .get_or_create(&canary)
-            .set(i64::from(outcome.is_pass()));
-        self.degraded
-            .get_or_create(&canary)
-            .set(i64::from(outcome == Outcome::Degraded));
-        self.duration
-            .get_or_create(&canary)
-            .observe(run.duration.as_secs_f64());
-        let outcome = OutcomeLabels {
-            canary: run.canary.clone(),
-            outcome: run.outcome().as_str().into(),
-        };
-        self.runs.get_or_create(&outcome).inc();
+        let steps = &run.last().steps;
+        let cert_expiry = steps
+            .iter()
+            .rev()
+            .find_map(|s| s.tls.as_ref()?.leaf())
+            .map(|t| {
+                let since = t.not_after.duration_since(UNIX_EPOCH);
+                since.unwrap_or_default().as_secs_f64()
+            });
+        let seconds = run.duration.as_secs_f64();
+        (self.canaries).run(&run.canary, run.outcome(), seconds, cert_expiry);
         if let Some(l) = lateness {
             self.lateness.observe(l.as_secs_f64());
         }
-        for step in &run.last().steps {
-            if let (Some(family), Some(p)) = (&self.phase, step.phases) {
-                for phase in Phase::ALL {
-                    let labels = PhaseLabels {
-                        canary: run.canary.clone(),
-                        phase: phase.as_str().into(),
-                    };
-                    family
-                        .get_or_create(&labels)
-                        .observe(p.get(phase).as_secs_f64());
-                }
-            }
-            if let Some(t) = step.tls.as_ref().and_then(|t| t.leaf()) {
-                let secs = t
-                    .not_after
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs_f64();
-                self.cert_expiry.get_or_create(&canary).set(secs);
+        let Some(family) = &self.phase else { return };
+        for p in steps.iter().filter_map(|s| s.phases) {
+            for phase in Phase::ALL {
+                let labels = PhaseLabels {
+                    canary: run.canary.clone(),
+                    phase: phase.as_str().into(),
+                };
+                family
+                    .get_or_create(&labels)
+                    .observe(p.get(phase).as_secs_f64());
             }
         }
     }
@@ -221,11 +158,7 @@ impl Prometheus {
 
     /// Records a skipped instant.
     pub fn skipped(&self, canary: &str) {
-        self.skipped
-            .get_or_create(&CanaryLabel {
-                canary: canary.into(),
-            })
-            .inc();
+        self.canaries.skipped(canary);
     }
 
     /// The exposition, in the OpenMetrics text format.
