@@ -156,11 +156,11 @@ struct Scheduler {
     clock: Clock,
     run_fn: RunFn,
     events: mpsc::UnboundedSender<Event>,
-    slots: BTreeMap<String, Slot>,
+    slots: BTreeMap<Arc<str>, Slot>,
     /// Every slot's next instant, earliest first, so a wake-up costs what fires, not what
     /// exists. An entry whose slot has moved on since (fired, rescheduled, removed) is stale and
-    /// dropped when it comes up.
-    due: BinaryHeap<Reverse<(DateTime<Utc>, String)>>,
+    /// dropped when it comes up. It shares its slot's name: planning allocates nothing.
+    due: BinaryHeap<Reverse<(DateTime<Utc>, Arc<str>)>>,
     tasks: JoinSet<(Run, Duration)>,
     in_flight: HashMap<Id, (Arc<Canary>, DateTime<Utc>)>,
     permits: Arc<Semaphore>,
@@ -231,8 +231,8 @@ impl Scheduler {
 
     /// Plans `name`'s next instant, if it has one.
     fn plan(&mut self, name: &str) {
-        if let Some(t) = self.slots.get(name).and_then(|slot| slot.next) {
-            self.due.push(Reverse((t, name.to_string())));
+        if let Some((name, Some(t))) = self.slots.get_key_value(name).map(|(n, s)| (n, s.next)) {
+            self.due.push(Reverse((t, name.clone())));
         }
     }
 
@@ -260,7 +260,7 @@ impl Scheduler {
         for canary in canaries {
             let canary = Arc::new(canary);
             let name = canary.name.clone();
-            let replanned = match self.slots.get_mut(&name) {
+            let replanned = match self.slots.get_mut(name.as_str()) {
                 Some(slot) => {
                     kept += 1;
                     let rescheduled = slot.canary.schedule != canary.schedule;
@@ -277,7 +277,7 @@ impl Scheduler {
                 None => {
                     added += 1;
                     let slot = Slot::new(canary, now, self.opts.spread);
-                    self.slots.insert(name.clone(), slot);
+                    self.slots.insert(Arc::from(name.as_str()), slot);
                     true
                 }
             };
@@ -285,10 +285,10 @@ impl Scheduler {
                 self.plan(&name);
             }
         }
-        let gone: Vec<String> = self
+        let gone: Vec<Arc<str>> = self
             .slots
             .keys()
-            .filter(|n| !names.contains(*n))
+            .filter(|n| !names.contains(&***n))
             .cloned()
             .collect();
         for name in &gone {
@@ -392,10 +392,10 @@ impl Scheduler {
                 Duration::ZERO,
             )
         });
-        if let Some(slot) = self.slots.get_mut(&canary.name) {
+        if let Some(slot) = self.slots.get_mut(canary.name.as_str()) {
             slot.running = false;
             if slot.removed {
-                self.slots.remove(&canary.name);
+                self.slots.remove(canary.name.as_str());
             }
         }
         self.emit(Event::Finished {
