@@ -8,7 +8,7 @@ mod hub;
 pub mod prometheus;
 mod series;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 pub use histogram::Aggregate;
@@ -52,13 +52,16 @@ type Dimensions = std::sync::Arc<[(String, String)]>;
 /// Keeps an aggregate per series per window, keyed by when each run *started*. The series that
 /// share their dimensions (one canary's eight, one step's two) share one entry, each series a
 /// small index and a 16-byte aggregate: about 250 bytes per canary per window, where an entry
-/// per series took about 1.2 KB.
+/// per series took about 1.2 KB. Every window of a canary shares one copy of its dimensions.
 #[derive(Debug)]
 pub struct Recorder {
     window: Duration,
     /// The metric names and units recorded so far (the program's own, a dozen), by index.
     metrics: Vec<(&'static str, Unit)>,
     open: BTreeMap<(u64, Dimensions), Vec<(u16, Aggregate)>>,
+    /// The dimension sets of the open windows (and of those drained last), one copy each: a
+    /// run's samples come with a copy of their own, dropped once recorded.
+    dimensions: HashSet<Dimensions>,
 }
 
 impl Recorder {
@@ -68,6 +71,7 @@ impl Recorder {
             window: window.max(Duration::from_secs(1)),
             metrics: Vec::new(),
             open: BTreeMap::new(),
+            dimensions: HashSet::new(),
         }
     }
 
@@ -76,16 +80,25 @@ impl Recorder {
         let w = self.window.as_secs();
         let start = secs(s.at) / w * w;
         let metric = self.metric(s.series.name, s.series.unit);
-        let series = self
-            .open
-            .entry((start, s.series.dimensions.clone()))
-            .or_default();
+        let dimensions = self.intern(&s.series.dimensions);
+        let series = self.open.entry((start, dimensions)).or_default();
         match series.iter_mut().find(|(m, _)| *m == metric) {
             Some((_, agg)) => agg.record(s.value),
             None => {
                 let mut agg = Aggregate::default();
                 agg.record(s.value);
                 series.push((metric, agg));
+            }
+        }
+    }
+
+    /// The one copy of `dims` the recorder keeps.
+    fn intern(&mut self, dims: &Dimensions) -> Dimensions {
+        match self.dimensions.get(dims) {
+            Some(kept) => kept.clone(),
+            None => {
+                self.dimensions.insert(dims.clone());
+                dims.clone()
             }
         }
     }
@@ -129,6 +142,12 @@ impl Recorder {
                     agg,
                 }
             }));
+        }
+        if out.len() < max {
+            // Every ended window is out: forget the dimensions no window holds any more (a
+            // canary removed, or renamed), once the last of its windows has been sent.
+            self.dimensions
+                .retain(|d| std::sync::Arc::strong_count(d) > 1);
         }
         out
     }
@@ -196,6 +215,30 @@ mod tests {
         assert_eq!(r.ended(at(180), true), 1);
         assert_eq!(r.drain_some(at(180), true, usize::MAX)[0].start, at(180));
         assert_eq!(r.open_windows(), 0);
+    }
+
+    #[test]
+    fn the_windows_of_a_canary_share_one_copy_of_its_dimensions_until_it_is_gone() {
+        let mut r = Recorder::new(Duration::from_secs(60));
+        for secs in [60, 61, 120] {
+            r.record(&sample("a", "Duration", secs, 1.0));
+        }
+        r.record(&sample("b", "Duration", 60, 1.0));
+        let at = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let dims = |w: &[Window], c: &str| {
+            let w = w.iter().find(|w| w.series.dimensions[0].1 == c).unwrap();
+            w.series.dimensions.clone()
+        };
+        let first = r.drain_some(at(120), false, usize::MAX);
+        let second = r.drain_some(at(180), false, usize::MAX);
+        assert!(std::sync::Arc::ptr_eq(
+            &dims(&first, "a"),
+            &dims(&second, "a")
+        ));
+        assert_eq!(r.dimensions.len(), 2, "b's last window is still being sent");
+        drop((first, second));
+        assert!(r.drain_some(at(240), false, usize::MAX).is_empty());
+        assert_eq!(r.dimensions.len(), 0, "no window holds a or b");
     }
 
     #[test]
