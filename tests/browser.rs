@@ -30,9 +30,13 @@ const LOGIN: &str = r#"<!doctype html><html><head><title>Shop login</title></hea
 <input id="tos" type="checkbox"><button type="submit" data-kind="primary">Sign in</button></form>
 <ul><li class="item">one</li><li class="item">two</li><li class="item">three</li></ul>
 <p id="hovered">no</p><p id="echo"></p><p id="typed"></p><input id="prefilled" value="old">
+<input id="upper"><p id="upkeys">0</p>
 <div class="dashboard" style="display:none"><h1>Welcome back</h1></div>
 <script>
 document.getElementById('hovered').addEventListener('mouseover', e => e.target.textContent = 'yes');
+const upper = document.getElementById('upper');
+upper.addEventListener('input', () => upper.value = upper.value.toUpperCase());
+upper.addEventListener('keydown', () => document.getElementById('upkeys').textContent++);
 document.getElementById('email').addEventListener('keydown', e => e.target.dataset.keys = 'pressed');
 document.getElementById('email').addEventListener('input', e => document.getElementById('typed').textContent = e.target.value);
 document.getElementById('email').addEventListener('keyup', e => { if (e.key === 'Enter') document.getElementById('echo').textContent = 'entered'; });
@@ -150,6 +154,10 @@ async fn a_login_flow_passes_with_every_action() {
     - fill: { selector: "#prefilled", value: "" }
     - eval: "document.getElementById('prefilled').value === ''"
     - fill: { selector: "#password", value: "${secret:PW}" }
+    # the page rewrites what is inserted at once, so the value is typed key by key instead
+    - fill: { selector: "#upper", value: abc }
+    - assert: { selector: "#upkeys", text_equals: "3" }
+    - eval: "document.getElementById('upper').value === 'ABC'"
     - select: { selector: "#plan", label: Alpha }
     - fill: { selector: "#plan", value: b }
     - check: "#tos"
