@@ -371,20 +371,20 @@ impl<'r> Section<'r> {
     /// The sections given, in the order of [`KINDS`].
     #[allow(clippy::too_many_arguments)]
     fn given(
-        http: &'r Option<S<RawHttp>>,
-        tcp: &'r Option<S<RawTcp>>,
-        dns: &'r Option<S<RawDns>>,
-        tls: &'r Option<S<RawTlsCheck>>,
-        websocket: &'r Option<S<RawWebSocket>>,
-        grpc: &'r Option<S<RawGrpc>>,
+        http: &'r Option<Box<S<RawHttp>>>,
+        tcp: &'r Option<Box<S<RawTcp>>>,
+        dns: &'r Option<Box<S<RawDns>>>,
+        tls: &'r Option<Box<S<RawTlsCheck>>>,
+        websocket: &'r Option<Box<S<RawWebSocket>>>,
+        grpc: &'r Option<Box<S<RawGrpc>>>,
     ) -> Vec<Section<'r>> {
         let mut out = Vec::new();
-        out.extend(http.as_ref().map(Section::Http));
-        out.extend(tcp.as_ref().map(Section::Tcp));
-        out.extend(dns.as_ref().map(Section::Dns));
-        out.extend(tls.as_ref().map(Section::Tls));
-        out.extend(websocket.as_ref().map(Section::WebSocket));
-        out.extend(grpc.as_ref().map(Section::Grpc));
+        out.extend(http.as_deref().map(Section::Http));
+        out.extend(tcp.as_deref().map(Section::Tcp));
+        out.extend(dns.as_deref().map(Section::Dns));
+        out.extend(tls.as_deref().map(Section::Tls));
+        out.extend(websocket.as_deref().map(Section::WebSocket));
+        out.extend(grpc.as_deref().map(Section::Grpc));
         out
     }
 

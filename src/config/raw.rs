@@ -90,17 +90,17 @@ pub struct RawCanary {
     #[serde(default)]
     pub variables: BTreeMap<String, S<String>>,
     /// A single-request canary: the request, with `assert:` and `capture:` inside.
-    pub http: Option<S<RawHttp>>,
+    pub http: Option<Box<S<RawHttp>>>,
     /// A TCP canary: connect, optionally send and expect a reply.
-    pub tcp: Option<S<RawTcp>>,
+    pub tcp: Option<Box<S<RawTcp>>>,
     /// A DNS canary: one query.
-    pub dns: Option<S<RawDns>>,
+    pub dns: Option<Box<S<RawDns>>>,
     /// A certificate-only TLS canary: a handshake with host:port.
-    pub tls: Option<S<RawTlsCheck>>,
+    pub tls: Option<Box<S<RawTlsCheck>>>,
     /// A WebSocket canary: connect, send, expect messages.
-    pub websocket: Option<S<RawWebSocket>>,
+    pub websocket: Option<Box<S<RawWebSocket>>>,
     /// A gRPC canary: the standard health check.
-    pub grpc: Option<S<RawGrpc>>,
+    pub grpc: Option<Box<S<RawGrpc>>>,
     /// A multi-step canary: steps run in order, passing captured values along.
     pub steps: Option<S<Vec<S<RawStep>>>>,
     /// A browser canary: actions in a real Chromium.
@@ -226,17 +226,17 @@ pub struct RawStep {
     /// The step's name, unique within the canary; the `StepName` in reports. Default `step N`.
     pub name: Option<S<String>>,
     /// An HTTP request.
-    pub http: Option<S<RawHttp>>,
+    pub http: Option<Box<S<RawHttp>>>,
     /// A TCP connection.
-    pub tcp: Option<S<RawTcp>>,
+    pub tcp: Option<Box<S<RawTcp>>>,
     /// A DNS query.
-    pub dns: Option<S<RawDns>>,
+    pub dns: Option<Box<S<RawDns>>>,
     /// A certificate-only TLS handshake.
-    pub tls: Option<S<RawTlsCheck>>,
+    pub tls: Option<Box<S<RawTlsCheck>>>,
     /// A WebSocket exchange.
-    pub websocket: Option<S<RawWebSocket>>,
+    pub websocket: Option<Box<S<RawWebSocket>>>,
     /// The gRPC health check.
-    pub grpc: Option<S<RawGrpc>>,
+    pub grpc: Option<Box<S<RawGrpc>>>,
     /// Assertions (may also sit inside `http:`).
     #[serde(default)]
     pub assert: Vec<S<RawAssert>>,
