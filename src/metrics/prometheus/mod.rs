@@ -129,7 +129,8 @@ impl Prometheus {
                 since.unwrap_or_default().as_secs_f64()
             });
         let seconds = run.duration.as_secs_f64();
-        (self.canaries).run(&run.canary, run.outcome(), seconds, cert_expiry);
+        self.canaries
+            .run(&run.canary, run.outcome(), seconds, cert_expiry);
         if let Some(l) = lateness {
             self.lateness.observe(l.as_secs_f64());
         }
