@@ -32,7 +32,7 @@ pub(super) fn dns(a: &Assertion, seen: &Observed, captures: &Captures) -> Assert
         Assertion::Rcode(want) => (&d.rcode == want, want.clone(), d.rcode.clone()),
         Assertion::Answers(test) => {
             let (ok, exp) = answers(test, &data, captures);
-            let actual = match test {
+            let actual = match **test {
                 AnswerTest::Count(_) => format!("{} ({shown})", data.len()),
                 _ => shown,
             };

@@ -31,7 +31,7 @@ pub fn evaluate(assertion: &Assertion, seen: &Observed, captures: &Captures) -> 
             let (passed, expected) = text_test(test, Some(&text), captures);
             result("body".into(), passed, expected, preview(&text))
         }
-        Assertion::Json(query, test) => json::json(query, test, seen, captures),
+        Assertion::Json(j) => json::json(&j.0, &j.1, seen, captures),
         Assertion::Tls(test) => tls::tls(test, seen, captures),
         Assertion::Cookie(name, test) => {
             let value = seen.cookie(name);

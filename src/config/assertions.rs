@@ -27,20 +27,20 @@ impl Compiler<'_> {
             RawAssert::Latency(phases) => return self.latency(phases, &a.referenced),
             RawAssert::Header(h) => self
                 .named_test(h, true)
-                .map(|(name, test)| Assertion::Header(name, test)),
+                .map(|(name, test)| Assertion::Header(name, Box::new(test))),
             RawAssert::Cookie(h) => self
                 .named_test(h, false)
-                .map(|(name, test)| Assertion::Cookie(name, test)),
+                .map(|(name, test)| Assertion::Cookie(name, Box::new(test))),
             RawAssert::Body(b) => self
                 .text_test(&b.value, None, false, &b.referenced)
-                .map(Assertion::Body),
+                .map(|t| Assertion::Body(Box::new(t))),
             RawAssert::Json(j) => self.json(j),
             RawAssert::Tls(t) => return self.tls(t),
             RawAssert::Rcode(r) => self.rcode(r),
             RawAssert::Answers(a) => self.answers(a),
             RawAssert::Ttl(b) => self
                 .bound(&b.value, &b.referenced, whole)
-                .map(Assertion::Ttl),
+                .map(|b| Assertion::Ttl(Box::new(b))),
             RawAssert::Authoritative(b) => Some(Assertion::Authoritative(b.value)),
         };
         one.into_iter().collect()
@@ -68,7 +68,7 @@ impl Compiler<'_> {
                 continue;
             };
             if let Some(b) = self.bound(&bound.value, &bound.referenced, values::duration_value) {
-                out.push(Assertion::Latency(phase, b));
+                out.push(Assertion::Latency(phase, Box::new(b)));
             }
         }
         out
@@ -137,7 +137,9 @@ impl Compiler<'_> {
                 "`tls:` needs a test: expires_in, chain_expires_in, protocol, hostname_matches, subject, issuer, names or cipher",
             );
         }
-        out.into_iter().map(Assertion::Tls).collect()
+        out.into_iter()
+            .map(|t| Assertion::Tls(Box::new(t)))
+            .collect()
     }
 
     /// A header (`header`: the name lower-cased and checked) or cookie test: name and one test.
@@ -314,7 +316,7 @@ impl Compiler<'_> {
         } else {
             JsonTest::Number(self.bound(&bounds, &j.referenced, number)?)
         };
-        Some(Assertion::Json(query?, test))
+        Some(Assertion::Json(Box::new((query?, test))))
     }
 
     /// A number, or bounds like `{ gte: 1 }`, on a length or count.

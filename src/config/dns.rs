@@ -140,7 +140,7 @@ impl Compiler<'_> {
         } else {
             AnswerTest::Count(self.length(t.count.as_ref()?)?)
         };
-        Some(Assertion::Answers(test))
+        Some(Assertion::Answers(Box::new(test)))
     }
 }
 
