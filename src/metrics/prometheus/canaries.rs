@@ -54,6 +54,13 @@ struct Series {
     duration_buckets: [AtomicU32; BOUNDS + 1],
 }
 
+impl Series {
+    /// True once the canary has run (a skip alone makes no run series).
+    fn ran(&self) -> bool {
+        self.last.load(Relaxed) != 0
+    }
+}
+
 impl Canaries {
     /// Records a run of `canary`: its outcome, its duration in seconds, and the expiry of the
     /// server certificate it saw (Unix seconds), if any.
@@ -189,8 +196,7 @@ fn encode_durations(
     encoder: &mut DescriptorEncoder,
     sorted: &[(&Arc<str>, &Series)],
 ) -> Result<(), std::fmt::Error> {
-    let ran = |s: &Series| s.last.load(Relaxed) != 0;
-    if !sorted.iter().any(|(_, s)| ran(s)) {
+    if !sorted.iter().any(|(_, s)| s.ran()) {
         return Ok(());
     }
     let mut family = encoder.encode_descriptor(
@@ -200,7 +206,7 @@ fn encode_durations(
         MetricType::Histogram,
     )?;
     let mut buckets = [(f64::MAX, 0u64); BOUNDS + 1];
-    for (canary, s) in sorted.iter().filter(|(_, s)| ran(s)) {
+    for (canary, s) in sorted.iter().filter(|(_, s)| s.ran()) {
         for (i, b) in buckets.iter_mut().enumerate() {
             b.0 = if i < BOUNDS { bound(i) } else { f64::MAX };
             b.1 = u64::from(s.duration_buckets[i].load(Relaxed));
@@ -219,8 +225,7 @@ fn encode_runs(
     encoder: &mut DescriptorEncoder,
     sorted: &[(&Arc<str>, &Series)],
 ) -> Result<(), std::fmt::Error> {
-    let ran = |s: &Series| s.last.load(Relaxed) != 0;
-    if !sorted.iter().any(|(_, s)| ran(s)) {
+    if !sorted.iter().any(|(_, s)| s.ran()) {
         return Ok(());
     }
     let mut family =
