@@ -29,6 +29,21 @@ pub fn shared_default() -> Result<Arc<ClientTls>, String> {
         .clone()
 }
 
+/// The settings of every check that says only `insecure: true`: nothing verified. Built once,
+/// on first use, like [`shared_default`].
+pub fn shared_insecure() -> Result<Arc<ClientTls>, String> {
+    static INSECURE: OnceLock<Result<Arc<ClientTls>, String>> = OnceLock::new();
+    INSECURE
+        .get_or_init(|| {
+            let trust = Trust {
+                insecure: true,
+                ..Trust::default()
+            };
+            ClientTls::new(trust).map(Arc::new)
+        })
+        .clone()
+}
+
 /// A client certificate chain and its private key, for mutual TLS.
 #[derive(Debug)]
 pub struct ClientCert {
@@ -69,6 +84,8 @@ pub struct ClientTls {
     verifier: Arc<dyn ServerCertVerifier>,
     roots: Arc<RootCertStore>,
     insecure: bool,
+    /// The HTTP clients built on these settings, shared by every request that uses them.
+    pub http: crate::check::http::Clients,
 }
 
 impl ClientTls {
@@ -116,24 +133,35 @@ impl ClientTls {
             verifier,
             roots,
             insecure,
+            http: Default::default(),
         })
     }
 
     /// The configuration of one connection, offering `alpn`; what the handshake shows is
     /// recorded into the returned [`Seen`].
     pub fn connection(&self, alpn: &[&[u8]]) -> (ClientConfig, Seen) {
+        let seen = Seen::default();
+        (self.config(alpn, Record::Into(seen.clone())), seen)
+    }
+
+    /// The configuration of connections made for many checks, offering `alpn`: each
+    /// handshake is recorded into the [`Seen`] that `current` gives at the time (if any).
+    pub fn shared_connection(&self, alpn: &[&[u8]], current: fn() -> Option<Seen>) -> ClientConfig {
+        self.config(alpn, Record::Current(current))
+    }
+
+    fn config(&self, alpn: &[&[u8]], record: Record) -> ClientConfig {
         let mut config = self.base.clone();
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        let seen = Seen::default();
         let inner = self.verifier.clone();
         config
             .dangerous()
             .set_certificate_verifier(Arc::new(Recorder {
                 inner,
                 roots: self.roots.clone(),
-                seen: seen.clone(),
+                record,
             }));
-        (config, seen)
+        config
     }
 
     /// True when certificates are not verified.
@@ -168,17 +196,37 @@ impl Seen {
     }
 }
 
+/// Where a verifier records what a handshake showed.
+#[derive(Debug)]
+enum Record {
+    /// Into this one record (a connection of one check).
+    Into(Seen),
+    /// Into the record this gives at the time of the handshake (a client shared by checks).
+    Current(fn() -> Option<Seen>),
+}
+
 /// Records the chain, path and protocol, then lets the real verifier decide.
 #[derive(Debug)]
 struct Recorder {
     inner: Arc<dyn ServerCertVerifier>,
     roots: Arc<RootCertStore>,
-    seen: Seen,
+    record: Record,
 }
 
 impl Recorder {
+    fn update(&self, f: impl FnOnce(&mut Option<TlsSeen>)) {
+        match &self.record {
+            Record::Into(seen) => seen.update(f),
+            Record::Current(current) => {
+                if let Some(seen) = current() {
+                    seen.update(f);
+                }
+            }
+        }
+    }
+
     fn set_protocol(&self, version: &str) {
-        self.seen.update(|s| {
+        self.update(|s| {
             if let Some(s) = s {
                 s.protocol = Some(version.into());
             }
@@ -196,7 +244,7 @@ impl ServerCertVerifier for Recorder {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let record = examine(&self.roots, end_entity, intermediates, server_name, now);
-        self.seen.update(|s| *s = Some(record));
+        self.update(|s| *s = Some(record));
         self.inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
     }

@@ -1,13 +1,15 @@
 //! Sessions: a login form with a CSRF token and a session cookie, cookie rules (path, Secure,
-//! expiry), no cookie carried to another attempt or canary, `cookies: false`, secret cookies,
-//! and the `cookie` assertion and capture.
+//! expiry), no cookie carried to another attempt or canary (run one after another or all at
+//! once), `cookies: false`, secret cookies, and the `cookie` assertion and capture.
 
 mod support;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use canary::config::{self, LoadOptions};
 use canary::run::{Outcome, Run};
+use support::certs::Ca;
 use support::server::{Reply, Req, Server};
 
 /// Loads every canary in `files` with `${U}` = `base` and runs them one after the other.
@@ -213,4 +215,97 @@ steps:
     assert!(text.contains("echo: session=***"), "{text}");
     let report = canary::report::json::render(&runs);
     assert!(!report.contains("TOPSECRET-1"));
+}
+
+/// Canaries run at once share HTTP clients; each run must still see only its own cookies,
+/// redirects, phases and certificate.
+#[tokio::test]
+async fn runs_at_once_keep_their_own_cookies_redirects_timings_and_certificates() {
+    let wait = Duration::from_millis(20);
+    let srv = Server::http(move |req| {
+        let parts: Vec<&str> = req.path().split('/').collect();
+        let reply = match parts[..] {
+            ["", "set", who] => {
+                Reply::text(200, "set").with_header("Set-Cookie", &format!("who={who}; Path=/"))
+            }
+            ["", "hop", who, "0"] => Reply::text(200, who),
+            ["", "hop", who, n] => {
+                let left: u32 = n.parse().unwrap();
+                Reply::redirect(&format!("/hop/{who}/{}", left - 1))
+            }
+            _ => Reply::text(200, &cookie_of(req)),
+        };
+        Reply::Delayed(wait, Box::new(reply))
+    });
+    let ca = Ca::new();
+    let soon = Server::https(ca.leaf(-1, 20), move |_| {
+        Reply::Delayed(wait, Box::new(Reply::text(200, "soon")))
+    });
+    let late = Server::https(ca.leaf(-1, 200), move |_| {
+        Reply::Delayed(wait, Box::new(Reply::text(200, "late")))
+    });
+    let mut files = Vec::new();
+    for i in 0..24 {
+        let yaml = format!(
+            r#"name: plain-{i:02}
+steps:
+  - {{ name: set, http: {{ url: "{u}/set/{i}" }} }}
+  - {{ name: hop, http: {{ url: "{u}/hop/{i}/{hops}", assert: [ {{ body: {{ equals: "{i}" }} }} ] }} }}
+  - {{ name: check, http: {{ url: "{u}/check", assert: [ {{ body: {{ equals: "who={i}" }} }} ] }} }}
+"#,
+            u = srv.url(""),
+            hops = i % 5,
+        );
+        files.push((format!("plain-{i:02}.yaml"), yaml));
+    }
+    for i in 0..8 {
+        let (srv, days) = if i % 2 == 0 {
+            (&soon, "lt: 30d")
+        } else {
+            (&late, "gt: 100d")
+        };
+        let yaml = format!(
+            "name: tls-{i}\nhttp:\n  url: {}/\n  tls: {{ insecure: true }}\n  assert:\n    - tls: {{ expires_in: {{ {days} }} }}\n",
+            srv.url("")
+        );
+        files.push((format!("tls-{i}.yaml"), yaml));
+    }
+    let dir = support::canary_dir_owned(&files);
+    let canaries = config::load(&[dir.path().into()], &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let canaries: Vec<_> = canaries.into_iter().map(std::sync::Arc::new).collect();
+    let runs = canary::runner::run_all(&canaries, 32, &Default::default(), |_| {}).await;
+    for r in &runs {
+        assert_eq!(
+            r.outcome(),
+            Outcome::Passed,
+            "{}: {:#?}",
+            r.canary,
+            r.last()
+        );
+        let steps = &r.last().steps;
+        let phases: Vec<_> = steps.iter().map(|s| s.phases.unwrap()).collect();
+        if r.canary.starts_with("plain-") {
+            let i: u32 = r.canary[6..].parse().unwrap();
+            assert_eq!(steps[1].redirects, i % 5, "{}", r.canary);
+            assert!(steps.iter().all(|s| s.tls.is_none()), "{}", r.canary);
+            assert!(
+                phases.iter().all(|p| p.tls.is_zero()),
+                "{}: {phases:?}",
+                r.canary
+            );
+        } else {
+            assert!(phases[0].tls > Duration::ZERO, "{}: {phases:?}", r.canary);
+            assert_eq!(steps[0].redirects, 0);
+        }
+        for p in &phases {
+            let sum = p.resolve + p.connect + p.tls + p.processing + p.transfer;
+            assert_eq!(sum, p.total, "{}", r.canary);
+            assert!(
+                p.processing >= wait,
+                "{}: the server's wait is processing: {p:?}",
+                r.canary
+            );
+        }
+    }
 }

@@ -113,8 +113,14 @@ impl Compiler<'_> {
         };
         let client = self.client_cert(t)?;
         let verify_name = t.value.verify_hostname.unwrap_or(true);
-        if !t.value.insecure && roots.is_empty() && client.is_none() && verify_name {
-            return self.default_tls(&t.referenced);
+        if roots.is_empty() && client.is_none() {
+            if t.value.insecure {
+                let r = crate::tls::shared_insecure();
+                return self.check(&t.referenced, r);
+            }
+            if verify_name {
+                return self.default_tls(&t.referenced);
+            }
         }
         let trust = Trust {
             insecure: t.value.insecure,

@@ -1,43 +1,71 @@
-//! Building the HTTP client of one request: TLS settings, timing hooks, cookies, proxy,
-//! HTTP version, redirect policy, no pooling.
+//! The HTTP clients: one per set of TLS settings and way of speaking HTTP, built on first use
+//! and shared by every request that uses them; their hooks (timing, cookies, redirects, TLS
+//! record) work for the [`current`] request. No pooling: every request opens its own connection.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
-use reqwest::redirect::Policy;
+use reqwest::redirect::{Action, Attempt, Policy};
 use rustls::client::Resumption;
+use url::Url;
 
-use super::cookies::Jar;
-use super::timing::{TimedConnectLayer, TimedResolver, Timing, TlsStartHook};
+use super::cookies::CurrentJar;
+use super::current;
+use super::timing::{TimedConnectLayer, TimedResolver, TlsStartHook};
 use crate::canary::http::{HttpVersion, Request};
-use crate::tls::{ClientTls, Seen};
+use crate::tls::ClientTls;
 
-/// Builds a client for `req` with no connection reuse, recording into `timing`, counting
-/// redirects, and keeping cookies in `jar`; the TLS handshake is recorded into the returned Seen.
-pub fn build(
-    req: &Request,
-    url: &str,
-    timing: &Timing,
-    redirects: Arc<AtomicU32>,
-    jar: Option<Arc<Jar>>,
-) -> reqwest::Result<(reqwest::Client, Seen)> {
-    let alpn: &[&[u8]] = match req.version {
-        HttpVersion::Http1 => &[b"http/1.1"],
-        HttpVersion::Http2 => &[b"h2"],
+/// How a client speaks HTTP.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// HTTP/1.1 only (ALPN `http/1.1` over TLS).
+    Http1 = 0,
+    /// HTTP/2 through ALPN `h2` over TLS.
+    Http2 = 1,
+    /// HTTP/2 with prior knowledge, over cleartext.
+    Http2Cleartext = 2,
+}
+
+impl Kind {
+    fn of(version: HttpVersion, url: &str) -> Kind {
+        match version {
+            HttpVersion::Http1 => Kind::Http1,
+            HttpVersion::Http2 if url.starts_with("https:") => Kind::Http2,
+            HttpVersion::Http2 => Kind::Http2Cleartext,
+        }
+    }
+}
+
+/// The HTTP clients built on one set of TLS settings, one per [`Kind`], each built on first use.
+#[derive(Debug, Default)]
+pub struct Clients([OnceLock<Result<reqwest::Client, String>>; 3]);
+
+/// The client for `req` to `url`: the one its TLS settings share for its HTTP version or, for a
+/// request through a proxy, one of its own.
+pub fn for_request(req: &Request, url: &str) -> Result<reqwest::Client, String> {
+    let kind = Kind::of(req.version, url);
+    match &req.proxy {
+        Some(proxy) => build(&req.tls, kind, Some(proxy)).map_err(|e| e.to_string()),
+        None => req.tls.http.0[kind as usize]
+            .get_or_init(|| build(&req.tls, kind, None).map_err(|e| e.to_string()))
+            .clone(),
+    }
+}
+
+/// Builds a client on `tls` speaking `kind`, without connection reuse.
+fn build(tls: &ClientTls, kind: Kind, proxy: Option<&Url>) -> reqwest::Result<reqwest::Client> {
+    let alpn: &[&[u8]] = match kind {
+        Kind::Http1 => &[b"http/1.1"],
+        Kind::Http2 | Kind::Http2Cleartext => &[b"h2"],
     };
-    let (mut tls, seen) = req.tls.connection(alpn);
-    tls.resumption = Resumption::store(Arc::new(TlsStartHook(timing.clone())));
-    let policy = if req.follow_redirects {
-        redirect_policy(req.max_redirects, redirects)
-    } else {
-        Policy::none()
-    };
+    let mut config = tls.shared_connection(alpn, current::tls);
+    config.resumption = Resumption::store(Arc::new(TlsStartHook));
     let mut b = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .tls_info(true)
-        .dns_resolver(Arc::new(TimedResolver(timing.clone())))
-        .connector_layer(TimedConnectLayer(timing.clone()))
-        .redirect(policy)
+        .tls_backend_preconfigured(config)
+        .dns_resolver(Arc::new(TimedResolver))
+        .connector_layer(TimedConnectLayer)
+        .redirect(Policy::custom(redirect))
+        .cookie_provider(Arc::new(CurrentJar))
         .pool_max_idle_per_host(0)
         // One request per connection, within the check's own deadline: TCP keep-alive probes
         // and a user timeout (below) would only cost five system calls per check.
@@ -49,35 +77,34 @@ pub fn build(
     {
         b = b.tcp_user_timeout(None);
     }
-    b = match &req.proxy {
+    b = match proxy {
         Some(url) => b.proxy(reqwest::Proxy::all(url.as_str())?),
         None => b.no_proxy(),
     };
-    if req.version == HttpVersion::Http2 && !url.starts_with("https:") {
-        b = b.http2_prior_knowledge();
-    } else if req.version == HttpVersion::Http1 {
-        b = b.http1_only();
-    }
-    if let Some(jar) = jar {
-        b = b.cookie_provider(jar);
-    }
-    Ok((b.build()?, seen))
+    b = match kind {
+        Kind::Http1 => b.http1_only(),
+        Kind::Http2 => b,
+        Kind::Http2Cleartext => b.http2_prior_knowledge(),
+    };
+    b.build()
 }
 
-/// Follows up to `max` redirects, stopping at a loop; counts the ones followed.
-fn redirect_policy(max: u32, count: Arc<AtomicU32>) -> Policy {
-    Policy::custom(move |attempt| {
-        let followed = attempt.previous().len() as u32;
-        if attempt.previous().iter().any(|u| u == attempt.url()) {
-            let msg = format!("redirect loop back to {}", attempt.url());
-            return attempt.error(msg);
-        }
-        if followed > max {
-            return attempt.error(format!("more than {max} redirects"));
-        }
-        count.store(followed, Ordering::Relaxed);
-        attempt.follow()
-    })
+/// The current request's redirect policy: follow up to its maximum, stopping at a loop, and
+/// count the ones followed.
+fn redirect(attempt: Attempt) -> Action {
+    let Some((Some(max), count)) = current::with(|c| (c.follow, c.redirects.clone())) else {
+        return attempt.stop();
+    };
+    let followed = attempt.previous().len() as u32;
+    if attempt.previous().iter().any(|u| u == attempt.url()) {
+        let msg = format!("redirect loop back to {}", attempt.url());
+        return attempt.error(msg);
+    }
+    if followed > max {
+        return attempt.error(format!("more than {max} redirects"));
+    }
+    count.store(followed, Ordering::Relaxed);
+    attempt.follow()
 }
 
 /// Pays the process's one-time costs before any check is timed: one request is sent through
@@ -125,7 +152,7 @@ async fn warm_request(tls: Arc<ClientTls>) -> Option<()> {
         version: HttpVersion::Http1,
         proxy: None,
     };
-    let (client, _) = build(&req, "http:", &Timing::default(), Arc::default(), None).ok()?;
+    let client = for_request(&req, "http:").ok()?;
     let request = client.get(format!("http://{addr}/")).send();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), request).await;
     server.abort();

@@ -49,6 +49,23 @@ impl reqwest::cookie::CookieStore for Jar {
     }
 }
 
+/// The cookie provider of a shared client: the [`current`](super::current) request's jar, if
+/// it keeps cookies.
+#[derive(Debug)]
+pub struct CurrentJar;
+
+impl reqwest::cookie::CookieStore for CurrentJar {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &HeaderValue>, url: &Url) {
+        if let Some(jar) = super::current::with(|c| c.jar.clone()).flatten() {
+            jar.set_cookies(headers, url);
+        }
+    }
+
+    fn cookies(&self, url: &Url) -> Option<HeaderValue> {
+        super::current::with(|c| c.jar.as_ref().and_then(|jar| jar.cookies(url))).flatten()
+    }
+}
+
 /// The cookies a response's `Set-Cookie` headers set (for a canary without a jar).
 pub fn set_by(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     headers

@@ -3,17 +3,16 @@
 
 mod client;
 mod cookies;
+mod current;
 mod error;
 mod timing;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use reqwest::Version;
 use reqwest::header::HeaderValue;
 
-pub use client::warm_up;
+pub use client::{Clients, warm_up};
 pub use cookies::Jar;
 pub use timing::Timing;
 
@@ -24,6 +23,7 @@ use crate::canary::http::{Auth, Body, Request, parse_url};
 use crate::observed::Observed;
 use crate::run::{CheckError, ErrorKind, Outcome, Phases, StepRun};
 use crate::template::Captures;
+use current::Current;
 
 /// A request that could not complete, with what was measured before it stopped.
 struct Failure {
@@ -67,32 +67,35 @@ pub async fn run(step: &Step, req: &Request, scope: &mut Scope) -> StepRun {
     out
 }
 
-/// Sends the request on a fresh client and reads the body, all before `deadline`.
+/// Sends the request on a fresh connection and reads the body, all before `deadline`.
 async fn fetch(
     req: &Request,
     url: &str,
     scope: &Scope,
     deadline: Instant,
 ) -> Result<Observed, Failure> {
-    let timing = Timing::default();
-    let redirects = Arc::new(AtomicU32::new(0));
     let fail = |error: CheckError| Failure {
         error,
         phases: None,
         status: None,
         redirects: 0,
     };
-    let (client, tls) = client::build(req, url, &timing, redirects.clone(), scope.cookies.clone())
-        .map_err(|e| {
-            fail(CheckError::new(
-                ErrorKind::Protocol,
-                format!("could not build the HTTP client: {e}"),
-            ))
-        })?;
+    let client = client::for_request(req, url).map_err(|e| {
+        fail(CheckError::new(
+            ErrorKind::Protocol,
+            format!("could not build the HTTP client: {e}"),
+        ))
+    })?;
     let request = build_request(&client, req, url, &scope.captures).map_err(fail)?;
+    let current = Current {
+        follow: req.follow_redirects.then_some(req.max_redirects),
+        jar: scope.cookies.clone(),
+        ..Current::default()
+    };
+    let timing = &current.timing;
     let start = Instant::now();
-    let exchange = exchange(&client, request, req.max_body, &timing);
-    let result = tokio::time::timeout_at(deadline.into(), exchange).await;
+    let exchange = exchange(&client, request, req.max_body, timing);
+    let result = tokio::time::timeout_at(deadline.into(), current.clone().scope(exchange)).await;
     let end = Instant::now();
     let headers = timing.headers();
     let phases = timing.phases(start, headers.map(|h| h.0), end);
@@ -100,13 +103,13 @@ async fn fetch(
         error,
         phases: Some(phases),
         status: headers.map(|h| h.1),
-        redirects: redirects.load(Ordering::Relaxed),
+        redirects: current.redirects(),
     };
     match result {
         Ok(Ok(mut seen)) => {
             seen.phases = phases;
-            seen.redirects = redirects.load(Ordering::Relaxed);
-            seen.tls = tls.get();
+            seen.redirects = current.redirects();
+            seen.tls = current.tls.get();
             seen.cookies = match (&scope.cookies, seen.url.as_deref().map(url::Url::parse)) {
                 (Some(jar), Some(Ok(u))) => jar.held_for(&u),
                 _ => cookies::set_by(&seen.headers),

@@ -3,7 +3,8 @@
 //! reqwest exposes no per-phase timings, so three hooks record instants as close to the wire as
 //! its public API allows: a DNS resolver (resolve), a connector layer (the whole connection),
 //! and rustls's session store, which rustls consults while it builds the ClientHello — that is,
-//! right after the TCP connection is up — splitting connect from TLS.
+//! right after the TCP connection is up — splitting connect from TLS. The hooks belong to a
+//! client shared by many requests, and record into the [`current`] request's timing.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use rustls::NamedGroup;
 use rustls::client::{ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue};
 use rustls::pki_types::ServerName;
 
+use super::current;
 use crate::run::Phases;
 
 /// Instants of one connection.
@@ -109,7 +111,7 @@ impl Timing {
 
 /// A DNS resolver that records how long resolution took; failures are [`DnsError`].
 #[derive(Debug, Clone)]
-pub struct TimedResolver(pub Timing);
+pub struct TimedResolver;
 
 /// A name that did not resolve.
 #[derive(Debug, thiserror::Error)]
@@ -121,13 +123,12 @@ pub struct DnsError {
 
 impl Resolve for TimedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let timing = self.0.clone();
         Box::pin(async move {
             let start = Instant::now();
             let host = name.as_str().to_string();
             let found = tokio::net::lookup_host((host.as_str(), 0)).await;
             let end = Instant::now();
-            timing.with_last(|c| c.resolved = Some((start, end)));
+            current::with(|now| now.timing.with_last(|c| c.resolved = Some((start, end))));
             let addrs: Vec<SocketAddr> = found
                 .map_err(|e| DnsError {
                     host: host.clone(),
@@ -145,16 +146,13 @@ impl Resolve for TimedResolver {
 
 /// A connector layer that records when each connection starts and is ready.
 #[derive(Debug, Clone)]
-pub struct TimedConnectLayer(pub Timing);
+pub struct TimedConnectLayer;
 
 impl<S> tower_layer::Layer<S> for TimedConnectLayer {
     type Service = TimedConnect<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        TimedConnect {
-            inner,
-            timing: self.0.clone(),
-        }
+        TimedConnect { inner }
     }
 }
 
@@ -162,7 +160,6 @@ impl<S> tower_layer::Layer<S> for TimedConnectLayer {
 #[derive(Debug, Clone)]
 pub struct TimedConnect<S> {
     inner: S,
-    timing: Timing,
 }
 
 impl<S, R> tower_service::Service<R> for TimedConnect<S>
@@ -182,7 +179,7 @@ where
     }
 
     fn call(&mut self, req: R) -> Self::Future {
-        let timing = self.timing.clone();
+        let timing = current::with(|now| now.timing.clone()).unwrap_or_default();
         if let Ok(mut ev) = timing.0.lock() {
             ev.conns.push(Conn {
                 start: Instant::now(),
@@ -203,12 +200,14 @@ where
 /// A rustls session store that never resumes (every handshake is a full, first-visit one)
 /// and records when rustls starts a handshake.
 #[derive(Debug)]
-pub struct TlsStartHook(pub Timing);
+pub struct TlsStartHook;
 
 impl TlsStartHook {
     fn mark(&self) {
-        self.0.with_last(|c| {
-            c.tls_start.get_or_insert_with(Instant::now);
+        current::with(|now| {
+            now.timing.with_last(|c| {
+                c.tls_start.get_or_insert_with(Instant::now);
+            });
         });
     }
 }
