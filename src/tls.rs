@@ -1,7 +1,8 @@
 //! TLS client settings shared by every check that speaks TLS: the crypto provider, trusted roots
 //! or none, a client certificate, and a verifier that records the chain it was shown.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use rustls::client::WebPkiServerVerifier;
@@ -29,19 +30,32 @@ pub fn shared_default() -> Result<Arc<ClientTls>, String> {
         .clone()
 }
 
-/// The settings of every check that says only `insecure: true`: nothing verified. Built once,
-/// on first use, like [`shared_default`].
-pub fn shared_insecure() -> Result<Arc<ClientTls>, String> {
-    static INSECURE: OnceLock<Result<Arc<ClientTls>, String>> = OnceLock::new();
-    INSECURE
-        .get_or_init(|| {
-            let trust = Trust {
-                insecure: true,
-                ..Trust::default()
-            };
-            ClientTls::new(trust).map(Arc::new)
-        })
-        .clone()
+/// Every set of TLS settings in use, by what it trusts: checks that say the same share one.
+type InUse = Mutex<HashMap<TrustKey, Weak<ClientTls>>>;
+
+/// What makes two sets of TLS settings the same: the flags and the bytes of every certificate
+/// and key.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TrustKey {
+    insecure: bool,
+    verify_name: bool,
+    roots: Vec<Vec<u8>>,
+    client: Option<(Vec<Vec<u8>>, Vec<u8>)>,
+}
+
+impl TrustKey {
+    fn of(trust: &Trust) -> TrustKey {
+        let der = |certs: &[CertificateDer<'static>]| certs.iter().map(|c| c.to_vec()).collect();
+        TrustKey {
+            insecure: trust.insecure,
+            verify_name: trust.verify_name,
+            roots: der(&trust.extra_roots),
+            client: trust
+                .client
+                .as_ref()
+                .map(|c| (der(&c.chain), c.key.secret_der().to_vec())),
+        }
+    }
 }
 
 /// A client certificate chain and its private key, for mutual TLS.
@@ -135,6 +149,24 @@ impl ClientTls {
             insecure,
             http: Default::default(),
         })
+    }
+
+    /// The settings for `trust`: the ones already in use for the same trust if there are (so
+    /// checks that say the same share one set, and its HTTP clients), else new ones.
+    pub fn shared(trust: Trust) -> Result<Arc<ClientTls>, String> {
+        static IN_USE: OnceLock<InUse> = OnceLock::new();
+        let key = TrustKey::of(&trust);
+        let mut in_use = IN_USE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(tls) = in_use.get(&key).and_then(Weak::upgrade) {
+            return Ok(tls);
+        }
+        let tls = Arc::new(ClientTls::new(trust)?);
+        in_use.retain(|_, t| t.strong_count() > 0);
+        in_use.insert(key, Arc::downgrade(&tls));
+        Ok(tls)
     }
 
     /// The configuration of one connection, offering `alpn`; what the handshake shows is
@@ -487,5 +519,29 @@ impl ServerCertVerifier for NoVerify {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_that_trust_the_same_share_one_set_of_settings_while_it_is_in_use() {
+        let trust = |insecure| Trust {
+            insecure,
+            verify_name: false,
+            ..Trust::default()
+        };
+        let a = ClientTls::shared(trust(true)).unwrap();
+        let b = ClientTls::shared(trust(true)).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = ClientTls::shared(trust(false)).unwrap();
+        assert!(!Arc::ptr_eq(&a, &other));
+        let gone = Arc::downgrade(&a);
+        drop((a, b));
+        assert!(gone.upgrade().is_none(), "the table keeps none alive");
+        let again = ClientTls::shared(trust(true)).unwrap();
+        assert!(again.insecure());
     }
 }

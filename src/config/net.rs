@@ -113,14 +113,8 @@ impl Compiler<'_> {
         };
         let client = self.client_cert(t)?;
         let verify_name = t.value.verify_hostname.unwrap_or(true);
-        if roots.is_empty() && client.is_none() {
-            if t.value.insecure {
-                let r = crate::tls::shared_insecure();
-                return self.check(&t.referenced, r);
-            }
-            if verify_name {
-                return self.default_tls(&t.referenced);
-            }
+        if !t.value.insecure && roots.is_empty() && client.is_none() && verify_name {
+            return self.default_tls(&t.referenced);
         }
         let trust = Trust {
             insecure: t.value.insecure,
@@ -128,8 +122,8 @@ impl Compiler<'_> {
             client,
             verify_name,
         };
-        let r = ClientTls::new(trust);
-        self.check(&t.referenced, r).map(Arc::new)
+        let r = ClientTls::shared(trust);
+        self.check(&t.referenced, r)
     }
 
     /// TLS on a connection: its trust, the name sent and checked, and SNI.
