@@ -88,6 +88,35 @@ pub fn reap_orphans() -> usize {
     reaped
 }
 
+/// Waits up to `limit` until no process of group `pgid` is left, reaping those that became
+/// canary's children (zombies of another parent are that parent's to reap); false on timeout.
+pub fn wait_group_gone(pgid: i32, limit: Duration) -> bool {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        reap_orphans();
+        if !group_left(pgid) {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether a process of group `pgid` still runs, or is a zombie canary must reap.
+fn group_left(pgid: i32) -> bool {
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(Stat::read)
+        .any(|s| s.pgrp == pgid && (s.state != 'Z' || s.ppid == me))
+}
+
 /// The fields of `/proc/<pid>/stat` the reaper needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stat {

@@ -723,3 +723,24 @@ async fn canary_run_keeps_one_browser_waiting_unless_told_not_to() {
         assert_eq!(child.wait().unwrap().code(), Some(0));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_shutdown_no_process_of_chromedriver_or_its_browsers_runs() {
+    let Some(_turn) = turn().await else { return };
+    let srv = site();
+    let env = env();
+    let driver = env.ctx.webdriver.as_ref().unwrap();
+    driver.keep_warm(true);
+    // A browser waits for the next run when the driver is shut down, as at SIGTERM.
+    let (chromedriver, _spare) =
+        run_and_spare(&env, &browser("    - goto: ${U}/login\n"), &srv.url("")).await;
+    driver.shutdown();
+    let left: Vec<(u32, Stat)> = processes()
+        .into_iter()
+        .filter(|(_, s)| s.pgrp as u32 == chromedriver && s.state != 'Z')
+        .collect();
+    assert!(
+        left.is_empty(),
+        "still running the moment shutdown returns: {left:?}"
+    );
+}

@@ -388,6 +388,16 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.kill();
     let _ = child.wait();
     crate::reaper::release(child.id());
+    // SIGKILL is sent, not done: a browser process can take a moment to exit, and canary, about
+    // to exit itself, must not leave one behind.
+    if let Ok(pid) = i32::try_from(child.id())
+        && !crate::reaper::wait_group_gone(pid, Duration::from_secs(2))
+    {
+        tracing::warn!(
+            group = pid,
+            "browser processes still running 2 s after being killed"
+        );
+    }
 }
 
 /// Removes a stopped chromedriver's temporary directory; a browser process still exiting may
