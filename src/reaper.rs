@@ -62,21 +62,8 @@ async fn sweep_forever() {
 pub fn reap_orphans() -> usize {
     let me = std::process::id();
     let own = OWN.lock().map(|o| o.clone()).unwrap_or_default();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
     let mut reaped = 0;
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Some(stat) = Stat::read(pid) else {
-            continue;
-        };
+    for (pid, stat) in processes() {
         let owned = own.iter().any(|o| i64::from(*o) == i64::from(pid));
         if stat.ppid == me as i32 && stat.state == 'Z' && !owned {
             // SAFETY: waitpid on a zombie child of this process, without blocking; the status
@@ -107,14 +94,17 @@ pub fn wait_group_gone(pgid: i32, limit: Duration) -> bool {
 /// Whether a process of group `pgid` still runs, or is a zombie canary must reap.
 fn group_left(pgid: i32) -> bool {
     let me = std::process::id() as i32;
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries
+    processes().any(|(_, s)| s.pgrp == pgid && (s.state != 'Z' || s.ppid == me))
+}
+
+/// Every process in `/proc` now, with its stat line (none when `/proc` cannot be read).
+fn processes() -> impl Iterator<Item = (i32, Stat)> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(Stat::read)
-        .any(|s| s.pgrp == pgid && (s.state != 'Z' || s.ppid == me))
+        .filter_map(|pid| Some((pid, Stat::read(pid)?)))
 }
 
 /// The fields of `/proc/<pid>/stat` the reaper needs.
