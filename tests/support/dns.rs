@@ -74,10 +74,8 @@ impl DnsServer {
 
     /// A server on 127.0.0.1:`port` (UDP and TCP; 0: any free port).
     pub fn start_on(port: u16, records: Vec<Record>) -> DnsServer {
-        let std_udp = std::net::UdpSocket::bind(("127.0.0.1", port))
-            .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}/udp: {e}"));
+        let (std_udp, std_tcp) = bind_pair(port);
         let addr = std_udp.local_addr().unwrap();
-        let std_tcp = std::net::TcpListener::bind(addr).unwrap();
         std_udp.set_nonblocking(true).unwrap();
         std_tcp.set_nonblocking(true).unwrap();
         let records = Arc::new(Mutex::new(records));
@@ -118,6 +116,23 @@ impl DnsServer {
     pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }
+}
+
+/// A UDP socket and a TCP listener on the same 127.0.0.1 port. With
+/// `port` 0 the kernel picks the UDP port, which another test may already
+/// hold for TCP; then it tries another.
+fn bind_pair(port: u16) -> (std::net::UdpSocket, std::net::TcpListener) {
+    let mut last = None;
+    for _ in 0..100 {
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}/udp: {e}"));
+        match std::net::TcpListener::bind(udp.local_addr().unwrap()) {
+            Ok(tcp) => return (udp, tcp),
+            Err(e) if port == 0 && e.kind() == std::io::ErrorKind::AddrInUse => last = Some(e),
+            Err(e) => panic!("cannot listen on 127.0.0.1:{port}/tcp: {e}"),
+        }
+    }
+    panic!("no free 127.0.0.1 port for both UDP and TCP: {last:?}")
 }
 
 impl Drop for DnsServer {
