@@ -134,8 +134,9 @@ row "fresh-connection checks/s (CPU ms per check)" "$cps ($cpu)" "-" "blackbox_e
 row "checks/s as a share of wrk's Connection: close rate" "$cps" "-" "wrk $wr" "$(ratio "$cps" "$wr")"
 
 echo "daemon ..." >&2
-# `canary run`: N canaries on rate(1 minute), spread over the minute, no sinks; CPU per run and
-# resident memory over 40 s after 10 s of warm-up (runs counted from its log lines).
+# `canary run`: N canaries on rate(1 minute), spread over the minute, no sinks; CPU per run,
+# schedule lateness p99 and resident memory over 40 s after 10 s of warm-up (runs read from its
+# log lines).
 daemon() {
     local bin=$1 n=$2 dir=$work/daemon$2 log=$work/daemon.log
     if [ ! -d "$dir" ]; then
@@ -148,13 +149,17 @@ daemon() {
     "$bin" run "$dir" --spread 60s --max-concurrent 64 --log-format json 2>"$log" &
     local pid=$!
     sleep 10
-    local c0 r0 c1 r1 rss
-    c0=$(awk '{print $14+$15}' /proc/$pid/stat); r0=$(grep -c '"message":"run"' "$log" || true)
+    local c0 l0 c1 l1 rss
+    c0=$(awk '{print $14+$15}' /proc/$pid/stat); l0=$(wc -l <"$log")
     sleep 40
-    c1=$(awk '{print $14+$15}' /proc/$pid/stat); r1=$(grep -c '"message":"run"' "$log" || true)
+    c1=$(awk '{print $14+$15}' /proc/$pid/stat); l1=$(wc -l <"$log")
     rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    python3 -c "t=$(getconf CLK_TCK); print('%.3f ms, %.0f MB' % (($c1-$c0)/t*1000/max(1,$r1-$r0), $rss/1024))"
+    sed -n "$((l0 + 1)),${l1}p" "$log" | python3 -c "
+import json, sys
+late = sorted(e['lateness_ms'] for e in map(json.loads, sys.stdin) if e.get('message') == 'run')
+cpu = ($c1 - $c0) / $(getconf CLK_TCK) * 1000
+print('%.3f ms, lateness p99 %.1f ms, %.0f MB' % (cpu / max(1, len(late)), late[int(0.99 * len(late))] if late else 0, $rss / 1024))"
 }
 # The floor: a blocking C loop making the same request as often (every 60 ms and every 6 ms).
 cc -O2 -o "$work/floor" benches/floor.c
@@ -163,7 +168,7 @@ for n in 1000 10000; do
     old="-"
     [ -n "$base" ] && old=$(daemon "$base" "$n")
     floor=$("$work/floor" "$port" $((60000 / n)) $((n * 40 / 60)) | cut -d, -f1)
-    row "canary run, $n canaries: CPU per run, resident" "$new" "$old" \
+    row "canary run, $n canaries: CPU per run, lateness p99, resident" "$new" "$old" \
         "C loop, one request per $((60000 / n)) ms: $floor" "$(ratio "${new%% ms*}" "${floor%% ms}")"
 done
 

@@ -234,11 +234,13 @@ async fn spread_moves_each_canary_by_a_fixed_offset() {
         assert_eq!(ms.len(), 2, "{n}: {ms:?}");
         assert_eq!(ms[1] - ms[0], 60_000, "{n}: {ms:?}");
         assert!((0..10_000).contains(&ms[0]), "{n}: {ms:?}");
+        // 20 canaries 500 ms apart on average: they start on a grid of whole seconds.
+        assert_eq!(ms[0] % 1000, 0, "{n}: {ms:?}");
         firsts.push(ms[0]);
     }
     firsts.sort();
     firsts.dedup();
-    assert!(firsts.len() >= 15, "offsets should differ: {firsts:?}");
+    assert!(firsts.len() >= 7, "offsets should differ: {firsts:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -40,7 +40,8 @@ pub fn real_runner(ctx: Arc<crate::check::Context>) -> RunFn {
 pub struct Options {
     /// At most this many runs at once; a run over the bound waits (and its lateness shows it).
     pub max_concurrent: usize,
-    /// Each canary's instants are moved by a fixed offset in `[0, spread)`, from its name.
+    /// Each canary's instants are moved by a fixed offset in `[0, spread)`, from its name;
+    /// offsets share steps so that a few canaries start on one wake-up (see `Spread::new`).
     pub spread: Duration,
     /// How long in-flight runs may finish after shutdown starts.
     pub grace: Duration,
@@ -108,8 +109,8 @@ struct Slot {
 }
 
 impl Slot {
-    fn new(canary: Arc<Canary>, now: DateTime<Utc>, spread: Duration) -> Slot {
-        let offset = spread_offset(&canary.name, spread);
+    fn new(canary: Arc<Canary>, now: DateTime<Utc>, spread: Spread) -> Slot {
+        let offset = spread.offset(&canary.name);
         let mut slot = Slot {
             canary,
             start: now,
@@ -133,16 +134,45 @@ impl Slot {
     }
 }
 
-/// A fixed offset in `[0, spread)` from the canary's name (FNV-1a), so restarts keep it.
-fn spread_offset(name: &str, spread: Duration) -> TimeDelta {
-    let ms = spread.as_millis() as u64;
-    if ms == 0 {
-        return TimeDelta::zero();
+/// How instants are spread: a fixed offset per canary, a multiple of `step` below `spread`.
+#[derive(Debug, Clone, Copy)]
+struct Spread {
+    spread: Duration,
+    step: Duration,
+}
+
+impl Spread {
+    /// Canaries that start together share one wake-up, and a wake-up from idle costs more than
+    /// the run it starts (two to three times on a virtual machine). So offsets fall on a grid,
+    /// and a step of it holds as many canaries as there are milliseconds between two offsets
+    /// spread evenly, at most 8, a quarter of `max_concurrent` and an eighth of the canaries (a
+    /// few canaries stay apart): 1,000 canaries over 60 s start 8 at a time every 0.48 s; at
+    /// 100,000 the daemon never idles long, grouping would only add lateness, and the step is
+    /// 1 ms. The step is 1 ms to 1 s.
+    fn new(spread: Duration, canaries: usize, max_concurrent: usize) -> Spread {
+        let apart_ms = spread.as_millis() / canaries.max(1) as u128;
+        let together = (apart_ms as usize)
+            .min(max_concurrent / 4)
+            .min(canaries / 8)
+            .clamp(1, 8) as u32;
+        let step = (spread * together / canaries.max(1) as u32)
+            .clamp(Duration::from_millis(1), Duration::from_secs(1));
+        Spread { spread, step }
     }
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    TimeDelta::milliseconds((hash % ms) as i64)
+
+    /// A fixed offset in `[0, spread)` from the canary's name (FNV-1a), so a restart with the
+    /// same canaries keeps it.
+    fn offset(&self, name: &str) -> TimeDelta {
+        let step = self.step.as_millis().max(1) as u64;
+        let steps = self.spread.as_millis() as u64 / step;
+        if steps == 0 {
+            return TimeDelta::zero();
+        }
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        TimeDelta::milliseconds(((hash % steps) * step) as i64)
+    }
 }
 
 /// The longest a run may take before the scheduler cuts it off: every attempt's timeout, and 5 s.
@@ -257,6 +287,7 @@ impl Scheduler {
         let now = self.clock.now();
         let (mut added, mut kept) = (0, 0);
         let names: HashSet<String> = canaries.iter().map(|c| c.name.clone()).collect();
+        let spread = Spread::new(self.opts.spread, names.len(), self.opts.max_concurrent);
         for canary in canaries {
             let canary = Arc::new(canary);
             let name = canary.name.clone();
@@ -276,7 +307,7 @@ impl Scheduler {
                 }
                 None => {
                     added += 1;
-                    let slot = Slot::new(canary, now, self.opts.spread);
+                    let slot = Slot::new(canary, now, spread);
                     self.slots.insert(Arc::from(name.as_str()), slot);
                     true
                 }
@@ -428,5 +459,66 @@ impl Scheduler {
                 lateness: Duration::ZERO,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offsets(spread: Spread, n: usize) -> Vec<i64> {
+        (0..n)
+            .map(|i| spread.offset(&format!("canary-{i}")).num_milliseconds())
+            .collect()
+    }
+
+    /// The canaries starting at each offset, largest group first.
+    fn groups(offsets: &[i64]) -> Vec<usize> {
+        let mut count = HashMap::new();
+        for o in offsets {
+            *count.entry(*o).or_insert(0) += 1;
+        }
+        let mut sizes: Vec<usize> = count.into_values().collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        sizes
+    }
+
+    #[test]
+    fn few_canaries_far_apart_start_in_small_groups_on_a_grid() {
+        let s = Spread::new(Duration::from_secs(60), 1000, 64);
+        assert_eq!(s.step, Duration::from_millis(480));
+        let o = offsets(s, 1000);
+        assert!(o.iter().all(|o| o % 480 == 0 && (0..60_000).contains(o)));
+        let g = groups(&o);
+        assert!(g.len() >= 110, "{} of 125 steps used", g.len());
+        assert!(g[0] <= 24, "largest group {}", g[0]);
+        // The concurrency bound caps a group: a quarter of 16 is 4.
+        assert_eq!(
+            Spread::new(Duration::from_secs(60), 1000, 16).step,
+            Duration::from_millis(240)
+        );
+    }
+
+    #[test]
+    fn many_canaries_close_together_are_not_grouped() {
+        let s = Spread::new(Duration::from_secs(60), 100_000, 64);
+        assert_eq!(s.step, Duration::from_millis(1));
+        let s = Spread::new(Duration::from_secs(60), 10_000, 64);
+        assert_eq!(s.step, Duration::from_millis(36));
+        assert!(groups(&offsets(s, 10_000))[0] <= 20);
+    }
+
+    #[test]
+    fn a_few_canaries_keep_apart() {
+        let s = Spread::new(Duration::from_millis(1500), 2, 64);
+        assert_eq!(s.step, Duration::from_millis(750));
+        let s = Spread::new(Duration::from_secs(10), 20, 100);
+        assert_eq!(s.step, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn no_spread_is_no_offset() {
+        let s = Spread::new(Duration::ZERO, 1000, 64);
+        assert!(offsets(s, 100).iter().all(|o| *o == 0));
     }
 }

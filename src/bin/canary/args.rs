@@ -41,7 +41,7 @@ pub struct RunArgs {
     /// At most this many runs at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..), env = "CANARY_MAX_CONCURRENT")]
     pub max_concurrent: u16,
-    /// Move each canary's instants by a fixed offset below this, so canaries on the same schedule do not fire together.
+    /// Move each canary's instants by a fixed offset below this, so canaries on the same schedule do not fire together (a few far-apart ones share a start, to share a wake-up).
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration, env = "CANARY_SPREAD")]
     pub spread: Duration,
     /// On SIGTERM/SIGINT, how long in-flight runs may finish (ECS and Kubernetes allow 30 s).
