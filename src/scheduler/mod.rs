@@ -134,6 +134,9 @@ impl Slot {
     }
 }
 
+/// The longest spread that counts (offsets stay within the dates a schedule can reach).
+const YEAR: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// How instants are spread: a fixed offset per canary, a multiple of `step` below `spread`.
 #[derive(Debug, Clone, Copy)]
 struct Spread {
@@ -148,8 +151,9 @@ impl Spread {
     /// spread evenly, at most 8, a quarter of `max_concurrent` and an eighth of the canaries (a
     /// few canaries stay apart): 1,000 canaries over 60 s start 8 at a time every 0.48 s; at
     /// 100,000 the daemon never idles long, grouping would only add lateness, and the step is
-    /// 1 ms. The step is 1 ms to 1 s.
+    /// 1 ms. The step is 1 ms to 1 s; a spread over a year counts as a year.
     fn new(spread: Duration, canaries: usize, max_concurrent: usize) -> Spread {
+        let spread = spread.min(YEAR);
         let apart_ms = spread.as_millis() / canaries.max(1) as u128;
         let together = (apart_ms as usize)
             .min(max_concurrent / 4)
@@ -514,6 +518,13 @@ mod tests {
         assert_eq!(s.step, Duration::from_millis(750));
         let s = Spread::new(Duration::from_secs(10), 20, 100);
         assert_eq!(s.step, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_spread_of_ages_is_no_overflow() {
+        let ages = Duration::from_secs(u64::MAX / 2);
+        assert_eq!(Spread::new(ages, 1, 64).step, Duration::from_secs(1));
+        assert!(Spread::new(ages, 1, 64).offset("c") < TimeDelta::days(366));
     }
 
     #[test]
