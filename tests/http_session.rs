@@ -221,7 +221,29 @@ steps:
 /// redirects, phases and certificate.
 #[tokio::test]
 async fn runs_at_once_keep_their_own_cookies_redirects_timings_and_certificates() {
-    let wait = Duration::from_millis(20);
+    let (canaries, _keep) = mixed_canaries();
+    let runs = canary::runner::run_all(&canaries, 32, &Default::default(), |_| {}).await;
+    each_kept_its_own(&runs);
+}
+
+/// The same, run on two threads with a runtime each (as `canary test` runs them).
+#[test]
+fn runs_at_once_on_threads_keep_their_own_cookies_redirects_timings_and_certificates() {
+    let (canaries, _keep) = mixed_canaries();
+    let runs = canary::runner::run_all_on_threads(&canaries, 32, 2, &Default::default(), |_| {});
+    each_kept_its_own(&runs.unwrap());
+}
+
+/// What must live while the canaries run: their folder and the servers.
+type Keep = (tempfile::TempDir, [Server; 3]);
+
+/// How long each test server waits before it answers.
+const WAIT: Duration = Duration::from_millis(20);
+
+/// 24 plain canaries (a cookie, redirects, the cookie back) and 8 TLS ones whose certificates
+/// expire soon or late; with the servers they talk to.
+fn mixed_canaries() -> (Vec<std::sync::Arc<canary::canary::Canary>>, Keep) {
+    let wait = WAIT;
     let srv = Server::http(move |req| {
         let parts: Vec<&str> = req.path().split('/').collect();
         let reply = match parts[..] {
@@ -274,8 +296,13 @@ steps:
     let canaries = config::load(&[dir.path().into()], &LoadOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let canaries: Vec<_> = canaries.into_iter().map(std::sync::Arc::new).collect();
-    let runs = canary::runner::run_all(&canaries, 32, &Default::default(), |_| {}).await;
-    for r in &runs {
+    (canaries, (dir, [srv, soon, late]))
+}
+
+/// Each run saw only its own cookie, redirects and certificate, and its phases add up.
+fn each_kept_its_own(runs: &[Run]) {
+    let wait = WAIT;
+    for r in runs {
         assert_eq!(
             r.outcome(),
             Outcome::Passed,

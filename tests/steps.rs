@@ -239,14 +239,43 @@ async fn a_missing_capture_fails_the_step_with_the_reason() {
 
 #[tokio::test]
 async fn parallel_runs_keep_to_the_limit_and_come_back_in_order() {
-    // Each answer takes 300 ms: with 4 at a time the first four arrive together, and each later
-    // one only once one of the four before it has been answered.
-    let wait = Duration::from_millis(300);
+    let (canaries, _dir, arrivals) = slow_canaries();
+    let mut seen = 0;
+    let runs = canary::runner::run_all(&canaries, 4, &Default::default(), |_| seen += 1).await;
+    assert_eq!(seen, 12);
+    four_at_a_time_in_order(&runs, &arrivals);
+}
+
+#[test]
+fn parallel_runs_on_threads_keep_to_the_limit_and_come_back_in_order() {
+    // Two threads of two runs each: still 4 at once in all, every run seen once, in order.
+    let (canaries, _dir, arrivals) = slow_canaries();
+    let mut seen = Vec::new();
+    let runs = canary::runner::run_all_on_threads(&canaries, 4, 2, &Default::default(), |r| {
+        seen.push(r.canary.clone())
+    })
+    .unwrap();
+    seen.sort();
+    assert_eq!(
+        seen,
+        (0..12).map(|i| format!("c{i:02}")).collect::<Vec<_>>()
+    );
+    four_at_a_time_in_order(&runs, &arrivals);
+}
+
+/// What must live while the canaries run: their folder and the server.
+type Keep = (tempfile::TempDir, Server);
+
+/// When the slow server saw each request.
+type Arrivals = Arc<Mutex<Vec<Instant>>>;
+
+/// Twelve canaries against a server that answers each request after [`SLOW`].
+fn slow_canaries() -> (Vec<Arc<canary::canary::Canary>>, Keep, Arrivals) {
     let arrivals = Arc::new(Mutex::new(Vec::new()));
     let seen = arrivals.clone();
     let srv = Server::http(move |_| {
         seen.lock().unwrap().push(Instant::now());
-        Reply::Delayed(wait, Box::new(Reply::text(200, "ok")))
+        Reply::Delayed(SLOW, Box::new(Reply::text(200, "ok")))
     });
     let files: Vec<(String, String)> = (0..12)
         .map(|i| {
@@ -267,9 +296,15 @@ async fn parallel_runs_keep_to_the_limit_and_come_back_in_order() {
         .into_iter()
         .map(Arc::new)
         .collect();
-    let mut seen = 0;
-    let runs = canary::runner::run_all(&canaries, 4, &Default::default(), |_| seen += 1).await;
-    assert_eq!(seen, 12);
+    (canaries, (dir, srv), arrivals)
+}
+
+/// How long the slow server takes to answer.
+const SLOW: Duration = Duration::from_millis(300);
+
+/// With 4 at a time the first four arrive together, and each later one only once one of the
+/// four before it has been answered; the runs come back in the canaries' order and all pass.
+fn four_at_a_time_in_order(runs: &[canary::run::Run], arrivals: &Arrivals) {
     let names: Vec<&str> = runs.iter().map(|r| r.canary.as_str()).collect();
     assert_eq!(
         names,
@@ -278,8 +313,8 @@ async fn parallel_runs_keep_to_the_limit_and_come_back_in_order() {
     assert!(runs.iter().all(|r| r.outcome() == Outcome::Passed));
     let at = arrivals.lock().unwrap().clone();
     assert_eq!(at.len(), 12);
-    assert!(at[3] - at[0] < wait, "not 4 at once: {at:?}");
+    assert!(at[3] - at[0] < SLOW, "not 4 at once: {at:?}");
     for k in 4..12 {
-        assert!(at[k] - at[k - 4] >= wait, "more than 4 at once: {at:?}");
+        assert!(at[k] - at[k - 4] >= SLOW, "more than 4 at once: {at:?}");
     }
 }

@@ -42,14 +42,15 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
         .context(&canaries.iter().collect::<Vec<_>>(), !args.once);
     if args.once {
         let flush = args.metrics.flush_timeout;
-        let (runs, code) = rt.block_on(once(
+        let (runs, code) = once(
+            &rt,
             canaries,
             args.max_concurrent.into(),
             sinks,
             flush,
             &ctx,
             args.fail_on_degraded,
-        ));
+        );
         if let Some(path) = &args.html {
             write_report(path, &report::html::render(&runs))?;
         }
@@ -102,7 +103,8 @@ async fn notifier(
 }
 
 /// `canary run --once`: every canary once, logged and recorded, sinks flushed; `test`'s exit codes.
-async fn once(
+fn once(
+    rt: &tokio::runtime::Runtime,
     canaries: Vec<Canary>,
     parallel: usize,
     sinks: Sinks,
@@ -110,16 +112,15 @@ async fn once(
     ctx: &Arc<RunContext>,
     fail_on_degraded: bool,
 ) -> (Vec<canary::run::Run>, ExitCode) {
-    canary::reaper::start();
+    rt.block_on(async { canary::reaper::start() });
     sinks.canaries(&canaries);
     let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
-    let runs = runner::run_all(&canaries, parallel, ctx, |r| {
+    let runs = runner::run_all_blocking(rt, &canaries, parallel, ctx, |r| {
         canary::daemon::log_run(r, None);
         sinks.run(r, None);
-    })
-    .await;
+    });
     sinks.stopping("finished");
-    sinks.flush(flush).await;
+    rt.block_on(sinks.flush(flush));
     let s = Summary::of(&runs);
     tracing::info!(
         passed = s.passed,
@@ -307,19 +308,21 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
         .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>(), false);
     let parallel = args.parallel.into();
     let runs = if stdout_taken {
-        rt.block_on(with_console(
+        with_console(
             Console::plain(std::io::stderr()),
             &selected,
             parallel,
             &ctx,
-        ))
+            &rt,
+        )
     } else {
-        rt.block_on(with_console(
+        with_console(
             Console::stdout(selected.len()),
             &selected,
             parallel,
             &ctx,
-        ))
+            &rt,
+        )
     };
     runs.iter().for_each(|r| sinks.run(r, None));
     sinks.stopping("finished");
@@ -339,13 +342,14 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
 }
 
 /// Runs the canaries once, writing each to the console as it finishes, then the summary.
-pub async fn with_console<W: Write>(
+pub fn with_console<W: Write + Send>(
     mut console: Console<W>,
     canaries: &[Arc<Canary>],
     parallel: usize,
     ctx: &Arc<RunContext>,
+    rt: &tokio::runtime::Runtime,
 ) -> Vec<canary::run::Run> {
-    let runs = runner::run_all(canaries, parallel, ctx, |r| console.run(r)).await;
+    let runs = runner::run_all_blocking(rt, canaries, parallel, ctx, |r| console.run(r));
     console.summary(&Summary::of(&runs));
     runs
 }

@@ -121,7 +121,7 @@ fn run_round(args: &TestArgs, rt: &tokio::runtime::Runtime, round: &Round) -> Re
         .browser
         .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>(), false);
     let console = Console::stdout(selected.len());
-    rt.block_on(with_console(console, &selected, args.parallel.into(), &ctx));
+    with_console(console, &selected, args.parallel.into(), &ctx, rt);
     if let Some(driver) = &ctx.webdriver {
         driver.shutdown();
     }
