@@ -133,6 +133,17 @@ impl Template {
         self.parts.push(Part::Capture(name.to_string()));
     }
 
+    /// Gives back the room its parts were built with (a template lives as long as its canary,
+    /// and a one-part template would otherwise keep room for four).
+    pub fn shrink_to_fit(&mut self) {
+        for part in &mut self.parts {
+            match part {
+                Part::Text(t) | Part::Capture(t) => t.shrink_to_fit(),
+            }
+        }
+        self.parts.shrink_to_fit();
+    }
+
     /// An empty template.
     pub fn empty() -> Self {
         Template { parts: Vec::new() }
@@ -209,6 +220,21 @@ mod tests {
             name: name.into(),
             default: default.map(Into::into),
         })
+    }
+
+    #[test]
+    fn a_shrunk_template_keeps_no_spare_room() {
+        let mut t = Template::empty();
+        t.push_text("https://");
+        t.push_text("example.com/");
+        t.push_capture("id");
+        t.shrink_to_fit();
+        assert_eq!(t.parts.capacity(), 2);
+        assert!(t.parts.iter().all(|p| match p {
+            Part::Text(s) | Part::Capture(s) => s.capacity() == s.len(),
+        }));
+        let caps = HashMap::from([("id".to_string(), "7".to_string())]);
+        assert_eq!(t.render(&caps), "https://example.com/7");
     }
 
     #[test]

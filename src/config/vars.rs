@@ -40,7 +40,9 @@ impl<'a> Vars<'a> {
 
     /// Resolves every static reference in `text`; captures stay for run time.
     pub fn expand(&mut self, text: &str) -> Result<Template, String> {
-        self.expand_with(text, &mut Vec::new())
+        let mut t = self.expand_with(text, &mut Vec::new())?;
+        t.shrink_to_fit();
+        Ok(t)
     }
 
     fn expand_with(&mut self, text: &str, stack: &mut Vec<String>) -> Result<Template, String> {
