@@ -114,11 +114,11 @@ pub fn run_all_blocking(
     rt.block_on(run_all(canaries, parallel, ctx, on_done))
 }
 
-/// Like [`run_all`], on `threads` threads of its own, each with a single-threaded runtime and
-/// its share of `parallel`, taking the next canary from one list: the runs of one thread never
-/// wake another, which a shared runtime does for every run that ends (here that took 40 % off
-/// a check's CPU). `on_done` is called on those threads, one run at a time. Not for browser
-/// canaries, whose sessions live on the caller's runtime.
+/// Like [`run_all`], on `threads` threads (the calling one and `threads - 1` of its own), each
+/// with a single-threaded runtime and its share of `parallel`, taking the next canary from one
+/// list: the runs of one thread never wake another, which a shared runtime does for every run
+/// that ends (here that took 40 % off a check's CPU). `on_done` is called on those threads, one
+/// run at a time. Not for browser canaries, whose sessions live on the caller's runtime.
 pub fn run_all_on_threads(
     canaries: &[Arc<Canary>],
     parallel: usize,
@@ -130,35 +130,50 @@ pub fn run_all_on_threads(
     let next = AtomicUsize::new(0);
     let done = Mutex::new((on_done, vec![None; canaries.len()]));
     let threads = threads.clamp(1, parallel.max(1));
-    let lanes: Vec<_> = (0..threads)
+    let mut lanes: Vec<_> = (0..threads)
         .map(|_| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
         })
         .collect::<std::io::Result<_>>()?;
+    // Lane t of n takes its share of `parallel`, the first ones one more.
+    let slots = |t: usize| parallel / threads + usize::from(t < parallel % threads);
+    let run_lane = |rt: tokio::runtime::Runtime, slots: usize| {
+        rt.block_on(async {
+            check::http::warm_up(tls).await;
+            lane(canaries, slots, ctx, &next, |i, run| {
+                let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
+                (d.0)(&run);
+                d.1[i] = Some(run);
+            })
+            .await
+        });
+        // A name lookup that outlived its check's deadline must not hold the thread.
+        rt.shutdown_background();
+    };
+    let own = lanes.remove(0);
     std::thread::scope(|s| {
-        for (t, rt) in lanes.into_iter().enumerate() {
-            // Thread t of n takes its share of `parallel`, the first ones one more.
-            let slots = parallel / threads + usize::from(t < parallel % threads);
-            let (next, done) = (&next, &done);
-            s.spawn(move || {
-                rt.block_on(async {
-                    check::http::warm_up(tls).await;
-                    lane(canaries, slots, ctx, next, |i, run| {
-                        let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
-                        (d.0)(&run);
-                        d.1[i] = Some(run);
-                    })
-                    .await
-                });
-                // A name lookup that outlived its check's deadline must not hold the thread.
-                rt.shutdown_background();
-            });
+        // This thread runs lane 0, with the share of any lane whose thread cannot start.
+        let mut own_slots = slots(0);
+        for (t, rt) in lanes.into_iter().enumerate().map(|(t, rt)| (t + 1, rt)) {
+            let spawned = std::thread::Builder::new()
+                .name("canary-runs".into())
+                .spawn_scoped(s, move || run_lane(rt, slots(t)));
+            if let Err(e) = spawned {
+                tracing::warn!("cannot start a thread for runs ({e}); running its share here");
+                own_slots += slots(t);
+            }
         }
+        run_lane(own, own_slots);
     });
     let (_, runs) = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    Ok(runs.into_iter().flatten().collect())
+    // Every canary was taken by a lane and every lane ends its runs; a gap would be a bug,
+    // recorded as such rather than dropped.
+    let runs = runs.into_iter().zip(canaries).map(|(run, canary)| {
+        run.unwrap_or_else(|| not_run(canary, ErrorKind::Internal, "not run".into()))
+    });
+    Ok(runs.collect())
 }
 
 /// Runs canaries `slots` at a time, each taking the next index from `next`, until none is left;
