@@ -87,7 +87,7 @@ pub async fn run_all(
         runs[i] = Some(run);
     })
     .await;
-    runs.into_iter().flatten().collect()
+    in_order(runs, canaries)
 }
 
 /// Runs every canary once, like [`run_all`], from outside a runtime: on a thread per core
@@ -141,6 +141,7 @@ pub fn run_all_on_threads(
     let slots = |t: usize| parallel / threads + usize::from(t < parallel % threads);
     let run_lane = |rt: tokio::runtime::Runtime, slots: usize| {
         rt.block_on(async {
+            // Each runtime pays its own first costs too (its blocking pool, for name lookups).
             check::http::warm_up(tls).await;
             lane(canaries, slots, ctx, &next, |i, run| {
                 let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
@@ -156,7 +157,7 @@ pub fn run_all_on_threads(
     std::thread::scope(|s| {
         // This thread runs lane 0, with the share of any lane whose thread cannot start.
         let mut own_slots = slots(0);
-        for (t, rt) in lanes.into_iter().enumerate().map(|(t, rt)| (t + 1, rt)) {
+        for (t, rt) in (1..).zip(lanes) {
             let spawned = std::thread::Builder::new()
                 .name("canary-runs".into())
                 .spawn_scoped(s, move || run_lane(rt, slots(t)));
@@ -168,12 +169,16 @@ pub fn run_all_on_threads(
         run_lane(own, own_slots);
     });
     let (_, runs) = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    // Every canary was taken by a lane and every lane ends its runs; a gap would be a bug,
-    // recorded as such rather than dropped.
+    Ok(in_order(runs, canaries))
+}
+
+/// The runs in the canaries' order. Every canary is taken by a lane and every lane ends its
+/// runs, so a gap would be a bug: recorded as such rather than dropped.
+fn in_order(runs: Vec<Option<Run>>, canaries: &[Arc<Canary>]) -> Vec<Run> {
     let runs = runs.into_iter().zip(canaries).map(|(run, canary)| {
         run.unwrap_or_else(|| not_run(canary, ErrorKind::Internal, "not run".into()))
     });
-    Ok(runs.collect())
+    runs.collect()
 }
 
 /// Runs canaries `slots` at a time, each taking the next index from `next`, until none is left;

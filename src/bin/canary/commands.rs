@@ -112,7 +112,10 @@ fn once(
     ctx: &Arc<RunContext>,
     fail_on_degraded: bool,
 ) -> (Vec<canary::run::Run>, ExitCode) {
-    rt.block_on(async { canary::reaper::start() });
+    {
+        let _on_rt = rt.enter(); // the reaper's tasks go on `rt`
+        canary::reaper::start();
+    }
     sinks.canaries(&canaries);
     let canaries: Vec<Arc<Canary>> = canaries.into_iter().map(Arc::new).collect();
     let runs = runner::run_all_blocking(rt, &canaries, parallel, ctx, |r| {
