@@ -137,11 +137,11 @@ impl Slot {
 /// The longest spread that counts (offsets stay within the dates a schedule can reach).
 const YEAR: Duration = Duration::from_secs(366 * 24 * 3600);
 
-/// How instants are spread: a fixed offset per canary, a multiple of `step` below `spread`.
+/// How instants are spread: a fixed offset per canary, one of `steps` multiples of `step`.
 #[derive(Debug, Clone, Copy)]
 struct Spread {
-    spread: Duration,
     step: Duration,
+    steps: u64,
 }
 
 impl Spread {
@@ -161,21 +161,20 @@ impl Spread {
             .clamp(1, 8) as u32;
         let step = (spread * together / canaries.max(1) as u32)
             .clamp(Duration::from_millis(1), Duration::from_secs(1));
-        Spread { spread, step }
+        let steps = (spread.as_millis() / step.as_millis()) as u64;
+        Spread { step, steps }
     }
 
     /// A fixed offset in `[0, spread)` from the canary's name (FNV-1a), so a restart with the
     /// same canaries keeps it.
     fn offset(&self, name: &str) -> TimeDelta {
-        let step = self.step.as_millis().max(1) as u64;
-        let steps = self.spread.as_millis() as u64 / step;
-        if steps == 0 {
+        if self.steps == 0 {
             return TimeDelta::zero();
         }
         let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
-        TimeDelta::milliseconds(((hash % steps) * step) as i64)
+        TimeDelta::milliseconds(((hash % self.steps) * self.step.as_millis() as u64) as i64)
     }
 }
 
@@ -497,27 +496,29 @@ mod tests {
         assert!(g.len() >= 110, "{} of 125 steps used", g.len());
         assert!(g[0] <= 24, "largest group {}", g[0]);
         // The concurrency bound caps a group: a quarter of 16 is 4.
-        assert_eq!(
-            Spread::new(Duration::from_secs(60), 1000, 16).step,
-            Duration::from_millis(240)
-        );
+        assert_eq!(step_ms(60_000, 1000, 16), 240);
+    }
+
+    /// The grid step, in milliseconds, for `canaries` spread over `spread_ms`.
+    fn step_ms(spread_ms: u64, canaries: usize, max_concurrent: usize) -> u128 {
+        let spread = Duration::from_millis(spread_ms);
+        Spread::new(spread, canaries, max_concurrent)
+            .step
+            .as_millis()
     }
 
     #[test]
     fn many_canaries_close_together_are_not_grouped() {
-        let s = Spread::new(Duration::from_secs(60), 100_000, 64);
-        assert_eq!(s.step, Duration::from_millis(1));
+        assert_eq!(step_ms(60_000, 100_000, 64), 1);
+        assert_eq!(step_ms(60_000, 10_000, 64), 36);
         let s = Spread::new(Duration::from_secs(60), 10_000, 64);
-        assert_eq!(s.step, Duration::from_millis(36));
         assert!(groups(&offsets(s, 10_000))[0] <= 20);
     }
 
     #[test]
     fn a_few_canaries_keep_apart() {
-        let s = Spread::new(Duration::from_millis(1500), 2, 64);
-        assert_eq!(s.step, Duration::from_millis(750));
-        let s = Spread::new(Duration::from_secs(10), 20, 100);
-        assert_eq!(s.step, Duration::from_secs(1));
+        assert_eq!(step_ms(1500, 2, 64), 750);
+        assert_eq!(step_ms(10_000, 20, 100), 1000);
     }
 
     #[test]
