@@ -70,7 +70,11 @@ impl Changes {
                 }
                 None => tokio::time::sleep(self.poll).await,
             }
-            let now = fingerprint(&self.paths);
+            // A stat of every file: off the daemon's thread, as it grows with the files.
+            let paths = self.paths.clone();
+            let Ok(now) = tokio::task::spawn_blocking(move || fingerprint(&paths)).await else {
+                continue;
+            };
             if now != self.seen {
                 self.seen = now;
                 return;

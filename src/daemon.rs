@@ -131,7 +131,7 @@ fn signals(
                 _ = int.recv() => {}
                 _ = hup.recv() => {
                     tracing::info!("SIGHUP: reloading");
-                    reload(&opts, &ctl);
+                    reload_aside(&opts, &ctl).await;
                     continue;
                 }
             }
@@ -173,6 +173,13 @@ pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
     }
 }
 
+/// [`reload`] on the blocking pool: reading and compiling the files (seconds at 100,000
+/// canaries) must not hold up the runs in flight on the daemon's thread.
+async fn reload_aside(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
+    let (opts, ctl) = (opts.clone(), ctl.clone());
+    let _ = tokio::task::spawn_blocking(move || reload(&opts, &ctl)).await;
+}
+
 /// A browser session waits ready for the next browser run while any canary drives a browser.
 fn keep_warm(opts: &Options, canaries: &[Canary]) {
     if let Some(driver) = &opts.ctx.webdriver {
@@ -186,7 +193,7 @@ async fn watch(opts: Options, every: Duration, ctl: mpsc::UnboundedSender<Contro
     loop {
         changes.next().await;
         tracing::info!("canary files changed: reloading");
-        reload(&opts, &ctl);
+        reload_aside(&opts, &ctl).await;
     }
 }
 

@@ -220,9 +220,17 @@ pub async fn serve(prom: Arc<Prometheus>, listener: tokio::net::TcpListener) {
         };
         let prom = prom.clone();
         tokio::spawn(async move {
+            // Rendering grows with the canaries: on the blocking pool, not the daemon's thread.
             let svc = hyper::service::service_fn(move |req| {
                 let prom = prom.clone();
-                async move { Ok::<_, Infallible>(respond(&prom, &req)) }
+                async move {
+                    let answer = tokio::task::spawn_blocking(move || respond(&prom, &req)).await;
+                    Ok::<_, Infallible>(answer.unwrap_or_else(|_| {
+                        let mut resp = Response::new(Full::new(Bytes::from("internal error\n")));
+                        *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                        resp
+                    }))
+                }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
             let _ = hyper::server::conn::http1::Builder::new()
