@@ -223,6 +223,45 @@ steps:
     assert_eq!(names, ["step 1", "step 2"]);
 }
 
+/// A URL without a capture is parsed once, at load time, and each run sends that; a URL with
+/// one is parsed per run, from what was captured.
+#[tokio::test]
+async fn a_fixed_url_is_parsed_at_load_time_and_a_captured_one_per_run() {
+    let srv = Server::http(|req| match req.path() {
+        "/" => Reply::json(200, json!({"id": "a%20b"})),
+        _ => Reply::text(200, &format!("got {}", req.target)),
+    });
+    let yaml = r#"
+name: t
+steps:
+  - http: { url: "${U}/" }
+    capture: { id: { json: $.id } }
+  - http: { url: "${U}/items/${id}?q=1" }
+    assert: [ { body: { equals: "got /items/a%20b?q=1" } } ]
+"#;
+    let dir = support::canary_dir(&[("c.yaml", yaml)]);
+    let opts = LoadOptions {
+        vars: HashMap::from([("U".to_string(), srv.url(""))]),
+        ..Default::default()
+    };
+    let canaries = config::load(&[dir.path().to_path_buf()], &opts).unwrap();
+    let parsed: Vec<Option<String>> = canaries[0]
+        .steps
+        .iter()
+        .map(|s| match &s.kind {
+            canary::canary::StepKind::Http(r) => r.parsed_url.as_ref().map(|u| u.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(parsed, [Some(srv.url("/")), None]);
+    for _ in 0..2 {
+        let r = canary::runner::run_canary(&canaries[0], &Default::default()).await;
+        assert_eq!(r.outcome(), Outcome::Passed, "{:?}", r.last());
+    }
+    let targets: Vec<String> = srv.received().iter().map(|r| r.target.clone()).collect();
+    assert_eq!(targets, ["/", "/items/a%20b?q=1", "/", "/items/a%20b?q=1"]);
+}
+
 #[tokio::test]
 async fn a_missing_capture_fails_the_step_with_the_reason() {
     let srv = Server::http(|_| Reply::json(200, json!({"other": 1})));

@@ -15,6 +15,8 @@ pub struct Request {
     pub method: Method,
     /// The URL; checked at load time unless it uses a capture.
     pub url: Template,
+    /// The URL parsed at load time, when it uses no capture (each run then sends a copy).
+    pub parsed_url: Option<Url>,
     /// Headers, in order.
     pub headers: Vec<(HeaderName, Template)>,
     /// Query parameters appended to the URL.

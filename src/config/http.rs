@@ -69,9 +69,10 @@ fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
         }
     };
     let url = c.template(&h.url);
-    if let Some(u) = url.as_ref().and_then(Template::as_static) {
-        c.check(&h.url.referenced, parse_url(&u));
-    }
+    let parsed_url = match url.as_ref().and_then(Template::as_static) {
+        Some(u) => c.check(&h.url.referenced, parse_url(&u)),
+        None => None,
+    };
     let headers = headers(c, h);
     let query: Vec<(String, Template)> = h
         .query
@@ -92,6 +93,7 @@ fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
     Some(Request {
         method: method?,
         url: url?,
+        parsed_url,
         headers,
         query,
         body: body?,

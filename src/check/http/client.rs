@@ -141,6 +141,7 @@ async fn warm_request(tls: Arc<ClientTls>) -> Option<()> {
     let req = Request {
         method: http::Method::GET,
         url: crate::template::Template::literal(format!("http://{addr}/")),
+        parsed_url: None,
         headers: Vec::new(),
         query: Vec::new(),
         body: crate::canary::http::Body::Empty,

@@ -184,7 +184,10 @@ fn build_request(
     captures: &Captures,
 ) -> Result<reqwest::Request, CheckError> {
     let bad = |msg: String| CheckError::new(ErrorKind::Protocol, msg);
-    let url = parse_url(url).map_err(bad)?;
+    let url = match &req.parsed_url {
+        Some(u) => u.clone(),
+        None => parse_url(url).map_err(bad)?,
+    };
     let mut b = client.request(req.method.clone(), url);
     if !req.query.is_empty() {
         let pairs: Vec<(&str, String)> = req
