@@ -124,7 +124,7 @@ impl Driver {
             tracing::warn!("chromedriver has exited; starting it again");
         }
         // A chromedriver that has exited goes with its browsers and files.
-        *running = None;
+        stop_aside(running.take());
         let started = start(path).await?;
         let url = started.url.clone();
         tokio::spawn(watch(self.running.clone(), started.child.id()));
@@ -303,7 +303,7 @@ async fn watch(running: Arc<Mutex<Option<Running>>>, pid: u32) {
                 pid,
                 "chromedriver has exited; stopping the browsers it left"
             );
-            *guard = None;
+            stop_aside(guard.take());
             return;
         }
     }
@@ -373,6 +373,14 @@ async fn fit_viewport(client: &Client, (w, h): (u32, u32)) {
     let extra = |i: usize| d.get(i).and_then(Value::as_u64).unwrap_or(0) as u32;
     if extra(0) > 0 || extra(1) > 0 {
         let _ = client.set_window_size(w + extra(0), h + extra(1)).await;
+    }
+}
+
+/// Stops what a chromedriver left (its browsers may take a moment to exit) on the blocking pool,
+/// not on the thread that runs the other canaries.
+fn stop_aside(left: Option<Running>) {
+    if let Some(left) = left {
+        tokio::task::spawn_blocking(move || drop(left));
     }
 }
 
