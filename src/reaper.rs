@@ -60,6 +60,11 @@ async fn sweep_forever() {
 
 /// Waits for every zombie child that canary did not start itself; returns how many it reaped.
 pub fn reap_orphans() -> usize {
+    // The common case, and a cheap one: no child has exited, so there is no need to read the
+    // stat of every process on the machine.
+    if !any_child_exited() {
+        return 0;
+    }
     let me = std::process::id();
     let own = OWN.lock().map(|o| o.clone()).unwrap_or_default();
     let mut reaped = 0;
@@ -73,6 +78,23 @@ pub fn reap_orphans() -> usize {
         }
     }
     reaped
+}
+
+/// Whether a child of canary's has exited and waits to be reaped (it is left unreaped). Off
+/// Linux: always, so that the caller looks.
+fn any_child_exited() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: an all-zero siginfo_t is valid; waitid with WNOWAIT|WNOHANG reaps nothing
+        // and only writes the first exited child's details into `info`.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        let r = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, flags) };
+        // SAFETY: waitid filled `info` for a child event (si_pid stays 0 when none has one).
+        r == 0 && unsafe { info.si_pid() } != 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    true
 }
 
 /// Waits up to `limit` until no process of group `pgid` is left, reaping those that became
@@ -147,6 +169,26 @@ impl Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exited_child_is_seen_and_left_to_be_reaped() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        // Until it has exited, waiting for nothing; then seen, however many times asked.
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while !exited_unreaped(pid) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(exited_unreaped(pid), "the child is a zombie");
+        assert!(any_child_exited());
+        assert!(any_child_exited(), "looking reaps nothing");
+        assert!(child.wait().unwrap().success());
+    }
+
+    /// Whether `pid` is a zombie (exited, not reaped).
+    fn exited_unreaped(pid: i32) -> bool {
+        Stat::read(pid).is_some_and(|s| s.state == 'Z')
+    }
 
     #[test]
     fn parses_stat_lines_with_odd_names() {
