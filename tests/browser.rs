@@ -409,9 +409,16 @@ async fn a_killed_chromedriver_is_restarted_and_nothing_is_left_behind() {
         .chromedriver_pid()
         .await
         .expect("chromedriver runs");
-    // Kill chromedriver while a step waits for something that never comes.
+    // Kill chromedriver while a step waits for something that never comes: once the page has
+    // been asked for (however long the browser took to start), and a moment into the wait.
+    let requests = srv.requests.clone();
+    let asked = requests.lock().unwrap().len();
     let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(800));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while requests.lock().unwrap().len() == asked && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(500));
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
@@ -696,13 +703,15 @@ async fn canary_run_keeps_one_browser_waiting_unless_told_not_to() {
             .spawn()
             .unwrap();
         let canary = child.id();
-        // The first run happens at start; once it is over, one browser waits (or none).
+        // The first run happens at start; once it is over, one browser waits (or none). The
+        // site is shared by both rounds: this round's run is a request after the last one's.
+        let asked = srv.received().len();
         let chromedriver = eventually("chromedriver", || {
             children_named(canary, "chromedriver").first().copied()
         })
         .await;
         eventually("the first run", || {
-            (!srv.received().is_empty()).then_some(())
+            (srv.received().len() > asked).then_some(())
         })
         .await;
         let want = usize::from(warm == "true");
