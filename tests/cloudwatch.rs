@@ -324,8 +324,8 @@ async fn killed_mid_flush_the_batch_is_replayed_once() {
 }
 
 /// `canary test TARGET` through `proxy` into namespace `ns`: it passes, and canary itself (not
-/// only the SDK) had to retry.
-fn expect_retried(dir: &Path, target: &str, proxy: &Proxy, ns: &str) {
+/// only the SDK) had to retry. Returns canary's standard error.
+fn expect_retried(dir: &Path, target: &str, proxy: &Proxy, ns: &str) -> String {
     let url = proxy.url();
     let args = [
         "test",
@@ -343,6 +343,7 @@ fn expect_retried(dir: &Path, target: &str, proxy: &Proxy, ns: &str) {
     let (_, stderr) = support::text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("will retry"), "{stderr}");
+    stderr
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -352,11 +353,11 @@ async fn errors_are_retried_with_backoff_and_sent_once() {
     let srv = server();
     let dir = canaries(&srv);
     let proxy = Proxy::start(&url, Mode::FailFirst(4));
-    expect_retried(dir.path(), "pass.yaml", &proxy, &ns);
+    let stderr = expect_retried(dir.path(), "pass.yaml", &proxy, &ns);
     assert!(proxy.received() >= 5, "{}", proxy.received());
     let c = client(&url).await;
     let points = stats(&c, &ns, "SuccessPercent", &[("CanaryName", "pass")]).await;
-    assert_eq!(total(&points), (1.0, 100.0), "{points:?}");
+    assert_eq!(total(&points), (1.0, 100.0), "{points:?}\n{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -382,12 +383,12 @@ async fn batches_sent_side_by_side_arrive_once_when_some_fail() {
         .collect();
     let dir = support::canary_dir(&refs);
     let proxy = Proxy::start(&url, Mode::FailFirst(5));
-    expect_retried(dir.path(), ".", &proxy, &ns);
+    let stderr = expect_retried(dir.path(), ".", &proxy, &ns);
     let c = client(&url).await;
     for i in 0..200 {
         // Names of one length: LocalStack matches a dimension value as a prefix.
         let name = format!("c{i:03}");
         let points = stats(&c, &ns, "SuccessPercent", &[("CanaryName", &name)]).await;
-        assert_eq!(total(&points), (1.0, 100.0), "{name}: {points:?}");
+        assert_eq!(total(&points), (1.0, 100.0), "{name}: {points:?}\n{stderr}");
     }
 }

@@ -1,5 +1,5 @@
 //! The CloudWatch sink: PutMetricData in batches, retried with jittered exponential backoff;
-//! a bounded queue, or a spool on disk, while CloudWatch is unreachable; nothing sent twice.
+//! a bounded queue, or a spool on disk, while CloudWatch is unreachable; nothing accepted sent twice.
 
 pub mod datum;
 mod spool;
