@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use canary::canary::http::RequestUrl;
 use canary::config::{self, LoadOptions};
 use canary::report;
 use canary::run::{Outcome, Run};
@@ -249,7 +250,10 @@ steps:
         .steps
         .iter()
         .map(|s| match &s.kind {
-            canary::canary::StepKind::Http(r) => r.parsed_url.as_ref().map(|u| u.to_string()),
+            canary::canary::StepKind::Http(r) => match &r.url {
+                RequestUrl::Fixed { parsed, .. } => Some(parsed.to_string()),
+                RequestUrl::Captured(_) => None,
+            },
             _ => None,
         })
         .collect();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::{HeaderName, Method};
 use url::Url;
 
-use crate::template::{JsonTemplate, Template};
+use crate::template::{Captures, JsonTemplate, Template};
 use crate::tls::ClientTls;
 
 /// A compiled request.
@@ -13,10 +13,8 @@ use crate::tls::ClientTls;
 pub struct Request {
     /// The method.
     pub method: Method,
-    /// The URL; checked at load time unless it uses a capture.
-    pub url: Template,
-    /// The URL parsed at load time, when it uses no capture (each run then sends a copy).
-    pub parsed_url: Option<Url>,
+    /// The URL: parsed at load time unless it uses a capture.
+    pub url: RequestUrl,
     /// Headers, in order.
     pub headers: Vec<(HeaderName, Template)>,
     /// Query parameters appended to the URL.
@@ -37,6 +35,58 @@ pub struct Request {
     pub version: HttpVersion,
     /// A forward proxy for this request (None: connect directly); boxed, as most have none.
     pub proxy: Option<Box<Url>>,
+}
+
+/// A request's URL.
+#[derive(Debug, Clone)]
+pub enum RequestUrl {
+    /// Known at load time: the text as written (what reports show) and the URL it parses to
+    /// (each run sends a copy).
+    Fixed {
+        /// The URL as written, variables filled in.
+        text: String,
+        /// The same, parsed.
+        parsed: Url,
+    },
+    /// Uses a capture: rendered and parsed on each run.
+    Captured(Template),
+}
+
+impl RequestUrl {
+    /// The URL: parsed now unless `url` uses a capture.
+    pub fn new(url: Template) -> Result<RequestUrl, String> {
+        match url.as_static() {
+            Some(text) => Ok(RequestUrl::Fixed {
+                parsed: parse_url(&text)?,
+                text,
+            }),
+            None => Ok(RequestUrl::Captured(url)),
+        }
+    }
+
+    /// The text, when the URL uses no capture.
+    pub fn as_static(&self) -> Option<&str> {
+        match self {
+            RequestUrl::Fixed { text, .. } => Some(text),
+            RequestUrl::Captured(_) => None,
+        }
+    }
+
+    /// The URL's text with the captures so far.
+    pub fn render(&self, captures: &Captures) -> String {
+        match self {
+            RequestUrl::Fixed { text, .. } => text.clone(),
+            RequestUrl::Captured(t) => t.render(captures),
+        }
+    }
+
+    /// The URL to send, given its text `rendered` by [`RequestUrl::render`].
+    pub fn to_send(&self, rendered: &str) -> Result<Url, String> {
+        match self {
+            RequestUrl::Fixed { parsed, .. } => Ok(parsed.clone()),
+            RequestUrl::Captured(_) => parse_url(rendered),
+        }
+    }
 }
 
 /// The HTTP version a request speaks.

@@ -72,7 +72,7 @@ impl Canary {
             url.as_static().is_none_or(|u| u.starts_with(scheme))
         };
         self.steps.iter().any(|s| match &s.kind {
-            StepKind::Http(r) => secure(&r.url, "https:"),
+            StepKind::Http(r) => r.url.as_static().is_none_or(|u| u.starts_with("https:")),
             StepKind::WebSocket(w) => secure(&w.url, "wss:"),
             StepKind::Tcp(t) => t.tls.is_some(),
             StepKind::Grpc(g) => g.tls.is_some(),

@@ -9,7 +9,7 @@ use serde_saphyr::Location;
 use super::compile::{Compiler, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, Parts};
 use super::raw::{RawHttp, S};
 use super::values;
-use crate::canary::http::{Auth, Body, HttpVersion, Request, parse_url};
+use crate::canary::http::{Auth, Body, HttpVersion, Request, RequestUrl};
 use crate::canary::{Step, StepKind};
 use crate::template::{JsonTemplate, Template};
 
@@ -68,11 +68,9 @@ fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
             c.check(&m.referenced, r)
         }
     };
-    let url = c.template(&h.url);
-    let parsed_url = match url.as_ref().and_then(Template::as_static) {
-        Some(u) => c.check(&h.url.referenced, parse_url(&u)),
-        None => None,
-    };
+    let url = c
+        .template(&h.url)
+        .and_then(|u| c.check(&h.url.referenced, RequestUrl::new(u)));
     let headers = headers(c, h);
     let query: Vec<(String, Template)> = h
         .query
@@ -93,7 +91,6 @@ fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
     Some(Request {
         method: method?,
         url: url?,
-        parsed_url,
         headers,
         query,
         body: body?,

@@ -12,7 +12,8 @@ use url::Url;
 use super::cookies::CurrentJar;
 use super::current;
 use super::timing::{TimedConnectLayer, TimedResolver, TlsStartHook};
-use crate::canary::http::{HttpVersion, Request};
+use crate::canary::http::{HttpVersion, Request, RequestUrl};
+use crate::template::Template;
 use crate::tls::ClientTls;
 
 /// How a client speaks HTTP.
@@ -140,8 +141,7 @@ async fn warm_request(tls: Arc<ClientTls>) -> Option<()> {
     });
     let req = Request {
         method: http::Method::GET,
-        url: crate::template::Template::literal(format!("http://{addr}/")),
-        parsed_url: None,
+        url: RequestUrl::new(Template::literal(format!("http://{addr}/"))).ok()?,
         headers: Vec::new(),
         query: Vec::new(),
         body: crate::canary::http::Body::Empty,

@@ -19,7 +19,7 @@ pub use timing::Timing;
 use super::Scope;
 use crate::assert;
 use crate::canary::Step;
-use crate::canary::http::{Auth, Body, Request, parse_url};
+use crate::canary::http::{Auth, Body, Request};
 use crate::observed::Observed;
 use crate::run::{CheckError, ErrorKind, Outcome, Phases, StepRun};
 use crate::template::Captures;
@@ -184,10 +184,7 @@ fn build_request(
     captures: &Captures,
 ) -> Result<reqwest::Request, CheckError> {
     let bad = |msg: String| CheckError::new(ErrorKind::Protocol, msg);
-    let url = match &req.parsed_url {
-        Some(u) => u.clone(),
-        None => parse_url(url).map_err(bad)?,
-    };
+    let url = req.url.to_send(url).map_err(bad)?;
     let mut b = client.request(req.method.clone(), url);
     if !req.query.is_empty() {
         let pairs: Vec<(&str, String)> = req
