@@ -177,7 +177,9 @@ pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
 /// canaries) must not hold up the runs in flight on the daemon's thread.
 async fn reload_aside(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
     let (opts, ctl) = (opts.clone(), ctl.clone());
-    let _ = tokio::task::spawn_blocking(move || reload(&opts, &ctl)).await;
+    if let Err(e) = tokio::task::spawn_blocking(move || reload(&opts, &ctl)).await {
+        tracing::error!(error = %e, "reloading failed; the canaries loaded before keep running");
+    }
 }
 
 /// A browser session waits ready for the next browser run while any canary drives a browser.

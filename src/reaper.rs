@@ -183,6 +183,11 @@ mod tests {
         assert!(any_child_exited());
         assert!(any_child_exited(), "looking reaps nothing");
         assert!(child.wait().unwrap().success());
+        // No other test in this binary starts a process: with this one reaped, none is left.
+        assert!(
+            !any_child_exited(),
+            "no exited child is left once it is reaped"
+        );
     }
 
     /// Whether `pid` is a zombie (exited, not reaped).

@@ -226,9 +226,8 @@ pub async fn serve(prom: Arc<Prometheus>, listener: tokio::net::TcpListener) {
                 async move {
                     let answer = tokio::task::spawn_blocking(move || respond(&prom, &req)).await;
                     Ok::<_, Infallible>(answer.unwrap_or_else(|_| {
-                        let mut resp = Response::new(Full::new(Bytes::from("internal error\n")));
-                        *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                        resp
+                        let why = "internal error\n".to_string();
+                        response(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", why)
                     }))
                 }
             });
@@ -273,6 +272,11 @@ fn respond(prom: &Prometheus, req: &Request<Incoming>) -> Response<Full<Bytes>> 
             "not found: try /metrics, /healthz or /readyz\n".to_string(),
         ),
     };
+    response(status, kind, body)
+}
+
+/// A response with this status, content type and body.
+fn response(status: StatusCode, kind: &str, body: String) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
     if let Ok(v) = kind.parse() {
