@@ -59,9 +59,15 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
         ctl_rx,
         ev_tx,
     ));
-    tokio::spawn(signals(opts.clone(), ctl.clone())?);
+    let reloads = Reloads::start(opts.clone(), ctl.clone());
+    tokio::spawn(signals(
+        reloads.clone(),
+        opts.ctx.clone(),
+        opts.scheduler.grace,
+        ctl.clone(),
+    )?);
     if let Some(every) = opts.watch {
-        tokio::spawn(watch(opts.clone(), every, ctl.clone()));
+        tokio::spawn(watch(opts.paths.clone(), every, reloads));
     }
     drop(ctl);
     // On a worker, not on the thread that waits for the runtime: a run's event then costs no
@@ -113,9 +119,12 @@ pub async fn flush(m: &Metrics, within: Duration) {
     }
 }
 
-/// SIGTERM/SIGINT: shut down (twice: exit now); SIGHUP: reload.
+/// SIGTERM/SIGINT: shut down (twice: exit now); SIGHUP: reload. A signal never waits for a
+/// reload, so a reload stuck on an unreadable file cannot keep the daemon from stopping.
 fn signals(
-    opts: Options,
+    reloads: Reloads,
+    ctx: Arc<Context>,
+    grace: Duration,
     ctl: mpsc::UnboundedSender<Control>,
 ) -> std::io::Result<impl Future<Output = ()>> {
     let (mut term, mut int, mut hup) = (
@@ -131,19 +140,18 @@ fn signals(
                 _ = int.recv() => {}
                 _ = hup.recv() => {
                     tracing::info!("SIGHUP: reloading");
-                    reload_aside(&opts, &ctl).await;
+                    reloads.ask();
                     continue;
                 }
             }
             if stopping {
                 tracing::warn!("second signal: exiting now");
-                if let Some(driver) = &opts.ctx.webdriver {
+                if let Some(driver) = &ctx.webdriver {
                     driver.shutdown();
                 }
                 std::process::exit(130);
             }
             stopping = true;
-            let grace = opts.scheduler.grace;
             tracing::info!(
                 grace_s = grace.as_secs_f64(),
                 "shutting down: no new runs; waiting for in-flight runs"
@@ -173,11 +181,50 @@ pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
     }
 }
 
+/// The reloads asked for (by SIGHUP or by changed files), made one at a time on a task of their
+/// own, so that neither a signal nor the watcher waits for one.
+#[derive(Clone)]
+struct Reloads(mpsc::Sender<()>);
+
+/// A reload still under way after this long is logged: later ones wait for it.
+const SLOW_RELOAD: Duration = Duration::from_secs(30);
+
+impl Reloads {
+    /// Starts the task that reloads for `opts` and hands the new set to the scheduler by `ctl`.
+    fn start(opts: Options, ctl: mpsc::UnboundedSender<Control>) -> Reloads {
+        // Room for one: asks that come while a reload waits to start are the same reload.
+        let (tx, mut asked) = mpsc::channel(1);
+        tokio::spawn(async move {
+            while asked.recv().await.is_some() {
+                reload_aside(&opts, &ctl).await;
+            }
+        });
+        Reloads(tx)
+    }
+
+    /// Asks for a reload, without waiting for it.
+    fn ask(&self) {
+        let _ = self.0.try_send(());
+    }
+}
+
 /// [`reload`] on the blocking pool: reading and compiling the files (seconds at 100,000
-/// canaries) must not hold up the runs in flight on the daemon's thread.
+/// canaries, forever on a hung network file system) must not hold up the daemon's thread.
 async fn reload_aside(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
     let (opts, ctl) = (opts.clone(), ctl.clone());
-    if let Err(e) = tokio::task::spawn_blocking(move || reload(&opts, &ctl)).await {
+    let mut reload = tokio::task::spawn_blocking(move || reload(&opts, &ctl));
+    let done = match tokio::time::timeout(SLOW_RELOAD, &mut reload).await {
+        Ok(done) => done,
+        Err(_) => {
+            tracing::warn!(
+                after_s = SLOW_RELOAD.as_secs(),
+                "reloading is still reading the canary files (one that cannot be read?); \
+                 the canaries loaded before keep running, and later reloads wait for this one"
+            );
+            reload.await
+        }
+    };
+    if let Err(e) = done {
         tracing::error!(error = %e, "reloading failed; the canaries loaded before keep running");
     }
 }
@@ -189,13 +236,14 @@ fn keep_warm(opts: &Options, canaries: &[Canary]) {
     }
 }
 
-/// Reloads when the canary files change (noticed by events, or by polling every `every`).
-async fn watch(opts: Options, every: Duration, ctl: mpsc::UnboundedSender<Control>) {
-    let mut changes = Changes::new(&opts.paths, every);
+/// Asks for a reload when the canary files change (noticed by events, or by polling every
+/// `every`).
+async fn watch(paths: Vec<PathBuf>, every: Duration, reloads: Reloads) {
+    let mut changes = Changes::new(&paths, every);
     loop {
         changes.next().await;
         tracing::info!("canary files changed: reloading");
-        reload_aside(&opts, &ctl).await;
+        reloads.ask();
     }
 }
 

@@ -57,6 +57,23 @@ impl Daemon {
         panic!("no log line {what} in {:#?}", self.lines.lock().unwrap());
     }
 
+    /// Waits (up to 10 s) until `canary` has run `n` times more than it had when this was called.
+    fn wait_for_runs(&self, canary: &str, n: usize) {
+        let count = || {
+            let lines = self.lines.lock().unwrap();
+            let runs = lines.iter().filter(|v| message(v) == "run");
+            runs.filter(|v| v["canary"] == canary).count()
+        };
+        let (before, deadline) = (count(), Instant::now() + Duration::from_secs(10));
+        while count() < before + n {
+            assert!(
+                Instant::now() < deadline,
+                "{canary} ran fewer than {n} more times"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn exit(mut self) -> (Option<i32>, Vec<Value>) {
         let deadline = Instant::now() + Duration::from_secs(10);
         let status = loop {
@@ -227,6 +244,41 @@ fn edits_are_reloaded_and_a_broken_edit_keeps_the_running_set() {
     d.signal("-TERM");
     let (code, _) = d.exit();
     assert_eq!(code, Some(0));
+}
+
+/// A canary file that cannot be read (here a FIFO no one writes to; in a container, a file on a
+/// hung network file system) holds up only the reload reading it: the runs go on, a SIGHUP is
+/// taken in, and SIGTERM still stops the daemon.
+#[test]
+fn a_reload_stuck_on_a_file_stops_neither_the_runs_nor_sigterm() {
+    let srv = Server::http(|_| Reply::text(200, "ok"));
+    let dir = support::canary_dir(&[(
+        "a.yaml",
+        &format!(
+            "name: a\nschedule: rate(1 second)\nhttp: {{ url: '{}' }}\n",
+            srv.url("/a")
+        ),
+    )]);
+    let d = Daemon::start(dir.path(), &["--watch-interval", "100ms"]);
+    d.wait_for_runs("a", 1);
+    let fifo = dir.path().join("stuck.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    d.wait_for("the reload", |v| {
+        message(v) == "canary files changed: reloading"
+    });
+    d.wait_for_runs("a", 2);
+    d.signal("-HUP");
+    d.wait_for("a SIGHUP reload", |v| message(v) == "SIGHUP: reloading");
+    d.wait_for_runs("a", 1);
+    d.signal("-TERM");
+    let (code, lines) = d.exit();
+    assert_eq!(code, Some(0), "{lines:#?}");
+    assert!(lines.iter().any(|v| message(v) == "canary run stopped"));
+    // The reload really was stuck: it neither applied nor rejected anything.
+    let ended =
+        |v: &Value| message(v) == "canaries reloaded" || message(v).starts_with("reload rejected");
+    assert!(!lines.iter().any(ended), "{lines:#?}");
 }
 
 #[test]

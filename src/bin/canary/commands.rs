@@ -73,6 +73,9 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
     };
     rt.block_on(canary::daemon::run(canaries, opts))
         .context("cannot listen for signals")?;
+    // The runs are over and the sinks flushed: a reload stuck reading a file (a hung network
+    // file system) must not keep the process from exiting, as dropping the runtime would.
+    rt.shutdown_background();
     Ok(ExitCode::SUCCESS)
 }
 
