@@ -117,6 +117,20 @@ fn one_canary(url: &str) -> tempfile::TempDir {
     )])
 }
 
+/// A folder with one canary, `a`, asking `srv` for `/a` on `schedule`, and `canary run` watching
+/// it for changes every 100 ms.
+fn watched_canary_a(srv: &Server, schedule: &str) -> (tempfile::TempDir, Daemon) {
+    let dir = support::canary_dir(&[(
+        "a.yaml",
+        &format!(
+            "name: a\nschedule: {schedule}\nhttp: {{ url: '{}' }}\n",
+            srv.url("/a")
+        ),
+    )]);
+    let d = Daemon::start(dir.path(), &["--watch-interval", "100ms"]);
+    (dir, d)
+}
+
 #[test]
 fn sigterm_lets_the_in_flight_run_finish_and_exits_zero() {
     let srv = slow_server(1500);
@@ -198,14 +212,7 @@ fn a_second_signal_exits_at_once() {
 #[test]
 fn edits_are_reloaded_and_a_broken_edit_keeps_the_running_set() {
     let srv = Server::http(|_| Reply::text(200, "ok"));
-    let dir = support::canary_dir(&[(
-        "a.yaml",
-        &format!(
-            "name: a\nschedule: rate(1 hour)\nhttp: {{ url: '{}' }}\n",
-            srv.url("/a")
-        ),
-    )]);
-    let d = Daemon::start(dir.path(), &["--watch-interval", "100ms"]);
+    let (dir, d) = watched_canary_a(&srv, "rate(1 hour)");
     d.wait_for("the first run", |v| {
         run_of(std::slice::from_ref(v), "a").is_some()
     });
@@ -252,14 +259,7 @@ fn edits_are_reloaded_and_a_broken_edit_keeps_the_running_set() {
 #[test]
 fn a_reload_stuck_on_a_file_stops_neither_the_runs_nor_sigterm() {
     let srv = Server::http(|_| Reply::text(200, "ok"));
-    let dir = support::canary_dir(&[(
-        "a.yaml",
-        &format!(
-            "name: a\nschedule: rate(1 second)\nhttp: {{ url: '{}' }}\n",
-            srv.url("/a")
-        ),
-    )]);
-    let d = Daemon::start(dir.path(), &["--watch-interval", "100ms"]);
+    let (dir, d) = watched_canary_a(&srv, "rate(1 second)");
     d.wait_for_runs("a", 1);
     let fifo = dir.path().join("stuck.yaml");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();

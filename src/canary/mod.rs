@@ -68,12 +68,11 @@ impl Canary {
     /// True when a step may speak TLS itself (HTTPS, a URL known only at run time, `tls:` on a
     /// connection, a certificate check); a browser's TLS is Chromium's.
     pub fn uses_tls(&self) -> bool {
-        let secure = |url: &crate::template::Template, scheme: &str| {
-            url.as_static().is_none_or(|u| u.starts_with(scheme))
-        };
+        // A URL known only at run time may be either.
+        let secure = |url: Option<&str>, scheme: &str| url.is_none_or(|u| u.starts_with(scheme));
         self.steps.iter().any(|s| match &s.kind {
-            StepKind::Http(r) => r.url.as_static().is_none_or(|u| u.starts_with("https:")),
-            StepKind::WebSocket(w) => secure(&w.url, "wss:"),
+            StepKind::Http(r) => secure(r.url.as_static(), "https:"),
+            StepKind::WebSocket(w) => secure(w.url.as_static().as_deref(), "wss:"),
             StepKind::Tcp(t) => t.tls.is_some(),
             StepKind::Grpc(g) => g.tls.is_some(),
             StepKind::Tls(_) => true,
