@@ -251,7 +251,7 @@ fn overlapping_paths_load_each_file_once() {
     let out = canary(dir.path(), &["validate", "a", "./a/x.yaml", "a/"]);
     assert_eq!(
         (out.status.code(), text(&out).0.as_str()),
-        (Some(0), "1 canaries OK\n"),
+        (Some(0), "1 canary OK\n"),
         "{:?}",
         text(&out)
     );
@@ -288,7 +288,7 @@ fn validate_and_list() {
     let out = canary(dir.path(), &["validate", "."]);
     assert_eq!(
         (out.status.code(), text(&out).0.as_str()),
-        (Some(0), "1 canaries OK\n")
+        (Some(0), "1 canary OK\n")
     );
     let out = canary(dir.path(), &["list", "."]);
     let listing = text(&out).0;

@@ -42,7 +42,10 @@ pub fn message(events: &[Event], host: &str) -> Value {
         (0, 1) => format!(":large_green_circle: {} recovered", notices[0].canary),
         (a, 0) => format!(":red_circle: {a} canaries are failing"),
         (0, o) => format!(":large_green_circle: {o} canaries recovered"),
-        (a, o) => format!(":red_circle: {a} canaries failing, :large_green_circle: {o} recovered"),
+        (a, o) => format!(
+            ":red_circle: {} failing, :large_green_circle: {o} recovered",
+            crate::report::canaries(a)
+        ),
     };
     let mut blocks =
         vec![json!({ "type": "header", "text": { "type": "plain_text", "text": title } })];

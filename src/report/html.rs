@@ -46,8 +46,8 @@ pub fn render(runs: &[Run]) -> String {
     );
     let _ = write!(
         out,
-        "<span>{} canaries</span><span class=bad>{} failed</span><span class=bad>{} errored</span><span>{} passed</span><span>{} degraded</span><span>{} flaky</span>",
-        runs.len(),
+        "<span>{}</span><span class=bad>{} failed</span><span class=bad>{} errored</span><span>{} passed</span><span>{} degraded</span><span>{} flaky</span>",
+        super::canaries(runs.len()),
         s.failed,
         s.errored,
         s.passed,

@@ -56,3 +56,22 @@ impl Summary {
 pub fn millis(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
+
+/// A count of canaries in words: "1 canary", "3 canaries".
+pub fn canaries(n: usize) -> String {
+    if n == 1 {
+        "1 canary".into()
+    } else {
+        format!("{n} canaries")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_count_of_canaries_reads_as_words() {
+        assert_eq!(super::canaries(0), "0 canaries");
+        assert_eq!(super::canaries(1), "1 canary");
+        assert_eq!(super::canaries(2), "2 canaries");
+    }
+}

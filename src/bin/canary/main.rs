@@ -125,7 +125,10 @@ fn run(cli: Cli, tap: WarningTap) -> Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => Ok(match commands::load(&args)? {
             Ok(canaries) => {
-                commands::emit(&format!("{} canaries OK\n", canaries.len()));
+                commands::emit(&format!(
+                    "{} OK\n",
+                    canary::report::canaries(canaries.len())
+                ));
                 ExitCode::SUCCESS
             }
             Err(code) => code,
