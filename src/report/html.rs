@@ -98,7 +98,7 @@ fn canary(out: &mut String, r: &Run) {
         "<b>{}</b><span class=d>{} ms · {} · {}</span></summary><div class=body>",
         esc(&r.canary),
         millis(r.duration),
-        plural(r.attempts.len(), "attempt"),
+        super::count(r.attempts.len(), "attempt", "attempts"),
         esc(&r.file.display().to_string())
     );
     let (earlier, _) = r.attempts.split_at(r.attempts.len() - 1);
@@ -231,14 +231,6 @@ fn details(s: &StepRun) -> String {
         }
     }
     out
-}
-
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 /// Text made safe for HTML content and single- or double-quoted attributes.

@@ -57,13 +57,18 @@ pub fn millis(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
+/// A count and its noun: `count(1, "attempt", "attempts")` is "1 attempt", with 3 "3 attempts".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// A count of canaries in words: "1 canary", "3 canaries".
 pub fn canaries(n: usize) -> String {
-    if n == 1 {
-        "1 canary".into()
-    } else {
-        format!("{n} canaries")
-    }
+    count(n, "canary", "canaries")
 }
 
 #[cfg(test)]
