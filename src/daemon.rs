@@ -162,7 +162,8 @@ fn signals(
 }
 
 /// Loads the canaries again: applies a valid set, or logs every error and keeps the old set.
-pub fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
+/// It blocks on the files, so only [`reload_aside`] calls it, for [`Reloads`].
+fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
     match config::load(&opts.paths, &opts.load) {
         Ok(canaries) => {
             opts.sinks.canaries(&canaries);
