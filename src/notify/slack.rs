@@ -102,3 +102,41 @@ impl Sender for Slack {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A change of `canary` to `state`, as the outbox stores it.
+    fn change(canary: &str, state: &str) -> Event {
+        let before = if state == "OK" { "ALARM" } else { "OK" };
+        serde_json::from_value(json!({
+            "type": "change", "canary": canary, "state": state, "previous_state": before,
+            "at": "2026-11-27T12:00:00Z", "outcome": "failed", "reason": null, "failure": null,
+            "run": {
+                "canary": canary, "file": "a.yaml", "outcome": "failed", "started": 0.0,
+                "completed": 0.0, "duration_ms": 0.0, "attempts": 1, "id": "x",
+                "dimensions": [], "reason": null
+            },
+            "policy": { "failures": 1, "window": 1, "recover": 1 }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_mixed_message_counts_its_failing_canaries_in_words() {
+        let title = |events: &[Event]| message(events, "host")["text"].to_string();
+        assert_eq!(
+            title(&[change("a", "ALARM"), change("b", "OK")]),
+            "\":red_circle: 1 canary failing, :large_green_circle: 1 recovered\""
+        );
+        assert_eq!(
+            title(&[
+                change("a", "ALARM"),
+                change("b", "ALARM"),
+                change("c", "OK")
+            ]),
+            "\":red_circle: 2 canaries failing, :large_green_circle: 1 recovered\""
+        );
+    }
+}
