@@ -592,3 +592,260 @@ tests:
         .unwrap();
     assert!(test.status.success(), "{}\n{rules}", text(&test));
 }
+
+/// A canary's behaviour in the promtool scenarios: what each minute's run gives.
+struct Scenario {
+    canary: &'static str,
+    /// The outcome and duration (s) of the run in minute `m` (from 1); None: no run.
+    run: fn(u32) -> Option<(canary::run::Outcome, f64)>,
+    /// Whether minute `m`'s instant is also skipped (an overrun).
+    skips: bool,
+}
+
+/// Runs the scenarios for `minutes` minutes through canary's own Prometheus collector, scraped
+/// every 15 s, and returns promtool's `input_series` (series and values as `/metrics` shows them).
+/// Unless `declared`, the canaries are not declared at load and each counter series starts with
+/// its first increment (as exporters commonly do): the rules must hold either way.
+fn scraped(scenarios: &[Scenario], minutes: u32, declared: bool) -> String {
+    use canary::run::{Attempt, Run};
+    use std::collections::BTreeMap;
+    let prom = canary::metrics::prometheus::Prometheus::new(&[], None, false);
+    if declared {
+        prom.declare(scenarios.iter().map(|s| s.canary));
+    }
+    let mut series: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let scrapes = minutes * 4;
+    for i in 0..=scrapes {
+        if i % 4 == 0 && i > 0 {
+            for s in scenarios {
+                let Some((outcome, secs)) = (s.run)(i / 4) else {
+                    continue;
+                };
+                let duration = Duration::from_secs_f64(secs);
+                prom.observe(
+                    &Run {
+                        canary: s.canary.into(),
+                        file: "x.yaml".into(),
+                        started_at: std::time::SystemTime::now(),
+                        attempts: vec![Attempt {
+                            outcome,
+                            steps: vec![],
+                            duration,
+                        }],
+                        duration,
+                        dimensions: vec![],
+                    },
+                    None,
+                );
+                if s.skips {
+                    prom.skipped(s.canary);
+                }
+            }
+        }
+        for line in prom.encode().lines().filter(|l| !l.starts_with('#')) {
+            let (name, value) = line.rsplit_once(' ').unwrap();
+            let counter = name.starts_with("canary_runs_total")
+                || name.starts_with("canary_skipped_runs_total");
+            if !declared && counter && value == "0" && !series.contains_key(name) {
+                continue; // a counter made by its first increment
+            }
+            let values = series.entry(name.to_string()).or_default();
+            values.resize(i as usize, "_".into());
+            values.push(value.to_string());
+        }
+    }
+    let mut out = String::from("    input_series:\n");
+    for (name, mut values) in series {
+        values.resize(scrapes as usize + 1, "_".into());
+        out.push_str(&format!(
+            "      - series: '{name}'\n        values: '{}'\n",
+            values.join(" ")
+        ));
+    }
+    out
+}
+
+#[test]
+fn exported_prometheus_rules_fire_exactly_when_they_should_under_promtool() {
+    use canary::run::Outcome::{Degraded, Errored, Failed, Passed};
+    let alarms = [
+        ("sp", "metric: SuccessPercent, threshold: { lt: 90 }"),
+        (
+            "sp2of3",
+            "metric: SuccessPercent, threshold: { lt: 90 }, datapoints: 2 of 3",
+        ),
+        (
+            "count",
+            "metric: SuccessPercent, statistic: SampleCount, threshold: { lt: 1 }",
+        ),
+        (
+            "err",
+            "metric: Error, statistic: Sum, threshold: { gte: 1 }",
+        ),
+        (
+            "fail",
+            "metric: Failed, statistic: Sum, threshold: { gte: 1 }",
+        ),
+        ("failavg", "metric: Failed, threshold: { gt: 0.5 }"),
+        (
+            "deg",
+            "metric: Degraded, statistic: Sum, threshold: { gte: 1 }",
+        ),
+        (
+            "skip",
+            "metric: SkippedRuns, statistic: Sum, threshold: { gte: 1 }",
+        ),
+        ("dur", "metric: Duration, threshold: { gt: 500 }"),
+        (
+            "p90",
+            "metric: Duration, statistic: p90, threshold: { gt: 500 }",
+        ),
+    ];
+    let mut project = String::from("project: t\nalarm_prefix: \"\"\ndefaults:\n  alarms:\n");
+    for (name, spec) in alarms {
+        for (mode, missing) in [("b", "breaching"), ("n", "notBreaching")] {
+            project.push_str(&format!(
+                "    - {{ name: {name}-{mode}, {spec}, missing: {missing} }}\n"
+            ));
+        }
+    }
+    let scenarios = [
+        Scenario {
+            canary: "healthy",
+            run: |_| Some((Passed, 0.1)),
+            skips: false,
+        },
+        Scenario {
+            canary: "failing",
+            run: |_| Some((Failed, 1.0)),
+            skips: false,
+        },
+        Scenario {
+            canary: "erroring",
+            run: |_| Some((Errored, 2.0)),
+            skips: false,
+        },
+        Scenario {
+            canary: "degraded",
+            run: |_| Some((Degraded, 0.1)),
+            skips: false,
+        },
+        Scenario {
+            canary: "overrunning",
+            run: |_| Some((Passed, 0.1)),
+            skips: true,
+        },
+        Scenario {
+            canary: "recovering",
+            run: |m| Some(if m <= 5 { (Failed, 1.0) } else { (Passed, 0.1) }),
+            skips: false,
+        },
+        Scenario {
+            canary: "idle",
+            run: |_| None,
+            skips: false,
+        },
+    ];
+    let mut files = vec![(".canary.yaml".to_string(), project)];
+    for s in &scenarios {
+        files.push((format!("{}.yaml", s.canary), canary_file(s.canary, "")));
+    }
+    let dir = support::canary_dir_owned(&files);
+    let d = dir.path();
+    let out = support::canary(
+        d,
+        &[
+            "alarms",
+            "export",
+            ".",
+            "--format",
+            "prometheus",
+            "-o",
+            "rules.yml",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let rules: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(d.join("rules.yml")).unwrap()).unwrap();
+    let summaries: std::collections::HashMap<String, String> = rules["groups"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let alert = r["alert"].as_str().unwrap().to_string();
+            (alert, r["annotations"]["summary"].as_str().unwrap().into())
+        })
+        .collect();
+    assert_eq!(summaries.len(), scenarios.len() * alarms.len() * 2);
+
+    // What fires, by canary: (alarm, fires when data is missing only).
+    let fires: &[(&str, &[&str])] = &[
+        ("healthy", &[]),
+        (
+            "failing",
+            &["sp", "sp2of3", "fail", "failavg", "dur", "p90"],
+        ),
+        (
+            "erroring",
+            &["sp", "sp2of3", "err", "fail", "failavg", "dur", "p90"],
+        ),
+        ("degraded", &["deg"]),
+        ("overrunning", &["skip"]),
+        ("idle", &[]),
+    ];
+    // With no run at all, every alarm over runs has missing data; the skip counter is 0.
+    let missing_only = [
+        "sp", "sp2of3", "count", "err", "fail", "failavg", "deg", "dur", "p90",
+    ];
+    for declared in [true, false] {
+        let mut tests = String::new();
+        let expect = |tests: &mut String, at: &str, canary: &str, alarm: &str, fire: bool| {
+            let name = format!("{canary}-{alarm}");
+            tests.push_str(&format!(
+                "      - eval_time: {at}\n        alertname: {name}\n        exp_alerts:"
+            ));
+            match fire {
+            true => tests.push_str(&format!(
+                "\n          - exp_labels: {{ canary: {canary}, source: canary }}\n            exp_annotations: {{ summary: {} }}\n",
+                serde_json::to_string(&summaries[&name]).unwrap()
+            )),
+            false => tests.push_str(" []\n"),
+        }
+        };
+        for (canary, firing) in fires {
+            for (alarm, _) in alarms {
+                for mode in ["b", "n"] {
+                    // Undeclared, the idle canary has no skip counter either: missing data too.
+                    let missing = missing_only.contains(&alarm) || (!declared && alarm == "skip");
+                    let fire =
+                        firing.contains(&alarm) || (*canary == "idle" && mode == "b" && missing);
+                    expect(&mut tests, "10m", canary, &format!("{alarm}-{mode}"), fire);
+                }
+            }
+        }
+        // The recovering canary: failing in minute 4, clear from minute 8.
+        for (alarm, _) in alarms {
+            for mode in ["b", "n"] {
+                let was = ["sp", "sp2of3", "fail", "failavg", "dur", "p90"].contains(&alarm);
+                let name = format!("{alarm}-{mode}");
+                expect(&mut tests, "4m", "recovering", &name, was);
+                expect(&mut tests, "9m", "recovering", &name, false);
+            }
+        }
+        let unit = format!(
+            "rule_files: [rules.yml]\nevaluation_interval: 15s\ntests:\n  - interval: 15s\n{}    alert_rule_test:\n{tests}",
+            scraped(&scenarios, 12, declared)
+        );
+        std::fs::write(d.join("unit.yml"), &unit).unwrap();
+        let test = std::process::Command::new("promtool")
+            .args(["test", "rules", "unit.yml"])
+            .current_dir(d)
+            .output()
+            .expect("promtool (scripts/test installs prometheus)");
+        assert!(
+            test.status.success(),
+            "declared: {declared}\n{}\n{unit}",
+            text(&test)
+        );
+    }
+}

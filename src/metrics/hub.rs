@@ -90,7 +90,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct Metrics {
     tx: mpsc::UnboundedSender<Msg>,
-    prometheus: Option<SocketAddr>,
+    prometheus: Option<(SocketAddr, Arc<Prometheus>)>,
 }
 
 struct Hub {
@@ -137,7 +137,7 @@ impl Metrics {
             ) as Box<dyn io::Write + Send>),
         }
         .map(|out| EmfWriter::new(out, cfg.namespace.clone()));
-        let (prom, prometheus) = match has(SinkKind::Prometheus) {
+        let prom = match has(SinkKind::Prometheus) {
             true => {
                 let listener = tokio::net::TcpListener::bind(cfg.listen)
                     .await
@@ -152,21 +152,24 @@ impl Metrics {
                 ));
                 tokio::spawn(prometheus::serve(prom.clone(), listener));
                 tracing::info!(address = %addr, "Prometheus metrics on /metrics");
-                (Some(prom), Some(addr))
+                Some((addr, prom))
             }
-            false => (None, None),
+            false => None,
         };
         let hub = Hub {
             recorder: Recorder::new(cfg.flush_interval),
             cw,
             emf,
-            prom,
+            prom: prom.as_ref().map(|(_, p)| p.clone()),
             series: cfg.series,
             spool: cfg.spool.is_some(),
         };
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(hub.serve(rx, cfg.flush_interval));
-        Ok(Metrics { tx, prometheus })
+        Ok(Metrics {
+            tx,
+            prometheus: prom,
+        })
     }
 
     /// Records a finished run (with its lateness when it was scheduled).
@@ -188,7 +191,14 @@ impl Metrics {
 
     /// Where Prometheus is served, if it is.
     pub fn prometheus_addr(&self) -> Option<SocketAddr> {
-        self.prometheus
+        self.prometheus.as_ref().map(|(a, _)| *a)
+    }
+
+    /// The canaries now loaded: Prometheus shows their counters at 0 before their first run.
+    pub fn canaries<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        if let Some((_, p)) = &self.prometheus {
+            p.declare(names);
+        }
     }
 
     /// Flushes every sink, trying for at most `within`, and says what could not be delivered.

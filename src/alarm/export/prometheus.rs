@@ -104,17 +104,22 @@ fn value_expr(m: &MetricAlarmSpec, s: &Settings) -> Result<String, String> {
     }
     let sel = labels.join(",");
     let w = format!("{}s", m.period);
-    let runs = |outcomes: &str| {
-        format!("sum(increase(canary_runs_total{{{sel},outcome=~\"{outcomes}\"}}[{w}]))")
-    };
     let all = format!("sum(increase(canary_runs_total{{{sel}}}[{w}]))");
-    // A period without runs has no value (not 0/0): it counts as missing data.
+    // A period without runs has no value (not 0/0, not 0 failures): it counts as missing data,
+    // as in CloudWatch, where such a period has no datapoint.
     let some = format!("({all} > 0)");
+    // An outcome's count is 0 when its series does not exist (yet) but runs do: a missing
+    // outcome series means "none of those", never missing data.
+    let runs = |outcomes: &str| {
+        format!(
+            "(sum(increase(canary_runs_total{{{sel},outcome=~\"{outcomes}\"}}[{w}])) or on() (0 * {all}))"
+        )
+    };
     let stat = m.statistic.as_str();
     let count_of = |outcomes: &str| match stat {
-        "Sum" => Ok(runs(outcomes)),
-        "Average" => Ok(format!("{} / {some}", runs(outcomes))),
-        "SampleCount" => Ok(all.clone()),
+        "Sum" => Ok(format!("{} and on() {some}", runs(outcomes))),
+        "Average" => Ok(format!("{} / on() {some}", runs(outcomes))),
+        "SampleCount" => Ok(some.clone()),
         other => Err(format!(
             "{other} of {} has no Prometheus equivalent",
             m.metric
@@ -122,14 +127,16 @@ fn value_expr(m: &MetricAlarmSpec, s: &Settings) -> Result<String, String> {
     };
     match m.metric.as_str() {
         "SuccessPercent" if stat == "Average" => {
-            Ok(format!("100 * {} / {some}", runs("passed|degraded")))
+            Ok(format!("100 * {} / on() {some}", runs("passed|degraded")))
         }
-        "SuccessPercent" if stat == "SampleCount" => Ok(all),
+        "SuccessPercent" if stat == "SampleCount" => Ok(some),
         "Failed" => count_of("failed|errored"),
         "Error" => count_of("errored"),
         "Degraded" => count_of("degraded"),
+        // Skips are counted whether or not the canary ran in the period, but a period in
+        // which it did neither is missing data.
         "SkippedRuns" if stat == "Sum" || stat == "SampleCount" => Ok(format!(
-            "sum(increase(canary_skipped_runs_total{{{sel}}}[{w}]))"
+            "(sum(increase(canary_skipped_runs_total{{{sel}}}[{w}])) or on() (0 * {all}))"
         )),
         "Duration" => duration(&m.statistic, &sel, &w),
         other => Err(format!(

@@ -26,7 +26,7 @@ const OUTCOMES: [Outcome; 4] = [
     Outcome::Errored,
 ];
 
-/// Every canary's series, each created by its first run or skip.
+/// Every canary's series, each created when the canary is loaded (or by its first run or skip).
 ///
 /// One entry holds what were six metric families' entries (each with its own copy of the
 /// name, a hash-map slot and a shared counter): about 200 bytes a canary instead of about 800.
@@ -40,6 +40,7 @@ pub struct Canaries {
 #[derive(Debug, Default)]
 struct Series {
     /// The last run's outcome, as its index in [`OUTCOMES`] plus one; 0 before the first run.
+    /// A canary that has not run shows its counters at 0 and no gauges.
     last: AtomicU8,
     /// Runs by outcome, in the order of [`OUTCOMES`].
     runs: [AtomicU64; 4],
@@ -52,13 +53,6 @@ struct Series {
     /// Runs by duration bucket: `BOUNDS` bounded buckets, then +Inf (not cumulative). 32 bits
     /// hold a run a second for 136 years.
     duration_buckets: [AtomicU32; BOUNDS + 1],
-}
-
-impl Series {
-    /// True once the canary has run (a skip alone makes no run series).
-    fn ran(&self) -> bool {
-        self.last.load(Relaxed) != 0
-    }
 }
 
 impl Canaries {
@@ -76,6 +70,13 @@ impl Canaries {
                 s.cert_expiry.store(t.to_bits(), Relaxed);
             }
         });
+    }
+
+    /// Declares a loaded canary: its counters (runs by every outcome, skips, the duration
+    /// histogram) are shown at 0 from now on, so that a rule over an outcome that has not
+    /// happened yet sees 0, not a missing series (Prometheus' advice for labelled counters).
+    pub fn declare(&self, canary: &str) {
+        self.with(canary, |_| {});
     }
 
     /// Records a skipped instant of `canary`.
@@ -158,10 +159,7 @@ impl Collector for Canaries {
             "Instants skipped because the previous run was still going",
             MetricType::Counter,
             &sorted,
-            |s| match s.skipped.load(Relaxed) {
-                0 => None,
-                n => Some(Value::Counter(n)),
-            },
+            |s| Some(Value::Counter(s.skipped.load(Relaxed))),
         )
     }
 }
@@ -196,7 +194,7 @@ fn encode_durations(
     encoder: &mut DescriptorEncoder,
     sorted: &[(&Arc<str>, &Series)],
 ) -> Result<(), std::fmt::Error> {
-    if !sorted.iter().any(|(_, s)| s.ran()) {
+    if sorted.is_empty() {
         return Ok(());
     }
     let mut family = encoder.encode_descriptor(
@@ -206,7 +204,7 @@ fn encode_durations(
         MetricType::Histogram,
     )?;
     let mut buckets = [(f64::MAX, 0u64); BOUNDS + 1];
-    for (canary, s) in sorted.iter().filter(|(_, s)| s.ran()) {
+    for (canary, s) in sorted {
         for (i, b) in buckets.iter_mut().enumerate() {
             b.0 = if i < BOUNDS { bound(i) } else { f64::MAX };
             b.1 = u64::from(s.duration_buckets[i].load(Relaxed));
@@ -225,7 +223,7 @@ fn encode_runs(
     encoder: &mut DescriptorEncoder,
     sorted: &[(&Arc<str>, &Series)],
 ) -> Result<(), std::fmt::Error> {
-    if !sorted.iter().any(|(_, s)| s.ran()) {
+    if sorted.is_empty() {
         return Ok(());
     }
     let mut family =
@@ -233,12 +231,10 @@ fn encode_runs(
     for (canary, s) in sorted {
         for (o, n) in OUTCOMES.iter().zip(&s.runs) {
             let n = n.load(Relaxed);
-            if n > 0 {
-                let labels = [("canary", &***canary), ("outcome", o.as_str())];
-                family
-                    .encode_family(&labels)?
-                    .encode_counter::<NoLabelSet, u64, u64>(&n, None)?;
-            }
+            let labels = [("canary", &***canary), ("outcome", o.as_str())];
+            family
+                .encode_family(&labels)?
+                .encode_counter::<NoLabelSet, u64, u64>(&n, None)?;
         }
     }
     Ok(())
@@ -255,6 +251,27 @@ mod tests {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &r).unwrap();
         out
+    }
+
+    #[test]
+    fn a_loaded_canary_shows_every_counter_at_0_and_no_gauge_before_it_runs() {
+        let c = Arc::new(Canaries::default());
+        c.declare("new");
+        let out = text(&c);
+        for o in ["passed", "degraded", "failed", "errored"] {
+            let line = format!("canary_runs_total{{canary=\"new\",outcome=\"{o}\"}} 0");
+            assert!(out.lines().any(|l| l == line), "no `{line}` in\n{out}");
+        }
+        for line in [
+            "canary_skipped_runs_total{canary=\"new\"} 0",
+            "canary_duration_seconds_count{canary=\"new\"} 0",
+        ] {
+            assert!(out.lines().any(|l| l == line), "no `{line}` in\n{out}");
+        }
+        assert!(
+            !out.contains("canary_success"),
+            "no success before a run:\n{out}"
+        );
     }
 
     #[test]
@@ -286,8 +303,13 @@ mod tests {
             assert!(out.lines().any(|l| l == line), "no `{line}` in\n{out}");
         }
         assert!(!out.contains("expiry_timestamp_seconds{canary=\"api\"}"));
-        assert!(!out.contains("skipped_runs_total{canary=\"web\"}"));
-        assert!(!out.contains("outcome=\"failed\""));
+        for line in [
+            "canary_skipped_runs_total{canary=\"web\"} 0",
+            "canary_runs_total{canary=\"web\",outcome=\"failed\"} 0",
+            "canary_runs_total{canary=\"api\",outcome=\"passed\"} 0",
+        ] {
+            assert!(out.lines().any(|l| l == line), "no `{line}` in\n{out}");
+        }
         assert!(
             out.find("canary=\"api\"") < out.find("canary=\"web\""),
             "canaries in name order"

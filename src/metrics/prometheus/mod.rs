@@ -157,6 +157,13 @@ impl Prometheus {
         self.notifications.get_or_create(&labels).inc_by(n);
     }
 
+    /// Declares the loaded canaries: their counters show 0 before their first run.
+    pub fn declare<'a>(&self, canaries: impl IntoIterator<Item = &'a str>) {
+        for c in canaries {
+            self.canaries.declare(c);
+        }
+    }
+
     /// Records a skipped instant.
     pub fn skipped(&self, canary: &str) {
         self.canaries.skipped(canary);
