@@ -233,9 +233,31 @@ async fn http2_over_alpn_and_prior_knowledge_and_the_report_says_which() {
     );
     assert_eq!(*both.versions.lock().unwrap(), ["HTTP/2.0", "HTTP/1.1"]);
     assert_eq!(*plain.versions.lock().unwrap(), ["HTTP/2.0"]);
-    // A server that does not speak HTTP/2 is an error, not a silent downgrade.
+    // A server that does not speak HTTP/2 is an error, not a silent downgrade: one that refuses
+    // h2 in the handshake, one that ignores ALPN and answers HTTP/1.1 (as OpenSSL servers do),
+    // and one on plain HTTP that reads HTTP/2's preface as a bad HTTP/1.1 request.
     let r = run("2", only1.url("")).await;
     assert_eq!(r.outcome(), Outcome::Errored, "{:?}", r.last());
+    let no_alpn = Server::https(ca.leaf(-1, 30), |_| Reply::text(200, "ok"));
+    let r = run("2", no_alpn.url("")).await;
+    let e = r.last().steps[0]
+        .error
+        .clone()
+        .expect("an error, not a downgrade");
+    assert_eq!(e.kind, ErrorKind::Protocol, "{e:?}");
+    assert!(
+        e.message.contains("answered in HTTP/1.1") && e.message.contains("ALPN h2"),
+        "{}",
+        e.message
+    );
+    let plain1 = Server::http(|_| Reply::text(200, "ok"));
+    let r = run("2", plain1.url("")).await;
+    let e = r.last().steps[0].error.clone().expect("an error");
+    assert!(
+        e.message.contains("did not answer in HTTP/2") && e.message.contains("HTTP/1.1"),
+        "{}",
+        e.message
+    );
     let e = Setup::new(&[("c.yaml", &yaml("3"))])
         .load()
         .unwrap_err()

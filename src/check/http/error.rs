@@ -19,6 +19,32 @@ pub fn classify(err: &reqwest::Error) -> CheckError {
     CheckError::new(kind(err), message)
 }
 
+/// [`classify`] for a request that asked for HTTP/2: a server that answers HTTP/2's connection
+/// preface with something else (HTTP/1.1) is named as such, not by the frame it could not read.
+pub fn classify_h2(err: &reqwest::Error) -> CheckError {
+    let mut e = classify(err);
+    if e.kind == ErrorKind::Protocol && chain(err).iter().any(|m| m.contains("http2 error")) {
+        e.message = format!(
+            "http_version \"2\" over plain HTTP sends HTTP/2 directly (prior knowledge), and the \
+             server did not answer in HTTP/2 ({}): it likely speaks only HTTP/1.1; \
+             use http_version \"1.1\", or HTTPS where the server offers h2",
+            e.message
+        );
+    }
+    e
+}
+
+/// The error for a response in `got` to a request that asked for HTTP/2.
+pub fn not_h2(got: &str) -> CheckError {
+    CheckError::new(
+        ErrorKind::Protocol,
+        format!(
+            "http_version \"2\" was asked for, but the server answered in {got}: it did not \
+             accept HTTP/2 in the TLS handshake (ALPN h2); canary does not fall back silently"
+        ),
+    )
+}
+
 /// The message of a cause that says it all on its own: ours for DNS, rustls's for TLS.
 fn precise(err: &reqwest::Error) -> Option<String> {
     let mut cur: Option<&(dyn StdError + 'static)> = err.source();

@@ -19,7 +19,7 @@ pub use timing::Timing;
 use super::Scope;
 use crate::assert;
 use crate::canary::Step;
-use crate::canary::http::{Auth, Body, Request};
+use crate::canary::http::{Auth, Body, HttpVersion, Request};
 use crate::observed::Observed;
 use crate::run::{CheckError, ErrorKind, Outcome, Phases, StepRun};
 use crate::template::Captures;
@@ -40,6 +40,13 @@ pub async fn run(step: &Step, req: &Request, scope: &mut Scope) -> StepRun {
         .timeout
         .map_or(scope.deadline, |t| scope.deadline.min(started + t));
     let url = req.url.render(&scope.captures);
+    if let Some(Auth::Basic { username, password }) = &req.auth {
+        let (user, password) = (
+            username.render(&scope.captures),
+            password.render(&scope.captures),
+        );
+        scope.redactor.add_basic(&user, &password);
+    }
 
     let mut out = StepRun::new(&step.name);
     let fetched = fetch(req, &url, scope, deadline).await;
@@ -94,7 +101,7 @@ async fn fetch(
     };
     let timing = &current.timing;
     let start = Instant::now();
-    let exchange = exchange(&client, request, req.max_body, timing);
+    let exchange = exchange(&client, request, req, timing);
     let result = tokio::time::timeout_at(deadline.into(), current.clone().scope(exchange)).await;
     let end = Instant::now();
     let headers = timing.headers();
@@ -128,18 +135,24 @@ async fn fetch(
     }
 }
 
-/// The request/response exchange: headers, then the body up to `max_body` bytes.
+/// The request/response exchange: headers, then the body up to `max_body` bytes. An answer in
+/// another HTTP version than the one asked for is an error, never a silent downgrade.
 async fn exchange(
     client: &reqwest::Client,
     request: reqwest::Request,
-    max_body: u64,
+    req: &Request,
     timing: &Timing,
 ) -> Result<Observed, CheckError> {
-    let mut resp = client
-        .execute(request)
-        .await
-        .map_err(|e| error::classify(&e))?;
+    let max_body = req.max_body;
+    let h2 = req.version == HttpVersion::Http2;
+    let mut resp = client.execute(request).await.map_err(|e| match h2 {
+        true => error::classify_h2(&e),
+        false => error::classify(&e),
+    })?;
     timing.mark_headers(resp.status().as_u16());
+    if h2 && resp.version() != Version::HTTP_2 {
+        return Err(error::not_h2(version_name(resp.version())));
+    }
     let too_large = || {
         CheckError::new(
             ErrorKind::BodyTooLarge,
