@@ -87,10 +87,7 @@ fn a_har_file_becomes_steps_that_pass_against_the_recorded_host() {
         !yaml.contains("t-1") && !yaml.contains("cdn.example.com/app.js"),
         "{yaml}"
     );
-    assert!(
-        yaml.contains("1 requests to other hosts were left out"),
-        "{yaml}"
-    );
+    assert!(yaml.contains("1 request to other hosts left out"), "{yaml}");
 
     let run = |token: Option<&str>| {
         let mut cmd = Command::new(support::binary());

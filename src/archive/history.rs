@@ -397,8 +397,10 @@ fn render_one(h: &CanaryHistory) -> String {
     if let Some(o) = &h.longest_outage {
         let end = o.end.as_deref().unwrap_or("still going");
         out += &format!(
-            "  longest outage {} runs, {:.0} s: {} → {end}\n",
-            o.runs, o.seconds, o.start
+            "  longest outage {}, {:.0} s: {} → {end}\n",
+            crate::report::count(o.runs as usize, "run", "runs"),
+            o.seconds,
+            o.start
         );
     }
     if let Some(f) = &h.last_failure {

@@ -74,7 +74,10 @@ pub fn import(
     if left > 0 {
         w.comment(
             0,
-            format!("{left} requests to other hosts were left out (choose one with --host)."),
+            format!(
+                "{} to other hosts left out (choose one with --host).",
+                crate::report::count(left, "request", "requests")
+            ),
         );
     }
     Ok(w.finish())

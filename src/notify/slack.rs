@@ -84,9 +84,12 @@ fn section(n: &Notice) -> String {
             text.push_str(&format!(" ({})", f.kind));
         }
     }
+    let count = |n: u32, one, many| crate::report::count(n as usize, one, many);
     text.push_str(&format!(
-        "\n_{} failures in the last {} runs raise it; {} passes in a row clear it_",
-        n.policy.failures, n.policy.window, n.policy.recover
+        "\n_{} in the last {} raise it; {} in a row clear it_",
+        count(n.policy.failures, "failure", "failures"),
+        count(n.policy.window, "run", "runs"),
+        count(n.policy.recover, "pass", "passes")
     ));
     text
 }

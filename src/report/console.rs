@@ -83,21 +83,7 @@ impl<W: Write> Console<W> {
     /// Writes the closing summary line.
     pub fn summary(&mut self, s: &Summary) {
         self.clear_progress();
-        let flaky = if s.flaky > 0 {
-            format!(" ({} after retry)", s.flaky)
-        } else {
-            String::new()
-        };
-        let degraded = if s.degraded > 0 {
-            format!(" ({} degraded)", s.degraded)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            self.out,
-            "{} passed{degraded}, {} failed, {} errored{flaky}",
-            s.passed, s.failed, s.errored
-        );
+        let _ = writeln!(self.out, "{}", summary_line(s));
     }
 
     fn clear_progress(&mut self) {
@@ -113,6 +99,26 @@ impl<W: Write> Console<W> {
             text.to_string()
         }
     }
+}
+
+/// "5 passed (1 after retry, 1 degraded), 0 failed, 1 errored": what qualifies the passes
+/// stays beside them.
+fn summary_line(s: &Summary) -> String {
+    let mut about = Vec::new();
+    if s.flaky > 0 {
+        about.push(format!("{} after retry", s.flaky));
+    }
+    if s.degraded > 0 {
+        about.push(format!("{} degraded", s.degraded));
+    }
+    let about = match about.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", about.join(", ")),
+    };
+    format!(
+        "{} passed{about}, {} failed, {} errored",
+        s.passed, s.failed, s.errored
+    )
 }
 
 /// The failing steps of an attempt: each error, and each assertion that did not hold with
@@ -145,4 +151,30 @@ pub fn details(a: &Attempt) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_after_retry_are_told_beside_the_passes() {
+        let s = Summary {
+            passed: 5,
+            degraded: 1,
+            failed: 0,
+            errored: 1,
+            flaky: 1,
+        };
+        assert_eq!(
+            summary_line(&s),
+            "5 passed (1 after retry, 1 degraded), 0 failed, 1 errored"
+        );
+        let s = Summary {
+            passed: 2,
+            errored: 3,
+            ..Summary::default()
+        };
+        assert_eq!(summary_line(&s), "2 passed, 0 failed, 3 errored");
+    }
 }

@@ -49,8 +49,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     loop {
         run_round(args, &rt, &round)?;
         emit(&format!(
-            "\nwatching {} files · r Enter: run all · q Enter: quit\n",
-            seen.len()
+            "\nwatching {} · r Enter: run all · q Enter: quit\n",
+            canary::report::count(seen.len(), "file", "files")
         ));
         round = loop {
             std::thread::sleep(POLL);
