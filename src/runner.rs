@@ -234,6 +234,28 @@ impl Tasks {
     }
 }
 
+/// When a run began: the wall-clock time for its record, and an instant to time it by.
+#[derive(Debug, Clone, Copy)]
+pub struct Started {
+    /// The wall-clock time, for `started_at`.
+    pub at: SystemTime,
+    /// The instant, for the duration.
+    pub instant: tokio::time::Instant,
+}
+
+/// The record of a run that began at `started` and was stopped from outside (cut off at
+/// shutdown, or past its outer time limit): errored with `kind`, its real start, and the time it
+/// ran until it was stopped.
+pub fn cut_off(canary: &Canary, kind: ErrorKind, why: String, started: Started) -> Run {
+    let mut run = not_run(canary, kind, why);
+    let ran = started.instant.elapsed();
+    run.started_at = started.at;
+    run.duration = ran;
+    run.attempts[0].duration = ran;
+    run.attempts[0].steps[0].duration = ran;
+    run
+}
+
 /// The record of a run that did not complete on its own — its task died (a bug), the scheduler
 /// cut it off, or shutdown came first: errored with `kind`, never dropped.
 pub fn not_run(canary: &Canary, kind: ErrorKind, why: String) -> Run {

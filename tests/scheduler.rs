@@ -271,6 +271,10 @@ async fn shutdown_records_finished_runs_and_cuts_off_the_rest() {
         (Outcome::Errored, ErrorKind::Shutdown)
     );
     assert!(err.message.contains("grace period"), "{err:?}");
+    // Its real start (at T0, no spread) and the 35 s it ran until it was cut off.
+    assert_eq!(long.started_at, std::time::SystemTime::from(t0()));
+    assert_eq!(long.duration, Duration::from_secs(35));
+    assert_eq!(long.last().duration, Duration::from_secs(35));
 }
 
 #[tokio::test(start_paused = true)]
@@ -287,6 +291,8 @@ async fn a_run_that_hangs_is_cut_off_from_outside() {
         err.message.contains("7s"),
         "2 attempts × 1 s + 5 s: {err:?}"
     );
+    assert_eq!(run.started_at, std::time::SystemTime::from(t0()));
+    assert_eq!(run.duration, Duration::from_secs(7));
 }
 
 #[tokio::test(start_paused = true)]

@@ -195,7 +195,8 @@ struct Scheduler {
     /// dropped when it comes up. It shares its slot's name: planning allocates nothing.
     due: BinaryHeap<Reverse<(DateTime<Utc>, Arc<str>)>>,
     tasks: JoinSet<(Run, Duration)>,
-    in_flight: HashMap<Id, (Arc<Canary>, DateTime<Utc>)>,
+    /// The runs under way: their canary, planned instant, and real start once it began.
+    in_flight: HashMap<Id, (Arc<Canary>, DateTime<Utc>, StartCell)>,
     permits: Arc<Semaphore>,
     stopping: Arc<AtomicBool>,
 }
@@ -389,13 +390,21 @@ impl Scheduler {
             self.run_fn.clone(),
         );
         let c = canary.clone();
+        let start = StartCell::default();
+        let began = start.clone();
         let handle = self.tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let lateness = (clock.now() - planned).to_std().unwrap_or_default();
+            let now = clock.now();
+            let lateness = (now - planned).to_std().unwrap_or_default();
             if stopping.load(Ordering::SeqCst) {
                 let why = "not started: canary was shutting down".to_string();
                 return (runner::not_run(&c, ErrorKind::Shutdown, why), lateness);
             }
+            let started = runner::Started {
+                at: now.into(),
+                instant: tokio::time::Instant::now(),
+            };
+            let _ = began.set(started);
             let limit = outer_limit(&c);
             let run = match tokio::time::timeout(limit, run_fn(c.clone())).await {
                 Ok(run) => run,
@@ -403,12 +412,12 @@ impl Scheduler {
                     let why = format!(
                         "the run did not end within {limit:?} (all attempts' timeouts); cut off"
                     );
-                    runner::not_run(&c, ErrorKind::Timeout, why)
+                    runner::cut_off(&c, ErrorKind::Timeout, why, started)
                 }
             };
             (run, lateness)
         });
-        self.in_flight.insert(handle.id(), (canary, planned));
+        self.in_flight.insert(handle.id(), (canary, planned, start));
     }
 
     /// Records a finished run task.
@@ -417,12 +426,13 @@ impl Scheduler {
             Ok((id, done)) => (id, Ok(done)),
             Err(e) => (e.id(), Err(e)),
         };
-        let Some((canary, planned)) = self.in_flight.remove(&id) else {
+        let Some((canary, planned, start)) = self.in_flight.remove(&id) else {
             return;
         };
         let (run, lateness) = outcome.unwrap_or_else(|e| {
+            let why = format!("canary crashed: {e}");
             (
-                runner::not_run(&canary, ErrorKind::Internal, format!("canary crashed: {e}")),
+                stopped(&canary, ErrorKind::Internal, why, &start),
                 Duration::ZERO,
             )
         });
@@ -452,16 +462,36 @@ impl Scheduler {
         }
         self.tasks.abort_all();
         let grace = self.opts.grace;
-        for (_, (canary, planned)) in std::mem::take(&mut self.in_flight) {
-            let why =
-                format!("cut off at shutdown: still running after the {grace:?} grace period");
-            let run = runner::not_run(&canary, ErrorKind::Shutdown, why);
+        for (_, (canary, planned, start)) in std::mem::take(&mut self.in_flight) {
+            let why = match start.get() {
+                Some(_) => {
+                    format!("cut off at shutdown: still running after the {grace:?} grace period")
+                }
+                None => "not started: canary was shutting down (it waited for a free slot)".into(),
+            };
+            let lateness = start.get().map_or(Duration::ZERO, |s| {
+                let at = DateTime::<Utc>::from(s.at);
+                (at - planned).to_std().unwrap_or_default()
+            });
+            let run = stopped(&canary, ErrorKind::Shutdown, why, &start);
             self.emit(Event::Finished {
                 run,
                 planned,
-                lateness: Duration::ZERO,
+                lateness,
             });
         }
+    }
+}
+
+/// A run's real start, set by its task once it holds a slot.
+type StartCell = Arc<std::sync::OnceLock<runner::Started>>;
+
+/// The record of a run stopped from outside: cut off from its real start when it had begun,
+/// else not run at all.
+fn stopped(canary: &Canary, kind: ErrorKind, why: String, start: &StartCell) -> Run {
+    match start.get() {
+        Some(s) => runner::cut_off(canary, kind, why, *s),
+        None => runner::not_run(canary, kind, why),
     }
 }
 
