@@ -9,7 +9,6 @@ use tokio::task::JoinSet;
 
 use crate::canary::Canary;
 use crate::check::{self, Context, Scope};
-use crate::redact::Redactor;
 use crate::run::{Attempt, CheckError, ErrorKind, Outcome, Run, StepRun};
 
 /// Runs one canary: up to `retries + 1` attempts, stopping at the first pass.
@@ -42,7 +41,7 @@ async fn run_attempt(canary: &Canary, ctx: &Arc<Context>, run_id: String) -> Att
     let start = Instant::now();
     let mut scope = Scope {
         captures: Default::default(),
-        redactor: Redactor::new(canary.secrets.iter().cloned()),
+        redactor: canary.secrets.clone(),
         deadline: start + canary.timeout,
         ctx: ctx.clone(),
         canary: canary.name.clone(),

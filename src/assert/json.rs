@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::{exists_word, preview, result};
 use crate::canary::assertion::{JsonQuery, JsonTest};
 use crate::observed::Observed;
+use crate::redact::Redactor;
 use crate::run::AssertionResult;
 use crate::template::Captures;
 
@@ -13,6 +14,7 @@ pub(super) fn json(
     test: &JsonTest,
     seen: &Observed,
     captures: &Captures,
+    r: &Redactor,
 ) -> AssertionResult {
     let subject = format!("json {}", query.text);
     let doc = match seen.json() {
@@ -25,9 +27,10 @@ pub(super) fn json(
         1 => Some(nodes[0].clone()),
         _ => Some(Value::Array(nodes.into_iter().cloned().collect())),
     };
-    let actual = node
-        .as_ref()
-        .map_or_else(|| "(nothing selected)".into(), |v| preview(&v.to_string()));
+    let actual = node.as_ref().map_or_else(
+        || "(nothing selected)".into(),
+        |v| preview(&r.redacted(&v.to_string())),
+    );
     let passed = match (test, &node) {
         (JsonTest::Exists(want), n) => n.is_some() == *want,
         (_, None) => false,

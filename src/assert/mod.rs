@@ -9,11 +9,18 @@ use std::time::Duration;
 
 use crate::canary::assertion::{Assertion, StatusPattern, TextTest};
 use crate::observed::Observed;
+use crate::redact::Redactor;
 use crate::run::AssertionResult;
 use crate::template::Captures;
 
-/// Evaluates `assertion` against `seen`; `captures` fill templates in expected values.
-pub fn evaluate(assertion: &Assertion, seen: &Observed, captures: &Captures) -> AssertionResult {
+/// Evaluates `assertion` against `seen`; `captures` fill templates in expected values. What
+/// is shown of a body is redacted by `r` before it is cut short, so no part of a secret shows.
+pub fn evaluate(
+    assertion: &Assertion,
+    seen: &Observed,
+    captures: &Captures,
+    r: &Redactor,
+) -> AssertionResult {
     match assertion {
         Assertion::Status(patterns) => status(patterns, seen.status),
         Assertion::Latency(phase, bound) => {
@@ -29,9 +36,9 @@ pub fn evaluate(assertion: &Assertion, seen: &Observed, captures: &Captures) -> 
         Assertion::Body(test) => {
             let text = String::from_utf8_lossy(&seen.body);
             let (passed, expected) = text_test(test, Some(&text), captures);
-            result("body".into(), passed, expected, preview(&text))
+            result("body".into(), passed, expected, preview(&r.redacted(&text)))
         }
-        Assertion::Json(j) => json::json(&j.0, &j.1, seen, captures),
+        Assertion::Json(j) => json::json(&j.0, &j.1, seen, captures, r),
         Assertion::Tls(test) => tls::tls(test, seen, captures),
         Assertion::Cookie(name, test) => {
             let value = seen.cookie(name);
@@ -147,5 +154,26 @@ pub fn preview(text: &str) -> String {
         shown
     } else {
         format!("{shown}… ({} bytes)", text.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Template;
+
+    #[test]
+    fn a_secret_across_the_cut_of_a_long_body_is_masked_whole() {
+        let secret = "s3cr3t-value";
+        let body = format!("{}{secret}{}", "x".repeat(195), "y".repeat(100));
+        let seen = Observed {
+            body: body.into_bytes(),
+            ..Observed::default()
+        };
+        let test = Assertion::Body(Box::new(TextTest::Equals(Template::literal("z"))));
+        let r = Redactor::new([secret.to_string()]);
+        let got = evaluate(&test, &seen, &Captures::default(), &r);
+        assert!(got.actual.contains("x***y"), "{}", got.actual);
+        assert!(!got.actual.contains("s3cr"), "{}", got.actual);
     }
 }

@@ -39,8 +39,8 @@ pub struct Canary {
     pub tags: Vec<String>,
     /// The steps, run in order.
     pub steps: Vec<Step>,
-    /// Secret values (from `${secret:…}`), redacted from every output.
-    pub secrets: Vec<String>,
+    /// Secret values (from `${secret:…}`) and their encoded forms, redacted from every output.
+    pub secrets: crate::redact::Redactor,
     /// Extra metric dimensions, besides `CanaryName`.
     pub dimensions: Vec<(String, String)>,
     /// Keep cookies from step to step within an attempt.

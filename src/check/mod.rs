@@ -119,26 +119,26 @@ pub fn conclude(
 pub fn judge(step: &Step, seen: &Observed, scope: &mut Scope, out: &mut StepRun) {
     if step.secret_cookies {
         for (_, value) in &seen.cookies {
-            scope.redactor.add(value.clone());
+            scope.redactor.add(value);
         }
     }
     for a in &step.assertions {
         out.assertions
-            .push(assert::evaluate(a, seen, &scope.captures));
+            .push(assert::evaluate(a, seen, &scope.captures, &scope.redactor));
     }
     for c in &step.captures {
         let got = capture::extract(c, seen);
         out.assertions.push(capture::to_result(c, &got));
         if let Ok(value) = got {
             if c.secret {
-                scope.redactor.add(value.clone());
+                scope.redactor.add(&value);
             }
             scope.captures.insert(c.name.clone(), value);
         }
     }
     let failed = out.assertions.iter().any(|a| !a.passed);
     for a in &step.degraded {
-        let mut result = assert::evaluate(a, seen, &scope.captures);
+        let mut result = assert::evaluate(a, seen, &scope.captures, &scope.redactor);
         result.degraded = true;
         out.assertions.push(result);
     }

@@ -86,7 +86,7 @@ async fn probe(
             if body.is_empty() {
                 "(nothing received)".into()
             } else {
-                preview(&shown)
+                preview(&scope.redactor.redacted(&shown))
             },
         ));
     }

@@ -15,24 +15,24 @@ use crate::canary::Step;
 use crate::canary::websocket::WebSocketCheck;
 use crate::observed::Observed;
 use crate::run::{AssertionResult, ErrorKind, Phases, StepRun};
-use crate::template::Captures;
 
 /// Runs a WebSocket step.
 pub async fn run(step: &Step, check: &WebSocketCheck, scope: &mut Scope) -> StepRun {
     let started = Instant::now();
     let deadline = super::deadline(step, scope, started);
     let url = check.url.render(&scope.captures);
-    let result = exchange(check, &url, &scope.captures, deadline, started).await;
+    let result = exchange(check, &url, scope, deadline, started).await;
     super::conclude(step, scope, started, url, result)
 }
 
 async fn exchange(
     check: &WebSocketCheck,
     url: &str,
-    captures: &Captures,
+    scope: &Scope,
     deadline: Instant,
     start: Instant,
 ) -> Result<(Observed, Vec<AssertionResult>), Broken> {
+    let captures = &scope.captures;
     let bad = |m: String| Broken::new(ErrorKind::Protocol, m, Phases::default());
     let parsed = url::Url::parse(url).map_err(|e| bad(format!("`{url}` is not a URL: {e}")))?;
     let secure = match parsed.scheme() {
@@ -129,7 +129,7 @@ async fn exchange(
             body: message.clone().into_bytes(),
             ..Observed::default()
         };
-        let mut r = assert::evaluate(expectation, &one, captures);
+        let mut r = assert::evaluate(expectation, &one, captures, &scope.redactor);
         r.subject = format!("message {}: {}", i + 1, r.subject);
         implicit.push(r);
         seen.messages.push(message);

@@ -172,7 +172,7 @@ pub fn compile(
         retries,
         tags: raw.tags.clone(),
         steps,
-        secrets: c.vars.secrets,
+        secrets: crate::redact::Redactor::new(c.vars.secrets),
         dimensions,
         cookies: raw.cookies.unwrap_or(true),
         alarms,

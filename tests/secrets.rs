@@ -1,0 +1,140 @@
+//! Secrets never show, in any form canary puts them in: a property test draws secrets of
+//! awkward characters, uses each in every place a canary can (query, URL, header, Basic auth,
+//! JSON and form bodies, a captured token used in later requests), runs `canary test` against a
+//! server that echoes everything back, and reads every output — console, JSON, JUnit, HTML, the
+//! archive — for the secret raw, percent-encoded (`+` and `%20` for spaces), form-encoded,
+//! JSON-escaped, HTML-escaped, or as the base64 of `user:secret`.
+
+mod support;
+
+use base64::Engine;
+use proptest::prelude::*;
+use serde_json::json;
+use support::server::{Reply, Server};
+
+const CANARY: &str = r#"name: s
+steps:
+  - name: token
+    continue_on_failure: true
+    http:
+      url: "${U}/token"
+      method: POST
+      query: { api_key: "${secret:PW}" }
+      headers: { X-Key: "${secret:PW}" }
+      auth: { basic: { username: u, password: "${secret:PW}" } }
+      json: { pw: "${secret:PW}" }
+    capture:
+      token: { json: $.token, secret: true }
+    assert:
+      - body: { equals: "nothing" }
+  - name: use
+    http:
+      url: "${U}/echo/${token}?k=${secret:PW}&t=${token}"
+      method: POST
+      headers: { Authorization: "Bearer ${token}" }
+      form: { pw: "${secret:PW}", t: "${token}" }
+    assert:
+      - body: { equals: "nothing" }
+      - json: { path: $.target, equals: "x" }
+      - header: { name: x-echo, equals: "x" }
+"#;
+
+/// A server that answers with everything it was sent; `/token` also gives a token made from the
+/// `X-Key` header (the secret reversed), which the canary captures as a secret.
+fn echo() -> Server {
+    Server::http(|req| {
+        let headers: Vec<String> = req
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let token: String = req.header("x-key").unwrap_or("").chars().rev().collect();
+        let body = json!({
+            "target": req.target,
+            "headers": headers,
+            "body": String::from_utf8_lossy(&req.body),
+            "token": format!("t{token}"),
+        });
+        Reply::json(200, body).with_header("X-Echo", &req.target)
+    })
+}
+
+/// The forms of `secret` that must never appear, computed here independently of canary's
+/// redactor.
+fn forms(secret: &str) -> Vec<String> {
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let json = serde_json::to_string(secret).unwrap();
+    let html = secret
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("u:{secret}"));
+    vec![
+        secret.to_string(),
+        form.replace('+', "%20"),
+        form,
+        json[1..json.len() - 1].to_string(),
+        html,
+        basic,
+    ]
+}
+
+/// Every file under `dir`, with its text.
+fn outputs(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(outputs(&p));
+        } else if let Ok(text) = std::fs::read_to_string(&p) {
+            out.push((p.display().to_string(), text));
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_output_holds_a_secret_in_any_form(secret in "[ -)+-~]{8,16}") {
+        let distinct: std::collections::HashSet<char> = secret.chars().collect();
+        prop_assume!(distinct.len() >= 5 && secret.trim() == secret);
+        let server = echo();
+        let dir = support::canary_dir(&[("c/s.yaml", CANARY)]);
+        let d = dir.path();
+        let out = std::process::Command::new(support::binary())
+            .args(["test", "c", "--var"])
+            .arg(format!("U={}", server.url("")))
+            .args(["--json", "out/r.json", "--junit", "out/r.xml", "--html", "out/r.html"])
+            .args(["--archive", "out/archive"])
+            .env("PW", &secret)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = support::text(&out);
+        prop_assert_eq!(out.status.code(), Some(1), "{}{}", stdout, stderr);
+        let got = server.received();
+        prop_assert_eq!(got.len(), 2, "both steps ran: {}", stdout);
+        let token = format!("t{}", secret.chars().rev().collect::<String>());
+        prop_assert!(
+            got[1].header("authorization") == Some(&format!("Bearer {token}")),
+            "the captured token was used: {:?}", got[1]
+        );
+        let mut files = outputs(&d.join("out"));
+        prop_assert!(files.len() >= 4, "{files:?}");
+        files.push(("stdout".into(), stdout));
+        files.push(("stderr".into(), stderr));
+        for value in [&secret, &token] {
+            for form in forms(value) {
+                for (name, text) in &files {
+                    prop_assert!(
+                        !text.contains(&form),
+                        "{name} holds {form:?} (of {value:?}):\n{text}"
+                    );
+                }
+            }
+        }
+    }
+}
