@@ -1,5 +1,5 @@
-//! A curl command line as an HTTP canary: method, headers, data, `--json`, `-u`, `-k`,
-//! `--cacert`, `-L`, `--max-time`. Credentials (`-u`'s password, `Authorization`, `Cookie` and
+//! A curl command line as an HTTP canary: method, headers, data (`@file` read as curl reads
+//! it), `--json`, `-u`, `-k`, `--cacert`, `-L`, `--max-time`, `--retry`, `--http2`. Credentials (`-u`'s password, `Authorization`, `Cookie` and
 //! API-key headers) become `${secret:…}` references, never literals; options without an
 //! equivalent become notes.
 
@@ -18,6 +18,8 @@ struct Request {
     cacert: Option<String>,
     location: bool,
     max_time: Option<String>,
+    retries: Option<String>,
+    http2: bool,
     get: bool,
     ignored: Vec<String>,
 }
@@ -43,7 +45,6 @@ const QUIET: &[&str] = &[
 
 /// Options with a value that canary does not carry over (noted with their value).
 const NOTED_WITH_VALUE: &[&str] = &[
-    "--retry",
     "--retry-delay",
     "--retry-max-time",
     "--connect-timeout",
@@ -62,7 +63,6 @@ const NOTED_WITH_VALUE: &[&str] = &[
     "-T",
     "--upload-file",
     "--limit-rate",
-    "--data-urlencode",
 ];
 
 /// Options whose value canary has no use for.
@@ -119,10 +119,14 @@ fn parse(args: &[String]) -> Result<Request, ImportError> {
                     None => r.ignored.push(format!("-H {h} (not `Name: value`)")),
                 }
             }
-            "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-ascii" => {
-                r.data.push(value(a)?)
+            "-d" | "--data" | "--data-ascii" => r.data.push(data(&value(a)?, Read::Text)?),
+            "--data-binary" => r.data.push(data(&value(a)?, Read::Binary)?),
+            "--data-raw" => r.data.push(value(a)?),
+            "--data-urlencode" => r.data.push(urlencoded(&value(a)?)?),
+            "--json" => {
+                let more = data(&value(a)?, Read::Binary)?;
+                r.json = Some(r.json.take().unwrap_or_default() + &more);
             }
-            "--json" => r.json = Some(value(a)?),
             "-u" | "--user" => r.user = Some(value(a)?),
             "-k" | "--insecure" => r.insecure = true,
             "--cacert" => r.cacert = Some(value(a)?),
@@ -133,7 +137,10 @@ fn parse(args: &[String]) -> Result<Request, ImportError> {
             "-A" | "--user-agent" => r.headers.push(("User-Agent".into(), value(a)?)),
             "-e" | "--referer" => r.headers.push(("Referer".into(), value(a)?)),
             "-b" | "--cookie" => r.headers.push(("Cookie".into(), value(a)?)),
-            "--url" => r.url = Some(value(a)?),
+            "--url" => set_url(&mut r, value(a)?)?,
+            "--retry" => r.retries = Some(value(a)?),
+            "--http2" | "--http2-prior-knowledge" => r.http2 = true,
+            "--http1.1" => r.http2 = false,
             a if QUIET.contains(&a) => {}
             a if QUIET_WITH_VALUE.contains(&a) => {
                 value(a)?;
@@ -143,10 +150,87 @@ fn parse(args: &[String]) -> Result<Request, ImportError> {
                 r.ignored.push(format!("{a} {v}"));
             }
             a if a.starts_with('-') => r.ignored.push(a.to_string()),
-            url => r.url = Some(url.to_string()),
+            url => set_url(&mut r, url.to_string())?,
         }
     }
     Ok(r)
+}
+
+/// The URL, `http://` first when it has no scheme (as curl assumes); a second URL is an error,
+/// never a silent replacement of the first.
+fn set_url(r: &mut Request, url: String) -> Result<(), ImportError> {
+    let url = match url.contains("://") {
+        true => url,
+        false => format!("http://{url}"),
+    };
+    if let Some(first) = &r.url {
+        return Err(ImportError::Format(format!(
+            "the curl command has two URLs ({first} and {url}); a canary makes one request: \
+             import each URL on its own"
+        )));
+    }
+    r.url = Some(url);
+    Ok(())
+}
+
+/// How curl reads an `@file` data argument.
+#[derive(Clone, Copy, PartialEq)]
+enum Read {
+    /// `-d`: carriage returns and newlines are stripped.
+    Text,
+    /// `--data-binary`, `--json`: as it is.
+    Binary,
+}
+
+/// A data argument: the text itself, or `@file` (`@-`: standard input) read as curl reads it.
+fn data(arg: &str, how: Read) -> Result<String, ImportError> {
+    let Some(path) = arg.strip_prefix('@') else {
+        return Ok(arg.to_string());
+    };
+    let text = read(path)?;
+    Ok(match how {
+        Read::Text => text.replace(['\r', '\n'], ""),
+        Read::Binary => text,
+    })
+}
+
+/// The contents of `path` (`-`: standard input) as text.
+fn read(path: &str) -> Result<String, ImportError> {
+    let bytes = match path {
+        "-" => {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+        }
+        _ => std::fs::read(path),
+    };
+    let bytes = bytes.map_err(|source| ImportError::Read {
+        path: path.to_string(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        ImportError::Format(format!(
+            "{path} is not UTF-8 text: a canary's body is text (write binary bodies as base64 \
+             in a `body:` by hand)"
+        ))
+    })
+}
+
+/// `--data-urlencode`'s forms: `content`, `=content`, `name=content`, `@file`, `name@file` —
+/// the content percent-encoded, the name as it is.
+fn urlencoded(arg: &str) -> Result<String, ImportError> {
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let at = arg.find('@');
+    let eq = arg.find('=');
+    Ok(match (eq, at) {
+        (Some(e), Some(a)) if a < e => {
+            format!("{}={}", &arg[..a], encode(&read(&arg[a + 1..])?))
+        }
+        (Some(0), _) => encode(&arg[1..]),
+        (Some(e), _) => format!("{}={}", &arg[..e], encode(&arg[e + 1..])),
+        (None, Some(0)) => encode(&read(&arg[1..])?),
+        (None, Some(a)) => format!("{}={}", &arg[..a], encode(&read(&arg[a + 1..])?)),
+        (None, None) => encode(arg),
+    })
 }
 
 /// A canary name from the URL's host and path: `api.example.com/v1/orders` → `api-example-com-v1-orders`.
@@ -174,6 +258,7 @@ fn write(r: &Request, url: &str, name: &str) -> Imported {
     if let Some(t) = &r.max_time {
         w.line(0, format!("timeout: {}s", t.trim_end_matches('s')));
     }
+    retries(&mut w, r);
     w.line(0, "http:");
     let (url, data_in_query) = match (r.get, r.data.is_empty()) {
         (true, false) => (
@@ -187,6 +272,12 @@ fn write(r: &Request, url: &str, name: &str) -> Imported {
         _ => (url.to_string(), false),
     };
     w.line(1, format!("url: {}", scalar(&url)));
+    if r.http2 {
+        w.line(
+            1,
+            "http_version: \"2\"   # --http2: an error if the server does not speak it",
+        );
+    }
     let method = r.method.clone().or_else(|| {
         let body = (!r.data.is_empty() && !data_in_query) || r.json.is_some();
         body.then(|| "POST".to_string())
@@ -239,6 +330,28 @@ fn write(r: &Request, url: &str, name: &str) -> Imported {
         );
     }
     w.finish()
+}
+
+/// `--retry N` as `retries:` (canary's limit is 10).
+fn retries(w: &mut Writer, r: &Request) {
+    let Some(n) = &r.retries else { return };
+    match n.parse::<u32>() {
+        Ok(0) => {}
+        Ok(n) if n <= 10 => w.line(0, format!("retries: {n}")),
+        Ok(n) => {
+            w.line(0, "retries: 10");
+            w.note(
+                0,
+                "--retry",
+                format!("--retry {n} is more than canary's 10 retries; 10 kept"),
+            );
+        }
+        Err(_) => w.note(
+            0,
+            "--retry",
+            format!("--retry {n} is not a number; left out"),
+        ),
+    }
 }
 
 fn headers(w: &mut Writer, r: &Request, data_in_query: bool) {

@@ -31,9 +31,12 @@ pub struct HarArgs {
     /// The canary's name. Default: the file's name without its extension.
     #[arg(long)]
     pub name: Option<String>,
-    /// Write the canary here instead of to stdout.
+    /// Write the canary here instead of to stdout (never over an existing file without --force).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 #[derive(Args)]
@@ -41,9 +44,12 @@ pub struct CurlArgs {
     /// The canary's name. Default: from the URL's host and path.
     #[arg(long)]
     pub name: Option<String>,
-    /// Write the canary here instead of to stdout.
+    /// Write the canary here instead of to stdout (never over an existing file without --force).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
     /// The curl command line, after `--`.
     #[arg(last = true, required = true, value_name = "CURL")]
     pub args: Vec<String>,
@@ -56,31 +62,42 @@ pub struct ImportArgs {
     /// The canary's name. Default: the file's name without its extension.
     #[arg(long)]
     pub name: Option<String>,
-    /// Write the canary here instead of to stdout.
+    /// Write the canary here instead of to stdout (never over an existing file without --force).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite the --output file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 /// Imports; the YAML goes to stdout or `--output`, one `warning:` line per thing left out to
 /// stderr.
 pub fn run(cmd: ImportCommand) -> Result<ExitCode> {
-    let (imported, output) = match cmd {
-        ImportCommand::Synthetics(args) => (
-            canary::import::synthetics::import(&args.file, args.name.as_deref())?,
-            args.output,
-        ),
-        ImportCommand::Har(args) => (
-            canary::import::har::import(&args.file, args.host.as_deref(), args.name.as_deref())?,
-            args.output,
-        ),
-        ImportCommand::Recorder(args) => (
-            canary::import::recorder::import(&args.file, args.name.as_deref())?,
-            args.output,
-        ),
-        ImportCommand::Curl(args) => (
-            canary::import::curl::import(&args.args, args.name.as_deref())?,
-            args.output,
-        ),
+    let (output, force) = match &cmd {
+        ImportCommand::Synthetics(a) | ImportCommand::Recorder(a) => (a.output.clone(), a.force),
+        ImportCommand::Har(a) => (a.output.clone(), a.force),
+        ImportCommand::Curl(a) => (a.output.clone(), a.force),
+    };
+    if let Some(path) = output.as_ref().filter(|p| !force && p.exists()) {
+        eprintln!(
+            "error: {} exists; canary import never overwrites a file (--force to replace it)",
+            path.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let imported = match cmd {
+        ImportCommand::Synthetics(args) => {
+            canary::import::synthetics::import(&args.file, args.name.as_deref())?
+        }
+        ImportCommand::Har(args) => {
+            canary::import::har::import(&args.file, args.host.as_deref(), args.name.as_deref())?
+        }
+        ImportCommand::Recorder(args) => {
+            canary::import::recorder::import(&args.file, args.name.as_deref())?
+        }
+        ImportCommand::Curl(args) => {
+            canary::import::curl::import(&args.args, args.name.as_deref())?
+        }
     };
     match &output {
         Some(path) => std::fs::write(path, &imported.yaml)
