@@ -72,8 +72,9 @@ pub fn import(
     }
     let left = entries.len() - chosen.len();
     if left > 0 {
-        w.comment(
+        w.note(
             0,
+            "--host",
             format!(
                 "{} to other hosts left out (choose one with --host).",
                 crate::report::count(left, "request", "requests")
@@ -98,10 +99,13 @@ fn step(w: &mut Writer, n: usize, e: &Value) {
     if method != "GET" {
         w.line(3, format!("method: {}", scalar(method)));
     }
-    headers(w, req["headers"].as_array().map_or(&[][..], Vec::as_slice));
-    if let Some(body) = req["postData"]["text"].as_str().filter(|b| !b.is_empty()) {
-        w.line(3, format!("body: {}", scalar(body)));
-    }
+    let post = &req["postData"];
+    headers(
+        w,
+        req["headers"].as_array().map_or(&[][..], Vec::as_slice),
+        post,
+    );
+    body(w, post);
     w.line(
         3,
         "follow_redirects: false   # a HAR records each redirect as its own request",
@@ -112,8 +116,83 @@ fn step(w: &mut Writer, n: usize, e: &Value) {
     }
 }
 
-/// The recorded headers, without those the client sets itself (and without repeats).
-fn headers(w: &mut Writer, list: &[Value]) {
+/// The request's body: `postData.text` as it is, or its `params` (a form, which HAR writes
+/// instead of the text) as `form:`, or as an encoded `body:` when a name repeats.
+fn body(w: &mut Writer, post: &Value) {
+    if let Some(text) = post["text"].as_str().filter(|b| !b.is_empty()) {
+        w.line(3, format!("body: {}", scalar(text)));
+        return;
+    }
+    let params = post["params"].as_array().map_or(&[][..], Vec::as_slice);
+    if params.is_empty() {
+        return;
+    }
+    let mime = post["mimeType"].as_str().unwrap_or("");
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or(""),
+                p["value"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    if mime.starts_with("multipart/") || params.iter().any(|p| p.get("fileName").is_some()) {
+        let names: Vec<&str> = pairs.iter().map(|(n, _)| *n).collect();
+        let why = format!(
+            "a multipart body ({}) was recorded without its text; canary sends no multipart \
+             bodies, so it was left out",
+            names.join(", ")
+        );
+        w.note(3, "postData", why);
+        return;
+    }
+    let mut names: Vec<&str> = pairs.iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.len() < pairs.len() {
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        w.line(3, format!("body: {}", scalar(&encoded)));
+        return;
+    }
+    w.line(3, "form:");
+    for (name, value) in pairs {
+        match param_secret(name) {
+            Some(secret) => {
+                w.line(4, format!("{}: \"${{secret:{secret}}}\"", scalar(name)));
+                let why =
+                    format!("the value is read from the {secret} secret, not kept in the file");
+                w.note(4, name, why);
+            }
+            None => w.line(4, format!("{}: {}", scalar(name), scalar(value))),
+        }
+    }
+}
+
+/// A form field that carries a credential, as the name of the secret that replaces its value.
+fn param_secret(name: &str) -> Option<String> {
+    let n = name.to_ascii_lowercase();
+    let sensitive = ["pass", "secret", "token", "key", "otp"]
+        .iter()
+        .any(|w| n.contains(w));
+    let upper: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    sensitive.then_some(upper)
+}
+
+/// The recorded headers, without those the client sets itself (and without repeats); the body's
+/// `Content-Type` from `postData.mimeType` when the headers do not give one.
+fn headers(w: &mut Writer, list: &[Value], post: &Value) {
     let mut kept: Vec<(&str, &str)> = Vec::new();
     for h in list {
         let (Some(k), Some(v)) = (h["name"].as_str(), h["value"].as_str()) else {
@@ -124,5 +203,13 @@ fn headers(w: &mut Writer, list: &[Value]) {
             kept.push((k, v));
         }
     }
-    write_headers(w, 3, kept, Vec::new());
+    let typed = kept
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    let mut extra = Vec::new();
+    let has_text = post["text"].as_str().is_some_and(|t| !t.is_empty());
+    if let (false, true, Some(mime)) = (typed, has_text, post["mimeType"].as_str()) {
+        extra.push(format!("Content-Type: {}", scalar(mime)));
+    }
+    write_headers(w, 3, kept, extra);
 }
