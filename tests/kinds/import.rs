@@ -42,15 +42,21 @@ async fn import_and_run(doc: &Value) -> (String, canary::run::Run) {
     (imported.yaml, run)
 }
 
-/// An OAuth token endpoint and an orders API that wants its token and API key.
+/// An OAuth token endpoint (client credentials with HTTP Basic, the RFC's default) and an
+/// orders API that wants its token and API key.
 fn api() -> Server {
-    Server::http(|req| {
+    use base64::Engine;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("shop-canary:s3cr3t")
+    );
+    Server::http(move |req| {
         let form = String::from_utf8_lossy(&req.body).to_string();
         match req.path() {
             "/token"
                 if form.contains("grant_type=client_credentials")
-                    && form.contains("client_id=shop-canary")
-                    && form.contains("client_secret=s3cr3t")
+                    && req.header("authorization") == Some(&basic)
+                    && !form.contains("client_secret")
                     && form.contains("scope=orders") =>
             {
                 Reply::json(
@@ -83,7 +89,7 @@ fn configuration(base: &str, dns: &str, tls_port: u16, tcp_port: u16, order: &st
           "stepName": "listOrders", "checkerType": "HTTP",
           "url": "${baseUrl}/orders", "httpMethod": "GET",
           "headers": { "X-API-Key": "${apiKey}" },
-          "authentication": {
+          "Authentication": {
             "type": "OAUTH_CLIENT_CREDENTIALS", "tokenUrl": "${baseUrl}/token",
             "clientId": "${AWS_SECRET:oauth:client_id}", "clientSecret": "${AWS_SECRET:oauth:client_secret}",
             "scope": "orders"
@@ -215,7 +221,7 @@ fn what_has_no_equivalent_is_a_note_and_a_warning_and_the_rest_still_loads() {
       "steps": {
         "1": {
           "stepName": "signed", "checkerType": "HTTP", "url": "https://api.example.test/",
-          "waitTime": 500,
+          "waitTime": 5,
           "authentication": { "type": "SIGV4", "service": "execute-api", "region": "eu-west-1" },
           "assertions": [
             { "type": "STATUS_CODE", "operator": "EQUALS", "value": 200 },
@@ -223,7 +229,6 @@ fn what_has_no_equivalent_is_a_note_and_a_warning_and_the_rest_still_loads() {
           ],
           "extractors": [ { "name": "id", "path": "$.id", "regex": "[0-9]+" } ]
         },
-        "2": { "stepName": "ping", "checkerType": "ICMP", "hostname": "example.test" },
         "3": {
           "stepName": "closed", "checkerType": "TCP", "hostname": "127.0.0.1", "port": 9,
           "connectionTimeout": 1000, "colour": "red",
@@ -233,11 +238,10 @@ fn what_has_no_equivalent_is_a_note_and_a_warning_and_the_rest_still_loads() {
     });
     let out = convert(&doc, "odd", "odd.json").unwrap();
     for w in [
-        "step 1 (signed): waitTime 500ms before the step has no equivalent",
+        "step 1 (signed): waitTime 5s before the step has no equivalent",
         "step 1 (signed) authentication: SIGV4 authentication has no equivalent",
         "step 1 (signed) assertion 2: RESPONSE_TIME in `SECONDS` has no equivalent",
         "step 1 (signed) extractor 1: a regex over the JSONPath result has no equivalent",
-        "step 2 (ping): checkerType ICMP has no equivalent; the step was left out",
         "step 3 (closed): connectionTimeout 1000ms has no equivalent",
         "step 3 (closed): `colour` has no equivalent and was left out",
         "step 3 (closed) assertion 1: CONNECTION_SUCCESSFUL false",
@@ -255,9 +259,55 @@ fn what_has_no_equivalent_is_a_note_and_a_warning_and_the_rest_still_loads() {
             out.yaml
         );
     }
-    assert_eq!(out.warnings.len(), 9, "{:#?}", out.warnings);
+    assert_eq!(out.warnings.len(), 8, "{:#?}", out.warnings);
     let c = Canary::new(&out.yaml, &[]);
     c.load().unwrap_or_else(|e| panic!("{e}\n{}", out.yaml));
+}
+
+#[test]
+fn a_check_type_canary_lacks_is_an_error_and_no_wait_is_no_note() {
+    let doc = json!({ "steps": {
+        "1": { "stepName": "home", "checkerType": "HTTP", "url": "http://127.0.0.1:1/", "waitTime": 0 },
+        "2": { "stepName": "ping", "checkerType": "ICMP", "hostname": "example.test" },
+    }});
+    let e = convert(&doc, "odd", "odd.json").unwrap_err().to_string();
+    assert!(
+        e.starts_with("step 2 (ping): checkerType ICMP has no equivalent in canary"),
+        "{e}"
+    );
+    let doc = json!({ "steps": { "1": {
+        "stepName": "home", "checkerType": "HTTP", "url": "http://127.0.0.1:1/", "waitTime": 0
+    }}});
+    let out = convert(&doc, "ok", "ok.json").unwrap();
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+}
+
+#[test]
+fn oauth_client_credentials_go_as_basic_unless_token_api_auth_asks_for_the_body() {
+    let oauth = |how: Option<&str>| {
+        let mut auth = json!({
+            "type": "OAUTH_CLIENT_CREDENTIALS", "tokenUrl": "https://auth.test/token",
+            "clientId": "${AWS_SECRET:o:id}", "clientSecret": "${AWS_SECRET:o:secret}"
+        });
+        if let Some(h) = how {
+            auth["tokenApiAuth"] = json!(h);
+        }
+        let doc = json!({ "steps": { "1": {
+            "stepName": "api", "checkerType": "HTTP", "url": "https://api.test/", "authentication": auth
+        }}});
+        convert(&doc, "o", "o.json").unwrap().yaml
+    };
+    let basic =
+        "auth: { basic: { username: \"${secret:O_ID}\", password: \"${secret:O_SECRET}\" } }";
+    for yaml in [oauth(None), oauth(Some("BASIC_AUTH_HEADER"))] {
+        assert!(yaml.contains(basic), "{yaml}");
+        assert!(!yaml.contains("client_secret:"), "{yaml}");
+    }
+    let body = oauth(Some("REQUEST_BODY"));
+    assert!(
+        body.contains("client_secret: \"${secret:O_SECRET}\"") && !body.contains(basic),
+        "{body}"
+    );
 }
 
 #[test]
@@ -299,6 +349,12 @@ fn every_documented_assertion_converts_to_one_that_loads() {
         json!({ "type": "CERTIFICATE_SUBJECT", "field": "O", "operator": "EQUALS", "value": "Shop" }),
         json!({ "type": "CERTIFICATE_ISSUER", "field": "CN", "operator": "REGEX_MATCH", "value": "R[0-9]+" }),
         json!({ "type": "CERTIFICATE_ISSUER", "field": "O", "operator": "NOT_CONTAINS", "value": "Evil" }),
+        json!({ "type": "CIPHER_SUITE", "operator": "CONTAINS", "value": "AES_256" }),
+        json!({ "type": "CIPHER_SUITE", "operator": "EQUALS", "value": "TLS13_AES_128_GCM_SHA256" }),
+    ];
+    let dns_time = [json!({ "type": "RESPONSE_TIME", "operator": "LESS_THAN", "value": 500 })];
+    let tcp_time = [
+        json!({ "type": "RESPONSE_TIME", "operator": "LESS_THAN", "value": 300, "unit": "MILLISECONDS" }),
     ];
     let tcp = [
         json!({ "type": "RESPONSE_DATA", "operator": "ENDS_WITH", "value": "\r\n" }),
@@ -310,6 +366,8 @@ fn every_documented_assertion_converts_to_one_that_loads() {
         "2": { "checkerType": "DNS", "domain": "example.test", "nameserver": "127.0.0.1", "assertions": dns },
         "3": { "checkerType": "SSL", "hostname": "example.test", "assertions": ssl },
         "4": { "checkerType": "TCP", "hostname": "127.0.0.1", "port": 6379, "assertions": tcp },
+        "5": { "checkerType": "DNS", "domain": "example.test", "nameserver": "127.0.0.1", "assertions": dns_time },
+        "6": { "checkerType": "TCP", "hostname": "127.0.0.1", "port": 6379, "assertions": tcp_time },
     }});
     let out = convert(&doc, "all", "all.json").unwrap();
     assert!(out.warnings.is_empty(), "{:#?}\n{}", out.warnings, out.yaml);
@@ -319,7 +377,7 @@ fn every_documented_assertion_converts_to_one_that_loads() {
         .filter(|l| l.trim_start().starts_with("- ") && !l.trim_start().starts_with("- name:"));
     assert_eq!(
         asserts.count(),
-        http.len() + dns.len() + ssl.len() + tcp.len(),
+        http.len() + dns.len() + ssl.len() + tcp.len() + dns_time.len() + tcp_time.len(),
         "{}",
         out.yaml
     );
@@ -332,6 +390,9 @@ fn every_documented_assertion_converts_to_one_that_loads() {
         "        - tls: { expires_in: { gt: 72h } }",
         "        - tls: { issuer: { field: CN, matches: \"R[0-9]+\" } }",
         "        - body: { contains: \"+PONG\" }",
+        "        - tls: { cipher: { contains: AES_256 } }",
+        "        - latency: { total: { lt: 500ms } }",
+        "        - latency: { total: { lt: 300ms } }",
     ] {
         assert!(
             out.yaml.lines().any(|l| l == line),
@@ -348,7 +409,7 @@ fn the_command_writes_the_canary_and_warns_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("shop-api.json");
     let doc = json!({ "steps": { "1": {
-        "stepName": "home", "checkerType": "HTTP", "url": "http://127.0.0.1:1/", "waitTime": 200,
+        "stepName": "home", "checkerType": "HTTP", "url": "http://127.0.0.1:1/", "waitTime": 2,
         "assertions": [ { "type": "STATUS_CODE", "operator": "EQUALS", "value": 200 } ]
     }}});
     std::fs::write(&src, doc.to_string()).unwrap();
@@ -358,7 +419,7 @@ fn the_command_writes_the_canary_and_warns_on_stderr() {
     assert!(stdout.contains("name: shop-api\n"), "{stdout}");
     assert_eq!(
         stderr.trim(),
-        "warning: step 1 (home): waitTime 200ms before the step has no equivalent"
+        "warning: step 1 (home): waitTime 2s before the step has no equivalent; the step runs at once"
     );
 
     let written = super::support::canary(

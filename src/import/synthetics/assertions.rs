@@ -31,7 +31,9 @@ pub fn convert(a: &Obj, checker: Checker, ctx: &mut Ctx) -> Result<Mapped, Impor
     let op = a.text("operator").unwrap_or_default().to_ascii_uppercase();
     let m = match (checker, kind.as_str()) {
         (Checker::Http, "STATUS_CODE") => status(a, &op, ctx)?,
-        (Checker::Http, "RESPONSE_TIME") => response_time(a, &op)?,
+        (Checker::Http | Checker::Dns | Checker::Tcp { .. }, "RESPONSE_TIME") => {
+            response_time(a, &op)?
+        }
         (Checker::Http, "HEADER") => header(a, &op, ctx)?,
         (Checker::Http, "BODY") => body(a, &op, ctx)?,
         (Checker::Dns, "RECORD_VALUE") => record_value(a, &op, ctx)?,
@@ -44,6 +46,7 @@ pub fn convert(a: &Obj, checker: Checker, ctx: &mut Ctx) -> Result<Mapped, Impor
         (Checker::Ssl, "CERTIFICATE_EXPIRY") => expiry(a, &op)?,
         (Checker::Ssl, "CERTIFICATE_SUBJECT") => name_test(a, &op, "subject", ctx)?,
         (Checker::Ssl, "CERTIFICATE_ISSUER") => name_test(a, &op, "issuer", ctx)?,
+        (Checker::Ssl, "CIPHER_SUITE") => cipher(a, &op, ctx)?,
         (Checker::Tcp { .. }, "CONNECTION_SUCCESSFUL") => connection(a),
         (Checker::Tcp { hex }, "RESPONSE_DATA") => response_data(a, &op, hex, ctx)?,
         (_, other) => Mapped::Note(format!(
@@ -241,6 +244,16 @@ fn name_test(a: &Obj, op: &str, what: &str, ctx: &mut Ctx) -> Result<Mapped, Imp
     let v = value(a, ctx)?;
     Ok(Mapped::Assert(format!(
         "tls: {{ {what}: {{ field: {field}, {key}: {v} }} }}"
+    )))
+}
+
+fn cipher(a: &Obj, op: &str, ctx: &mut Ctx) -> Result<Mapped, ImportError> {
+    let Some(key) = text_key(op) else {
+        return Ok(unsupported("CIPHER_SUITE", op));
+    };
+    let v = value(a, ctx)?;
+    Ok(Mapped::Assert(format!(
+        "tls: {{ cipher: {{ {key}: {v} }} }}"
     )))
 }
 

@@ -33,12 +33,12 @@ pub(super) fn step(
         .number("timeout", ctx.vars)?
         .map_or(ctx.step_timeout_ms, |n| n as u64);
     if !matches!(checker.as_str(), "HTTP" | "DNS" | "SSL" | "TCP") {
-        w.note(
-            STEP,
-            &s.place,
-            format!("checkerType {checker} has no equivalent; the step was left out"),
-        );
-        return Ok(0);
+        // Left out, the canary would not check what the configuration checks: no file at all.
+        return Err(ImportError::Format(format!(
+            "{}: checkerType {checker} has no equivalent in canary (it checks HTTP, DNS, SSL \
+             and TCP); remove the step, or write a canary for it by hand",
+            s.place
+        )));
     }
     let mut total = timeout_ms;
     if checker == "HTTP" {
@@ -46,11 +46,12 @@ pub(super) fn step(
     }
     w.line(STEP, format!("- name: {}", scalar(&name)));
     w.line(KEY, format!("timeout: {}", millis(timeout_ms)));
-    if let Some(ms) = s.number("waitTime", ctx.vars)? {
+    // waitTime is in seconds; 0 is no wait at all.
+    if let Some(secs) = s.number("waitTime", ctx.vars)?.filter(|s| *s > 0.0) {
         w.note(
             KEY,
             &s.place,
-            format!("waitTime {ms}ms before the step has no equivalent"),
+            format!("waitTime {secs}s before the step has no equivalent; the step runs at once"),
         );
     }
     let (kind, implied) = match checker.as_str() {
@@ -131,7 +132,7 @@ fn authentication(
     headers: &mut Vec<(String, String)>,
     ctx: &mut Ctx,
 ) -> Result<Option<String>, ImportError> {
-    let Some(v) = s.get("authentication") else {
+    let Some(v) = auth_of(s) else {
         return Ok(None);
     };
     let a = Obj::new(v, &format!("{} authentication", s.place))?;
@@ -171,6 +172,11 @@ fn authentication(
     Ok(line)
 }
 
+/// The step's `authentication` (also spelt `Authentication`, as AWS's own examples do).
+fn auth_of<'a>(s: &Obj<'a>) -> Option<&'a Value> {
+    s.get("authentication").or_else(|| s.get("Authentication"))
+}
+
 /// The OAuth fields, read by [`oauth_token_step`] before the step itself.
 const OAUTH_FIELDS: [&str; 9] = [
     "tokenUrl",
@@ -207,7 +213,7 @@ fn oauth_token_step(
     timeout_ms: u64,
     ctx: &mut Ctx,
 ) -> Result<u64, ImportError> {
-    let Some(v) = s.get("authentication") else {
+    let Some(v) = auth_of(s) else {
         return Ok(0);
     };
     let a = Obj::new(v, &format!("{} authentication", s.place))?;
@@ -222,9 +228,21 @@ fn oauth_token_step(
         a.required("clientId")?,
         a.required("clientSecret")?,
     );
-    let basic = a
-        .text("tokenApiAuth")
-        .is_some_and(|t| t.to_ascii_uppercase().contains("BASIC"));
+    // HTTP Basic unless `tokenApiAuth` asks for the body (RFC 6749's default, and Synthetics').
+    let how = a.text("tokenApiAuth").map(|t| t.to_ascii_uppercase());
+    let basic = match how.as_deref() {
+        None => true,
+        Some(t) if t.contains("BODY") => false,
+        Some(t) if t.contains("BASIC") || t.contains("HEADER") => true,
+        Some(other) => {
+            w.note(
+                STEP,
+                &a.place,
+                format!("tokenApiAuth `{other}` is not known; the client credentials go as HTTP Basic, the default"),
+            );
+            true
+        }
+    };
     w.line(
         STEP,
         format!("- name: {}", scalar(&format!("{step}-token"))),
