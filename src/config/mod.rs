@@ -14,6 +14,7 @@ mod net;
 pub mod project;
 mod raw;
 mod rule;
+mod shape;
 mod snippet;
 mod tcp;
 mod tls;
@@ -157,8 +158,7 @@ pub fn load_text(file: &Path, text: &str, opts: &LoadOptions) -> Result<Canary, 
 }
 
 fn parse(file: &Path, text: &str, opts: &LoadOptions) -> Loaded {
-    let raw: raw::RawCanary =
-        serde_saphyr::from_str(text).map_err(|e| vec![ConfigError::from_yaml(file, text, &e)])?;
+    let raw: raw::RawCanary = shape::parse(file, text)?;
     let canary = compile::compile(file, &raw, opts)?;
     Ok((canary, raw.name.referenced))
 }

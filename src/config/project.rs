@@ -98,8 +98,7 @@ pub fn load(path: &Path, required: bool, opts: &LoadOptions) -> Result<Arc<Proje
             format!("cannot read the project file: {e}"),
         )])
     })?;
-    let raw: RawProject = serde_saphyr::from_str(&text)
-        .map_err(|e| ConfigErrors(vec![ConfigError::from_yaml(path, &text, &e)]))?;
+    let raw: RawProject = super::shape::parse(path, &text).map_err(ConfigErrors)?;
     compile(path, &raw, opts)
         .map(Arc::new)
         .map_err(ConfigErrors)
