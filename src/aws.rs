@@ -13,6 +13,13 @@ pub enum AwsError {
     /// No region in the chain.
     #[error("no AWS region: set AWS_REGION (or a profile's region)")]
     NoRegion,
+    /// No credentials in the chain.
+    #[error(
+        "no AWS credentials found ({0}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or \
+         AWS_PROFILE (with `aws sso login` for SSO), or run where a role is given (an ECS task \
+         role, an EC2 instance profile, EKS pod identity or IRSA)"
+    )]
+    NoCredentials(String),
 }
 
 /// How patient the clients are.
@@ -50,4 +57,24 @@ pub async fn config(
         return Err(AwsError::NoRegion);
     }
     Ok(conf)
+}
+
+/// Fails with a sentence when the chain in `conf` finds no credentials, before any call makes
+/// the SDK say so at length.
+pub async fn require_credentials(conf: &aws_config::SdkConfig) -> Result<(), AwsError> {
+    use aws_credential_types::provider::{ProvideCredentials, error::CredentialsError};
+    let Some(provider) = conf.credentials_provider() else {
+        return Err(AwsError::NoCredentials("no credential chain".into()));
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(CredentialsError::CredentialsNotLoaded(_)) => Err(AwsError::NoCredentials(
+            "none of the environment, profiles, SSO, web identity, container or instance \
+             metadata gave any"
+                .into(),
+        )),
+        Err(e) => Err(AwsError::NoCredentials(
+            std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string()),
+        )),
+    }
 }

@@ -71,6 +71,7 @@ impl AlarmClient {
     /// A client from the default AWS chain (or `endpoint_url`), patient with throttling.
     pub async fn connect(endpoint_url: Option<&str>) -> Result<AlarmClient, AlarmError> {
         let conf = crate::aws::config(endpoint_url, crate::aws::Patience::ControlPlane).await?;
+        crate::aws::require_credentials(&conf).await?;
         Ok(AlarmClient {
             client: Client::new(&conf),
         })

@@ -205,23 +205,31 @@ fn alarm_name_lengths(
     }
 }
 
-/// The schedule, in its time zone; one that never fires again is an error.
+/// The schedule, in its time zone; one that never fires again is an error. A bad schedule and
+/// a bad time zone are both reported.
 fn schedule(c: &mut Compiler, raw: &RawCanary) -> Option<Schedule> {
-    let mut schedule = match &raw.schedule {
+    let schedule = match &raw.schedule {
         Some(s) => c.check(
             &s.referenced,
             s.value.parse::<Schedule>().map_err(|e| e.to_string()),
-        )?,
-        None => DEFAULT_SCHEDULE.parse().ok()?,
+        ),
+        None => DEFAULT_SCHEDULE.parse().ok(),
     };
-    if let Some(tz) = &raw.timezone {
-        let r = tz.value.trim().parse::<chrono_tz::Tz>().map_err(|_| {
-            format!(
-                "`{}` is not an IANA time zone, like UTC, Europe/Berlin or America/New_York",
-                tz.value
-            )
-        });
-        schedule.tz = c.check(&tz.referenced, r)?;
+    let tz = match &raw.timezone {
+        Some(tz) => {
+            let r = tz.value.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                format!(
+                    "`{}` is not an IANA time zone, like UTC, Europe/Berlin or America/New_York",
+                    tz.value
+                )
+            });
+            Some(c.check(&tz.referenced, r)?)
+        }
+        None => None,
+    };
+    let mut schedule = schedule?;
+    if let Some(tz) = tz {
+        schedule.tz = tz;
     }
     let now = chrono::Utc::now();
     let once = schedule.kind == crate::schedule::ScheduleKind::Once;

@@ -158,6 +158,9 @@ fn plain_message(raw: &str) -> String {
         Some(i) => &raw[..i],
         None => raw,
     };
+    if let Some(rest) = msg.strip_prefix("budget breached: ") {
+        return budget(rest);
+    }
     if let Some(rest) = msg.strip_prefix("duplicate mapping key: ") {
         let key = rest.split(',').next().unwrap_or(rest);
         return format!("`{key}` is given twice");
@@ -174,6 +177,25 @@ fn plain_message(raw: &str) -> String {
         return format!("YAML syntax: {msg} (check the indentation and the `key: value` form)");
     }
     suggest(msg).unwrap_or_else(|| msg.to_string())
+}
+
+/// A limit of the YAML reader (`Nodes { nodes: 250001 }`), in words.
+fn budget(what: &str) -> String {
+    let what = what.split('}').next().unwrap_or(what);
+    let number: String = what.chars().filter(char::is_ascii_digit).collect();
+    let past = number.parse::<u64>().map_or(0, |n| n.saturating_sub(1));
+    let kind = what.split_whitespace().next().unwrap_or("");
+    match kind {
+        "Nodes" | "Aliases" | "Anchors" => format!(
+            "this file expands to more than {past} YAML values, more than canary reads \
+             (anchors and aliases that repeat each other, as in a \"billion laughs\"): write \
+             the values out, or use fewer aliases"
+        ),
+        "Depth" => {
+            format!("this value is nested more than {past} levels deep, more than canary reads")
+        }
+        _ => format!("this file is larger than canary reads ({what}}}): make it smaller"),
+    }
 }
 
 /// For a flow mapping (`{ … }`) broken by `[` or `]` in an unquoted JSONPath: says to quote it.

@@ -107,8 +107,9 @@ fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
 fn headers(c: &mut Compiler<'_>, h: &RawHttp) -> Vec<(HeaderName, Template)> {
     let mut out = Vec::new();
     for (name, value) in &h.headers {
+        let (at, name) = (&name.referenced, &name.value);
         let Some(hn) = c.check(
-            &value.referenced,
+            at,
             HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("`{name}` is not a valid header name")),
         ) else {

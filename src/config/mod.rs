@@ -11,6 +11,7 @@ mod grpc;
 mod http;
 pub mod jsonpath;
 mod net;
+mod one_key;
 pub mod project;
 mod raw;
 mod rule;

@@ -36,6 +36,21 @@ impl<T> S<T> {
     }
 }
 
+/// Ordered by the value alone, so a map's keys can carry where they were written.
+impl<T: Ord> Ord for S<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+
+impl<T: Ord> PartialOrd for S<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: Ord> Eq for S<T> {}
+
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for S<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<T>::deserialize(d)?;
@@ -267,7 +282,7 @@ pub struct RawHttp {
     pub method: Option<S<String>>,
     /// Request headers.
     #[serde(default)]
-    pub headers: BTreeMap<String, S<String>>,
+    pub headers: BTreeMap<S<String>, S<String>>,
     /// Query parameters, appended to the URL (URL-encoded).
     #[serde(default)]
     pub query: BTreeMap<String, S<String>>,
@@ -357,7 +372,7 @@ pub struct RawTls {
 
 /// One assertion: a map with exactly one of these keys.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawAssert {
     /// `status: 200`, `status: [200, 204]`, `status: 2xx`, `status: { gte: 200, lt: 400 }`,
     /// `status: { not: 500 }`.
@@ -386,6 +401,20 @@ pub enum RawAssert {
     Ttl(Box<S<RawBound>>),
     /// DNS: the answer is (`true`) or is not authoritative.
     Authoritative(S<bool>),
+}
+
+impl<'de> Deserialize<'de> for RawAssert {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::one_key::item(d)
+    }
+}
+
+impl super::one_key::OneKeyEnum for RawAssert {
+    const WHAT: &'static str = "an assertion";
+
+    fn derived<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawAssert::deserialize(d)
+    }
 }
 
 /// A test on DNS answers: exactly one of its keys.

@@ -25,7 +25,12 @@ pub fn parse<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Vec<Conf
         if errors.len() >= MAX {
             break;
         }
-        let Some(blank) = entry_at(&current, loc.line() as usize, loc.column() as usize) else {
+        // A second key in a one-key item: the whole item goes, both keys.
+        let item = errors
+            .last()
+            .is_some_and(|e| e.message.starts_with("one key per item"));
+        let (line, column) = (loc.line() as usize, loc.column() as usize);
+        let Some(blank) = entry_at(&current, line, column, item) else {
             break;
         };
         current = blank.apply(&current);
@@ -40,9 +45,15 @@ pub fn parse<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Vec<Conf
         // What the blanking itself caused (a required key gone, an item left empty) is no error
         // of the user's; it ends the search.
         let caused = next.message.starts_with("missing field")
-            || blanked.iter().any(|b| b.touches(next.line as usize))
+            || blanked
+                .iter()
+                .any(|b| b.touches(next.line as usize, next.column as usize))
             || e.location().is_none_or(|l| l.line() == 0);
-        if caused || errors.iter().any(|x| x.line == next.line && x.column == next.column) {
+        if caused
+            || errors
+                .iter()
+                .any(|x| x.line == next.line && x.column == next.column)
+        {
             break;
         }
         at = e.location();
@@ -86,22 +97,37 @@ impl Blank {
         out
     }
 
-    fn touches(&self, line: usize) -> bool {
-        (self.start.0..=self.end.0).contains(&line)
+    /// True when (`line`, `column`: 1-based) is in the stretch, or just before it on its first
+    /// line (an item's `- `).
+    fn touches(&self, line: usize, column: usize) -> bool {
+        let at = (line, column.saturating_sub(1));
+        let from = (self.start.0, self.start.1.saturating_sub(2));
+        (from..=self.end).contains(&at)
     }
 }
 
 /// The entry (a `key: value` of a mapping, or an item of a flow sequence) at `line`, `column`
 /// (1-based, as serde-saphyr reports them).
-fn entry_at(text: &str, line: usize, column: usize) -> Option<Blank> {
+fn entry_at(text: &str, line: usize, column: usize, item: bool) -> Option<Blank> {
     let lines: Vec<&str> = text.lines().collect();
     let row = lines.get(line.checked_sub(1)?)?;
     let col = byte_col(row, column.checked_sub(1)?);
     match flow_depth_at(row, col) {
-        Some(open) => flow_entry(row, open, col).map(|(s, e)| Blank {
-            start: (line, s),
-            end: (line, e),
-        }),
+        Some(open) => {
+            let (s, e) = flow_entry(row, open, col)?;
+            // The only entry of a flow mapping takes the mapping along (an empty one would be
+            // an error of its own): it is an entry of what holds it.
+            let close = closing(row, open).unwrap_or(e);
+            let alone = row[open + 1..s].trim().is_empty() && row[e..close].trim().is_empty();
+            if (alone || item) && row[open..].starts_with('{') {
+                return entry_at(text, line, row[..open].chars().count() + 1, true);
+            }
+            Some(Blank {
+                start: (line, s),
+                end: (line, e),
+            })
+        }
+        None if item => block_item(&lines, line),
         None => block_entry(&lines, line, col),
     }
 }
@@ -153,6 +179,24 @@ fn flow_entry(row: &str, open: usize, col: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// Where the flow collection opened at `open` closes.
+fn closing(row: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote = None;
+    for (i, c) in row.char_indices().skip_while(|(i, _)| *i < open) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{' | '[') => depth += 1,
+            (None, '}' | ']') if depth == 1 => return Some(i),
+            (None, '}' | ']') => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The block entry at (`line`, `col`): the `key:` written there, the key whose value starts
 /// there on its line, or the key of the lines above that holds a value starting there; with
 /// every more indented line after it.
@@ -164,16 +208,7 @@ fn block_entry(lines: &[&str], line: usize, col: usize) -> Option<Blank> {
         // A value on lines of its own (a list or mapping under a key): the key above it.
         false => parent(lines, line, row.len() - row.trim_start().len())?,
     };
-    let mut end = line;
-    while let Some(next) = lines.get(end) {
-        let indent = next.len() - next.trim_start().len();
-        let blank = next.trim().is_empty() || next.trim_start().starts_with('#');
-        let deeper = indent > key_col || (indent == key_col && next.trim_start().starts_with("- "));
-        if !(blank || deeper) {
-            break;
-        }
-        end += 1;
-    }
+    let end = extent(lines, line, key_col);
     let last = lines[end - 1];
     // The only key of a `- ` item takes its dash along when the list has other items: an
     // empty item would be an error of its own (and an empty list too, so a lone item keeps it).
@@ -185,12 +220,58 @@ fn block_entry(lines: &[&str], line: usize, col: usize) -> Option<Blank> {
         .is_some_and(|next| indent(next) == key_col && !next.trim_start().starts_with('-'));
     let start = match dash {
         Some(d) if !sibling_key && has_other_item(lines, line, end, d) => d,
+        Some(d) if !sibling_key => return whole_list(lines, line, d),
         _ => key_col,
     };
     Some(Blank {
         start: (line, start),
         end: (end, last.len()),
     })
+}
+
+/// The list (its key and all its items) whose last item starts on `line` with its dash at
+/// `dash`: an empty list or item would be an error of its own, an absent one is none.
+fn whole_list(lines: &[&str], line: usize, dash: usize) -> Option<Blank> {
+    let (at, col) = parent(lines, line, dash)?;
+    let end = extent(lines, at, col);
+    Some(Blank {
+        start: (at, col),
+        end: (end, lines[end - 1].len()),
+    })
+}
+
+/// The `- ` item that starts on `line`, all of it.
+fn block_item(lines: &[&str], line: usize) -> Option<Blank> {
+    let row = lines[line - 1];
+    let dash = row.len() - row.trim_start().len();
+    if !row[dash..].starts_with('-') {
+        return None;
+    }
+    let end = extent(lines, line, dash);
+    if !has_other_item(lines, line, end, dash) {
+        return whole_list(lines, line, dash);
+    }
+    Some(Blank {
+        start: (line, dash),
+        end: (end, lines[end - 1].len()),
+    })
+}
+
+/// The last line (1-based) of what starts on `line` at `col`: the lines after it that are more
+/// indented (or blank, or comments), and at the same indent the items of a list under a key.
+fn extent(lines: &[&str], line: usize, col: usize) -> usize {
+    let mut end = line;
+    while let Some(next) = lines.get(end) {
+        let indent = next.len() - next.trim_start().len();
+        let blank = next.trim().is_empty() || next.trim_start().starts_with('#');
+        let key = !lines[line - 1][col..].starts_with('-');
+        let deeper = indent > col || (key && indent == col && next.trim_start().starts_with("- "));
+        if !(blank || deeper) {
+            break;
+        }
+        end += 1;
+    }
+    end
 }
 
 /// True when the list whose item at `line` (to `end`) has its dash at `dash` has another item.
@@ -249,7 +330,7 @@ mod tests {
     use super::*;
 
     fn blanked(text: &str, line: usize, column: usize) -> String {
-        entry_at(text, line, column).unwrap().apply(text)
+        entry_at(text, line, column, false).unwrap().apply(text)
     }
 
     #[test]
@@ -265,14 +346,24 @@ mod tests {
             "http: { url: x,             headers: { a: b } }\n"
         );
         let last = "assert: [ { status: 200, foo: 1 } ]\n";
-        assert_eq!(blanked(last, 1, 26), "assert: [ { status: 200,        } ]\n");
+        assert_eq!(
+            blanked(last, 1, 26),
+            "assert: [ { status: 200,        } ]\n"
+        );
         let nested = "steps:\n  - name: a\n    http:\n      - x\n    tcp: {}\n";
         assert_eq!(
             blanked(nested, 4, 7),
             "steps:\n  - name: a\n         \n         \n    tcp: {}\n"
         );
         let item = "assert:\n  - status: 200\n  - bdy: x\n";
-        assert_eq!(blanked(item, 3, 5), "assert:\n  - status: 200\n          \n");
+        assert_eq!(
+            blanked(item, 3, 5),
+            "assert:\n  - status: 200\n          \n"
+        );
+        let first = "h: { foo: 1, url: x }\n";
+        assert_eq!(blanked(first, 1, 6), "h: {         url: x }\n");
+        let lone = "a: [ { foo: 1 }, { b: 2 } ]\n";
+        assert_eq!(blanked(lone, 1, 8), "a: [             { b: 2 } ]\n");
         let value = "name: a\nretries: lots\n";
         assert_eq!(blanked(value, 2, 10), "name: a\n             \n");
     }

@@ -19,7 +19,7 @@ pub struct RawWebSocket {
     pub url: S<String>,
     /// Headers of the upgrade request (e.g. `Authorization`, `Origin`).
     #[serde(default)]
-    pub headers: BTreeMap<String, S<String>>,
+    pub headers: BTreeMap<S<String>, S<String>>,
     /// Text messages to send once connected, in order: a list, or one string.
     pub send: Option<S<OneOrMany>>,
     /// One assertion per message awaited, in order: `{ json: { path: $.op, equals: pong } }`
@@ -65,11 +65,15 @@ impl Compiler<'_> {
         }
         let mut headers = Vec::new();
         for (k, v) in &w.headers {
-            let valid = http::HeaderName::from_bytes(k.as_bytes()).is_ok();
+            let valid = http::HeaderName::from_bytes(k.value.as_bytes()).is_ok();
             if !valid {
-                self.fail(&v.referenced, format!("`{k}` is not a valid header name"));
+                let name = &k.value;
+                self.fail(
+                    &k.referenced,
+                    format!("`{name}` is not a valid header name"),
+                );
             }
-            headers.extend(self.template(v).map(|t| (k.clone(), t)));
+            headers.extend(self.template(v).map(|t| (k.value.clone(), t)));
         }
         let send: Vec<_> = match w.send.as_ref().map(|s| &s.value) {
             None => Vec::new(),

@@ -88,10 +88,26 @@ fn main() -> ExitCode {
     match run(cli, tap) {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {}", sentence(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, each cause said once: one that an outer message already
+/// includes (an error that names its source in its own text) is not repeated.
+fn sentence(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// Logs to stderr, as text or JSON; warnings also go to the tap (CloudWatch Logs, once opened).
@@ -101,7 +117,9 @@ fn init_logging(format: LogFormat, level: &str, tap: WarningTap) {
     // Off EC2, the SDK's region probe of the instance metadata service fails with a long warning
     // on every client; `canary` says "no AWS region" itself when the whole chain found none.
     let filter = tracing_subscriber::EnvFilter::try_from_env("CANARY_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},aws_config::imds::region=error"))
+        tracing_subscriber::EnvFilter::new(format!(
+            "{level},aws_config::imds::region=error,aws_config::meta::credentials=error"
+        ))
     });
     use tracing_subscriber::fmt::layer;
     let json = (format == LogFormat::Json).then(|| {
