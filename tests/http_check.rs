@@ -208,7 +208,7 @@ async fn tls_errors_untrusted_expired_and_insecure() {
     assert_eq!(error_kind(&r), ErrorKind::Tls);
     let msg = &r.last().steps[0].error.as_ref().unwrap().message;
     assert!(
-        msg.contains("UnknownIssuer") || msg.contains("unknown issuer"),
+        msg.contains("not signed by a CA canary trusts") && msg.contains("ca_file"),
         "{msg}"
     );
 
@@ -239,6 +239,48 @@ async fn tls_errors_untrusted_expired_and_insecure() {
         r.last().steps[0].assertions[0]
             .actual
             .starts_with("expired 1.0d ago")
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_in_ca_file_is_trusted_as_presented_and_a_wrong_name_is_told() {
+    // As `openssl req -x509 … -subj /CN=localhost` makes it (CA:TRUE, no SAN): curl --cacert
+    // accepts it, and so does canary with ca_file, for the name it was made for only.
+    let cert = support::certs::self_signed_ca("localhost");
+    let pem = cert.chain_pem();
+    let srv = Server::https(cert, |_| Reply::text(200, "ok"));
+    let port = srv.addr.port();
+    let yaml = "name: t\nhttp: { url: '${U}/', tls: { ca_file: self.pem } }\n";
+    let files = [("c.yaml", yaml), ("self.pem", pem.as_str())];
+    let r = run_with(&files, &format!("https://localhost:{port}"), &[]).await;
+    assert_eq!(r.outcome(), Outcome::Passed, "{:?}", r.last());
+    let r = run_with(&files, &format!("https://127.0.0.1:{port}"), &[]).await;
+    let msg = &r.last().steps[0].error.as_ref().unwrap().message;
+    assert!(msg.contains("not valid for"), "{msg}");
+    // Not pinned: the same certificate is named for what it is, with what to do.
+    let r = run(
+        "name: t\nhttp: { url: '${U}/' }\n",
+        &format!("https://localhost:{port}"),
+    )
+    .await;
+    let msg = &r.last().steps[0].error.as_ref().unwrap().message;
+    assert!(msg.contains("ca_file") && !msg.contains("Other("), "{msg}");
+    // A certificate for other names says which names it has.
+    let ca = Ca::new();
+    let other = Server::https(ca.leaf_for(&["shop.test", "www.shop.test"], -1, 30), |_| {
+        Reply::text(200, "ok")
+    });
+    let yaml = "name: t\nhttp: { url: '${U}/', tls: { ca_file: ca.pem } }\n";
+    let r = run_with(
+        &[("c.yaml", yaml), ("ca.pem", &ca.pem())],
+        &other.url(""),
+        &[],
+    )
+    .await;
+    let msg = &r.last().steps[0].error.as_ref().unwrap().message;
+    assert!(
+        msg.contains("not valid for 127.0.0.1") && msg.contains("shop.test, www.shop.test"),
+        "{msg}"
     );
 }
 

@@ -150,11 +150,7 @@ pub async fn tls(
     let s = match shaken {
         Err(_) => return Err(timed_out(start, "during the TLS handshake", *phases)),
         Ok(Err(e)) => {
-            return Err(Broken::new(
-                ErrorKind::Tls,
-                format!("TLS handshake failed: {}", tls_reason(&e)),
-                *phases,
-            ));
+            return Err(Broken::new(ErrorKind::Tls, tls_reason(&e), *phases));
         }
         Ok(Ok(s)) => s,
     };
@@ -179,11 +175,11 @@ pub async fn tls(
     Ok((s, record))
 }
 
-/// rustls's own words for a failed handshake, without the io::Error wrapping.
+/// A failed handshake in words, without the io::Error wrapping.
 fn tls_reason(e: &std::io::Error) -> String {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .map_or_else(|| e.to_string(), ToString::to_string)
+        .map_or_else(|| format!("TLS handshake failed: {e}"), crate::tls::explain)
 }
 
 /// Sets `total` to the time since `start` and `processing` to what the other phases leave of it,

@@ -151,7 +151,7 @@ async fn the_health_check_speaks_tls() {
     errored(
         &run(&untrusted).await,
         ErrorKind::Tls,
-        "TLS handshake failed",
+        "not signed by a CA canary trusts",
     );
 }
 

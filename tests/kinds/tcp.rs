@@ -207,7 +207,7 @@ async fn tls_on_top_of_tcp_is_verified() {
     errored(
         &run(&yaml("true")).await,
         ErrorKind::Tls,
-        "TLS handshake failed",
+        "not signed by a CA canary trusts",
     );
     // TLS against a port that does not speak it.
     let (plain, _stop) = banner_server(Some("HTTP/1.1 400 Bad Request\r\n\r\n"));
@@ -215,7 +215,7 @@ async fn tls_on_top_of_tcp_is_verified() {
         "name: t\ntimeout: 3s\ntcp: {{ host: 127.0.0.1, port: {}, tls: true }}\n",
         plain.port()
     );
-    errored(&run(&yaml).await, ErrorKind::Tls, "TLS handshake failed");
+    errored(&run(&yaml).await, ErrorKind::Tls, "did not answer in TLS");
 }
 
 #[tokio::test]

@@ -93,7 +93,7 @@ async fn subject_issuer_names_protocol_and_cipher_are_asserted() {
     let (r, _) = canary("127.0.0.1", srv.addr.port(), "", asserts, &root)
         .run()
         .await;
-    errored(&r, ErrorKind::Tls, "not valid for name");
+    errored(&r, ErrorKind::Tls, "is not valid for 127.0.0.1: it names shop.example.test");
     // `verify_hostname: false` checks the chain only, and the assertion reports the mismatch.
     let names = "    - tls: { hostname_matches: true }\n";
     let (r, _) = canary(
@@ -149,7 +149,7 @@ async fn not_tls_silent_and_refused_endpoints_are_classified() {
     )
     .run()
     .await;
-    errored(&r, ErrorKind::Tls, "TLS handshake failed");
+    errored(&r, ErrorKind::Tls, "did not answer in TLS");
 
     let (silent, _stop) = listen_in_thread(0, |l: tokio::net::TcpListener| async move {
         let mut held = Vec::new();

@@ -147,7 +147,7 @@ websocket:
     errored(
         &run(&untrusted).await,
         ErrorKind::Tls,
-        "TLS handshake failed",
+        "not signed by a CA canary trusts",
     );
 }
 

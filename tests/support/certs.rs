@@ -58,6 +58,18 @@ fn ca_params(name: &str, days: i64) -> CertificateParams {
     params
 }
 
+/// A self-signed certificate as `openssl req -x509 -subj /CN=NAME` makes it: marked CA:TRUE,
+/// with the name only as its common name (no subject alternative names), valid for 30 days.
+pub fn self_signed_ca(name: &str) -> Leaf {
+    let params = ca_params(name, 30);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    Leaf {
+        chain: vec![cert.der().clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    }
+}
+
 impl Ca {
     pub fn new() -> Ca {
         let params = ca_params("canary test CA", 3650);

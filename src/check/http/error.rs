@@ -56,7 +56,7 @@ fn precise(err: &reqwest::Error) -> Option<String> {
             .downcast_ref::<rustls::Error>()
             .or_else(|| inner_rustls(e))
         {
-            return Some(format!("TLS handshake failed: {t}"));
+            return Some(crate::tls::explain(t));
         }
         cur = e.source();
     }

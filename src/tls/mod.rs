@@ -13,6 +13,11 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 
 use crate::observed::{CertInfo, TlsSeen};
 
+mod explain;
+mod verify;
+
+pub use explain::explain;
+
 /// The process's one crypto provider (aws-lc-rs), built on first use.
 pub fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
@@ -114,9 +119,9 @@ impl ClientTls {
         } = trust;
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for cert in extra_roots {
+        for cert in &extra_roots {
             roots
-                .add(cert)
+                .add(cert.clone())
                 .map_err(|e| format!("not a usable CA certificate: {e}"))?;
         }
         let roots = Arc::new(roots);
@@ -126,10 +131,11 @@ impl ClientTls {
             let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider())
                 .build()
                 .map_err(|e| e.to_string())?;
-            match verify_name {
-                true => webpki,
-                false => Arc::new(AnyName(webpki)),
-            }
+            Arc::new(verify::Verifier {
+                webpki,
+                pinned: extra_roots,
+                verify_name,
+            })
         };
         let builder = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
@@ -430,54 +436,6 @@ fn ip_text(bytes: &[u8]) -> Option<String> {
         4 => Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?).to_string()),
         16 => Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?).to_string()),
         _ => None,
-    }
-}
-
-/// Verifies the chain but not the host name (`verify_hostname: false`).
-#[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        use rustls::{CertificateError, Error};
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
     }
 }
 
