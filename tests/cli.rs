@@ -405,3 +405,52 @@ fn config_errors_come_as_json_lines_and_as_github_annotations() {
         "{stdout}"
     );
 }
+
+#[test]
+fn other_yaml_in_a_folder_of_canaries_is_skipped_with_a_note_and_exclude_silences_it() {
+    let canary = "name: c\nhttp: { url: 'http://127.0.0.1:9/' }\n";
+    let rules = "groups:\n  - name: canary-alarms\n    rules: []\n";
+    let pod =
+        "apiVersion: v1\nkind: Pod\nmetadata: { name: x }\n---\napiVersion: v1\nkind: Service\n";
+    let dir = support::canary_dir(&[
+        ("canaries/c.yaml", canary),
+        ("canaries/rules.yml", rules),
+        ("canaries/k8s/pod.yaml", pod),
+    ]);
+    let d = dir.path();
+    let out = support::canary(d, &["validate", "canaries"]);
+    let (stdout, stderr) = support::text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout, "1 canary OK\n");
+    for f in ["canaries/rules.yml", "canaries/k8s/pod.yaml"] {
+        assert!(
+            stderr.contains("skipped: not a canary file") && stderr.contains(f),
+            "{f}: {stderr}"
+        );
+    }
+    // A canary file with a typo is still an error, however few keys it has right.
+    std::fs::write(d.join("canaries/typo.yaml"), "name: t\nhtp: { url: x }\n").unwrap();
+    let out = support::canary(d, &["validate", "canaries"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(support::text(&out).1.contains("unknown field `htp`"));
+    std::fs::remove_file(d.join("canaries/typo.yaml")).unwrap();
+    // Named on its own, a file is a canary file.
+    let out = support::canary(d, &["validate", "canaries/rules.yml"]);
+    assert_eq!(out.status.code(), Some(2));
+    // Left out by the project file: no note.
+    std::fs::write(
+        d.join(".canary.yaml"),
+        "exclude: [ canaries/rules.yml, \"**/k8s/**\" ]\n",
+    )
+    .unwrap();
+    let out = support::canary(d, &["validate", "canaries"]);
+    let (stdout, stderr) = support::text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!((stdout.as_str(), stderr.as_str()), ("1 canary OK\n", ""));
+    // A folder of nothing but other YAML holds no canaries: an error, not an empty run.
+    std::fs::remove_file(d.join("canaries/c.yaml")).unwrap();
+    std::fs::remove_file(d.join(".canary.yaml")).unwrap();
+    let out = support::canary(d, &["validate", "canaries"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(support::text(&out).1.contains("no canaries here"));
+}

@@ -70,12 +70,31 @@ pub fn parse_proxy(text: &str) -> Result<Option<url::Url>, String> {
 /// and keeps those of `opts.shard`. Either all load, or every error found is returned.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, ConfigErrors> {
     let mut errors = Vec::new();
-    let files = discover(paths, &mut errors);
+    let found = discover(paths, &mut errors);
+    let files: Vec<PathBuf> = found
+        .iter()
+        .filter(|f| !(f.in_folder && opts.project.excludes(&f.path)))
+        .map(|f| f.path.clone())
+        .collect();
+    let in_folder: std::collections::HashSet<&Path> = found
+        .iter()
+        .filter(|f| f.in_folder)
+        .map(|f| f.path.as_path())
+        .collect();
     let mut canaries: Vec<Canary> = Vec::new();
     // Which canary has each name, to find a second use without a search through all of them.
     let mut named: HashMap<String, usize> = HashMap::new();
     for (file, loaded) in files.iter().zip(load_files(&files, opts)) {
         match loaded {
+            Err(_) if in_folder.contains(file.as_path()) && !looks_like_canary(file) => {
+                // Other YAML in a folder of canaries (a rules file, a compose or Kubernetes
+                // file): said once, not an error.
+                tracing::warn!(
+                    file = %file.display(),
+                    "skipped: not a canary file (none of a canary's keys at the top level; \
+                     `exclude:` in .canary.yaml leaves it out without this note)"
+                );
+            }
             Ok((canary, at)) => {
                 if let Some(&other) = named.get(&canary.name) {
                     errors.push(ConfigError::at(
@@ -93,6 +112,14 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
                 canaries.push(canary);
             }
             Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if canaries.is_empty() && errors.is_empty() && !files.is_empty() {
+        for path in paths.iter().filter(|p| p.is_dir()) {
+            errors.push(ConfigError::file(
+                path,
+                "no canaries here: the YAML files in this folder are not canary files",
+            ));
         }
     }
     if !errors.is_empty() {
@@ -167,23 +194,57 @@ fn parse(file: &Path, text: &str, opts: &LoadOptions) -> Loaded {
 /// The canary files under `paths` that exist now (for watching them).
 pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
     discover(paths, &mut Vec::new())
+        .into_iter()
+        .map(|f| f.path)
+        .collect()
+}
+
+/// A YAML file to load, and whether it was found in a folder (not named on its own).
+struct Found {
+    path: PathBuf,
+    in_folder: bool,
+}
+
+/// True when the YAML `file` has one of a canary's keys at its top level (so its errors are a
+/// canary's errors, typos included); a file that cannot be read counts as a canary.
+fn looks_like_canary(file: &Path) -> bool {
+    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let schema = schemars::schema_for!(raw::RawCanary);
+        let props = schema.get("properties").and_then(|p| p.as_object());
+        props.map_or_else(Vec::new, |p| p.keys().cloned().collect())
+    });
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return true;
+    };
+    text.lines().any(|l| {
+        let key = l.split(':').next().unwrap_or("");
+        l.contains(':') && !l.starts_with([' ', '\t', '#', '-']) && keys.iter().any(|k| k == key)
+    })
 }
 
 /// The canary files under `paths`, each folder's sorted by path; hidden entries are skipped.
-fn discover(paths: &[PathBuf], errors: &mut Vec<ConfigError>) -> Vec<PathBuf> {
+fn discover(paths: &[PathBuf], errors: &mut Vec<ConfigError>) -> Vec<Found> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let before = files.len();
-            walk(path, &mut files, errors);
-            if files.len() == before {
+            let mut walked = Vec::new();
+            walk(path, &mut walked, errors);
+            if walked.is_empty() {
                 errors.push(ConfigError::file(
                     path,
                     "no canary files (*.yaml, *.yml) in this folder",
                 ));
             }
+            files.extend(walked.into_iter().map(|path| Found {
+                path,
+                in_folder: true,
+            }));
         } else if path.is_file() {
-            files.push(path.clone());
+            files.push(Found {
+                path: path.clone(),
+                in_folder: false,
+            });
         } else {
             errors.push(ConfigError::file(path, "no such file or folder"));
         }
@@ -192,7 +253,7 @@ fn discover(paths: &[PathBuf], errors: &mut Vec<ConfigError>) -> Vec<PathBuf> {
     // One path cannot overlap itself, and canonicalising costs syscalls per file on every poll.
     if paths.len() > 1 {
         let mut seen = std::collections::HashSet::new();
-        files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+        files.retain(|f| seen.insert(f.path.canonicalize().unwrap_or_else(|_| f.path.clone())));
     }
     files
 }

@@ -34,6 +34,12 @@ pub struct RawProject {
     /// Notification channels by name, chosen per canary in `alerting.notify`.
     #[serde(default)]
     pub notify: BTreeMap<String, S<RawChannel>>,
+    /// YAML files in the canary folders that are not canaries, as globs relative to this file's
+    /// folder: `[ "monitoring/rules.yml", "**/k8s/**" ]` (`*` stays within a folder, `**`
+    /// crosses folders).
+    #[serde(default)]
+    #[schemars(extend("examples" = [["rules/*.yml", "**/k8s/**"]]))]
+    pub exclude: Vec<S<String>>,
 }
 
 /// `defaults:` of the project file.
@@ -64,6 +70,8 @@ pub struct Project {
     pub channels: Vec<Channel>,
     /// Secret values the project file uses (webhook keys, Slack URLs), redacted everywhere.
     pub secrets: Vec<String>,
+    /// Files a folder of canaries leaves out (`exclude:`), relative to the project's folder.
+    pub exclude: Vec<glob::Pattern>,
 }
 
 impl Project {
@@ -83,7 +91,37 @@ impl Default for Project {
             default_alerting: None,
             channels: Vec::new(),
             secrets: Vec::new(),
+            exclude: Vec::new(),
         }
+    }
+}
+
+impl Project {
+    /// True when `file`, found in a folder of canaries, is one `exclude:` leaves out.
+    pub fn excludes(&self, file: &Path) -> bool {
+        if self.exclude.is_empty() {
+            return false;
+        }
+        let root = self
+            .file
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
+        let absolute = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let rel = match file.strip_prefix(root) {
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => {
+                let (file, root) = (absolute(file), absolute(root));
+                file.strip_prefix(&root)
+                    .map_or(file.clone(), Path::to_path_buf)
+            }
+        };
+        let rel = rel.strip_prefix(".").unwrap_or(&rel);
+        let opts = glob::MatchOptions {
+            require_literal_separator: true,
+            ..glob::MatchOptions::new()
+        };
+        self.exclude.iter().any(|p| p.matches_path_with(rel, opts))
     }
 }
 
@@ -143,6 +181,11 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
         .alerting
         .as_ref()
         .map(|a| c.alerting_patch(a, &names));
+    let mut exclude = Vec::new();
+    for g in &raw.exclude {
+        let pattern = glob::Pattern::new(&g.value).map_err(|e| format!("not a glob: {e}"));
+        exclude.extend(c.check(&g.referenced, pattern));
+    }
     let errors = c.finish();
     if !errors.is_empty() {
         return Err(errors);
@@ -155,6 +198,7 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
         default_alerting,
         channels,
         secrets: c.vars.secrets.clone(),
+        exclude,
     })
 }
 

@@ -93,7 +93,11 @@ async fn subject_issuer_names_protocol_and_cipher_are_asserted() {
     let (r, _) = canary("127.0.0.1", srv.addr.port(), "", asserts, &root)
         .run()
         .await;
-    errored(&r, ErrorKind::Tls, "is not valid for 127.0.0.1: it names shop.example.test");
+    errored(
+        &r,
+        ErrorKind::Tls,
+        "is not valid for 127.0.0.1: it names shop.example.test",
+    );
     // `verify_hostname: false` checks the chain only, and the assertion reports the mismatch.
     let names = "    - tls: { hostname_matches: true }\n";
     let (r, _) = canary(
