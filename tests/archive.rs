@@ -200,6 +200,14 @@ fn history_filters_by_canary_and_age_and_prints_a_table() {
     assert!(!stdout.contains("steady"), "{stdout}");
     let out = support::canary(dir.path(), &["history", arg, "--since", "1h"]);
     assert!(support::text(&out).0.contains("steady\n  runs 2"));
+    let unknown = support::canary(dir.path(), &["history", arg, "--canary", "outge"]);
+    let (stdout, stderr) = support::text(&unknown);
+    assert_eq!(unknown.status.code(), Some(2), "{stdout}");
+    assert!(
+        stderr.contains("no canary `outge` in the archive: did you mean `outage`?")
+            && stderr.contains("(canaries there: flaky, outage, steady)"),
+        "{stderr}"
+    );
     let missing = support::canary(dir.path(), &["history", "no-such-archive"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(

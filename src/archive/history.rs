@@ -25,6 +25,28 @@ pub enum HistoryError {
     /// The folder cannot be read.
     #[error("archive {path}: {1}", path = .0.display())]
     Folder(PathBuf, std::io::Error),
+    /// `--canary` names a canary the archive has no runs of.
+    #[error("no canary `{name}` in the archive{hint}", hint = unknown_hint(.name, .known))]
+    UnknownCanary {
+        /// The name asked for.
+        name: String,
+        /// The canaries the archive has, sorted.
+        known: Vec<String>,
+    },
+}
+
+/// ": did you mean `x`? (canaries there: a, b)" for an unknown `name` among `known`.
+fn unknown_hint(name: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        return " (it holds no canary's runs yet)".into();
+    }
+    let close = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(name, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let mean = close.map_or(String::new(), |(_, k)| format!(": did you mean `{k}`?"));
+    format!("{mean} (canaries there: {})", known.join(", "))
 }
 
 /// One canary's history.
@@ -185,7 +207,22 @@ fn files(root: &Path, q: &Query) -> Result<Vec<PathBuf>, HistoryError> {
     };
     let first_day = q.since.map(|t| t.date_naive());
     let mut out = Vec::new();
-    for canary in list(root)? {
+    let canaries = list(root)?;
+    if let Some(wanted) = &q.canary {
+        let mut known: Vec<String> = canaries
+            .iter()
+            .filter_map(|c| c.file_name()?.to_str()?.strip_prefix("canary="))
+            .map(layout::unescape)
+            .collect();
+        if !known.contains(wanted) {
+            known.sort();
+            return Err(HistoryError::UnknownCanary {
+                name: wanted.clone(),
+                known,
+            });
+        }
+    }
+    for canary in canaries {
         let name = canary.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let Some(value) = name.strip_prefix("canary=") else {
             continue;
