@@ -57,27 +57,48 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Why a heartbeat file does not show a healthy scheduler.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// There is no heartbeat file: nothing to judge by.
+    #[error(
+        "no heartbeat file at {path}: `canary run` writes one only with --heartbeat {path} (the \
+         image's default); outside a container, give `canary health --heartbeat FILE` the file \
+         your `canary run --heartbeat FILE` writes",
+        path = .0.display()
+    )]
+    Missing(PathBuf),
+    /// The file is there but cannot be read.
+    #[error("cannot read the heartbeat file {path}: {1}", path = .0.display())]
+    Unreadable(PathBuf, std::io::Error),
+    /// The scheduler has not beaten for too long.
+    #[error(
+        "unhealthy: the scheduler last beat {}s ago (at most {}s allowed): it is stuck or stopped",
+        .age.as_secs(),
+        .max_age.as_secs()
+    )]
+    Stale {
+        /// Since the last beat.
+        age: Duration,
+        /// The most allowed.
+        max_age: Duration,
+    },
+}
+
 /// Checks a heartbeat file: Ok(age) when it beat within `max_age`, else why not.
-pub fn check_file(path: &Path, max_age: Duration) -> Result<Duration, String> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        format!(
-            "no heartbeat at {}: {e} (is `canary run` running with --heartbeat {}?)",
-            path.display(),
-            path.display()
-        )
+pub fn check_file(path: &Path, max_age: Duration) -> Result<Duration, HealthError> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => HealthError::Missing(path.to_path_buf()),
+        _ => HealthError::Unreadable(path.to_path_buf(), e),
     })?;
     let modified = meta
         .modified()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| HealthError::Unreadable(path.to_path_buf(), e))?;
     let age = SystemTime::now()
         .duration_since(modified)
         .unwrap_or_default();
     if age > max_age {
-        return Err(format!(
-            "the scheduler last beat {}s ago (at most {}s allowed): it is stuck or stopped",
-            age.as_secs(),
-            max_age.as_secs()
-        ));
+        return Err(HealthError::Stale { age, max_age });
     }
     Ok(age)
 }

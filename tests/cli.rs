@@ -454,3 +454,37 @@ fn other_yaml_in_a_folder_of_canaries_is_skipped_with_a_note_and_exclude_silence
     assert_eq!(out.status.code(), Some(2));
     assert!(support::text(&out).1.contains("no canaries here"));
 }
+
+#[test]
+fn health_says_whether_there_is_a_heartbeat_and_how_old_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let beat = d.join("heartbeat");
+    let health = || {
+        let out = support::canary(d, &["health", "--heartbeat", beat.to_str().unwrap()]);
+        (out.status.code(), support::text(&out))
+    };
+    let (code, (_, stderr)) = health();
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.starts_with("no heartbeat file at ") && stderr.contains("--heartbeat"),
+        "{stderr}"
+    );
+    std::fs::write(&beat, "").unwrap();
+    let (code, (stdout, _)) = health();
+    assert_eq!(code, Some(0));
+    assert!(stdout.starts_with("healthy: last beat "), "{stdout}");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+    std::fs::File::options()
+        .write(true)
+        .open(&beat)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (code, (_, stderr)) = health();
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.starts_with("unhealthy: the scheduler last beat 600s ago"),
+        "{stderr}"
+    );
+}

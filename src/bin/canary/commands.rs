@@ -252,7 +252,7 @@ pub fn health(args: &HealthArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(why) => {
-            let _ = writeln!(std::io::stderr(), "unhealthy: {why}");
+            let _ = writeln!(std::io::stderr(), "{why}");
             ExitCode::from(1)
         }
     }
