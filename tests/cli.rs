@@ -488,3 +488,24 @@ fn health_says_whether_there_is_a_heartbeat_and_how_old_it_is() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_test_script_refuses_a_localstack_without_the_services_the_tests_need() {
+    let partial = Server::http(|_| {
+        Reply::json(
+            200,
+            serde_json::json!({ "services": { "cloudwatch": "running", "sns": "disabled" } }),
+        )
+    });
+    let out = std::process::Command::new("scripts/localstack")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("LOCALSTACK_PORT", partial.addr.port().to_string())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = support::text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("does not serve: sns sqs events logs s3"),
+        "{stderr}"
+    );
+}
