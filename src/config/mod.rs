@@ -206,7 +206,8 @@ struct Found {
 }
 
 /// True when the YAML `file` has one of a canary's keys at its top level (so its errors are a
-/// canary's errors, typos included); a file that cannot be read counts as a canary.
+/// canary's errors, typos included), or no keys at all (an empty file is a canary begun); a
+/// file that cannot be read counts as a canary.
 fn looks_like_canary(file: &Path) -> bool {
     static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let keys = KEYS.get_or_init(|| {
@@ -217,10 +218,12 @@ fn looks_like_canary(file: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(file) else {
         return true;
     };
-    text.lines().any(|l| {
-        let key = l.split(':').next().unwrap_or("");
-        l.contains(':') && !l.starts_with([' ', '\t', '#', '-']) && keys.iter().any(|k| k == key)
-    })
+    let mut top = text
+        .lines()
+        .filter(|l| l.contains(':') && !l.starts_with([' ', '\t', '#', '-', '{', '[']))
+        .map(|l| l.split(':').next().unwrap_or("").trim_matches(['"', '\'']))
+        .peekable();
+    top.peek().is_none() || top.any(|key| keys.iter().any(|k| k == key))
 }
 
 /// The canary files under `paths`, each folder's sorted by path; hidden entries are skipped.
