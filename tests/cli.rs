@@ -509,3 +509,24 @@ fn the_test_script_refuses_a_localstack_without_the_services_the_tests_need() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_secret_in_a_metric_dimension_is_a_config_error_never_a_label() {
+    let dir = canary_dir(&[(
+        "c.yaml",
+        "name: c\ndimensions: { Env: \"prod-${secret:PW}\" }\nhttp: { url: 'http://127.0.0.1:9/' }\n",
+    )]);
+    let out = std::process::Command::new(support::binary())
+        .args(["validate", "c.yaml"])
+        .env("PW", "hunter2")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("c.yaml:2:20") && stderr.contains("a dimension cannot hold a secret"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}

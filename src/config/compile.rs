@@ -251,9 +251,24 @@ pub const MAX_DIMENSIONS: usize = 20;
 fn dimensions(c: &mut Compiler, raw: &RawCanary) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (name, value) in &raw.dimensions {
-        let Some(v) = c.template(value).and_then(|t| t.as_static()) else {
+        let Some(t) = c.template(value) else {
             continue;
         };
+        let Some(v) = t.as_static() else {
+            let why = "a dimension is fixed when the canary loads: it cannot use a capture";
+            c.fail(&value.referenced, why);
+            continue;
+        };
+        if c.vars
+            .secrets
+            .iter()
+            .any(|s| !s.is_empty() && v.contains(s.as_str()))
+        {
+            let why = "a dimension cannot hold a secret: dimensions are shown to everyone who \
+                       reads the metrics (CloudWatch, Prometheus labels, EMF logs)";
+            c.fail(&value.referenced, why);
+            continue;
+        }
         let r = crate::metrics::check_dimension(name, &v);
         if c.check(&value.referenced, r).is_some() {
             out.push((name.clone(), v));
