@@ -329,42 +329,57 @@ fn parent(lines: &[&str], line: usize, indent: usize) -> Option<(usize, usize)> 
 mod tests {
     use super::*;
 
-    fn blanked(text: &str, line: usize, column: usize) -> String {
-        entry_at(text, line, column, false).unwrap().apply(text)
-    }
-
     #[test]
     fn an_entry_is_blanked_with_every_position_kept() {
-        let block = "name: a\ntimout: 5s\nhttp:\n  url: x\n";
-        assert_eq!(
-            blanked(block, 2, 1),
-            "name: a\n          \nhttp:\n  url: x\n"
-        );
-        let flow = "http: { url: x, metod: GET, headers: { a: b } }\n";
-        assert_eq!(
-            blanked(flow, 1, 17),
-            "http: { url: x,             headers: { a: b } }\n"
-        );
-        let last = "assert: [ { status: 200, foo: 1 } ]\n";
-        assert_eq!(
-            blanked(last, 1, 26),
-            "assert: [ { status: 200,        } ]\n"
-        );
-        let nested = "steps:\n  - name: a\n    http:\n      - x\n    tcp: {}\n";
-        assert_eq!(
-            blanked(nested, 4, 7),
-            "steps:\n  - name: a\n         \n         \n    tcp: {}\n"
-        );
-        let item = "assert:\n  - status: 200\n  - bdy: x\n";
-        assert_eq!(
-            blanked(item, 3, 5),
-            "assert:\n  - status: 200\n          \n"
-        );
-        let first = "h: { foo: 1, url: x }\n";
-        assert_eq!(blanked(first, 1, 6), "h: {         url: x }\n");
-        let lone = "a: [ { foo: 1 }, { b: 2 } ]\n";
-        assert_eq!(blanked(lone, 1, 8), "a: [             { b: 2 } ]\n");
-        let value = "name: a\nretries: lots\n";
-        assert_eq!(blanked(value, 2, 10), "name: a\n             \n");
+        // (text, line, column of the error, the text after)
+        let cases = [
+            (
+                "name: a\ntimout: 5s\nhttp:\n  url: x\n",
+                2,
+                1,
+                "name: a\n          \nhttp:\n  url: x\n",
+            ),
+            (
+                "http: { url: x, metod: GET, headers: { a: b } }\n",
+                1,
+                17,
+                "http: { url: x,             headers: { a: b } }\n",
+            ),
+            (
+                "assert: [ { status: 200, foo: 1 } ]\n",
+                1,
+                26,
+                "assert: [ { status: 200,        } ]\n",
+            ),
+            (
+                "steps:\n  - name: a\n    http:\n      - x\n    tcp: {}\n",
+                4,
+                7,
+                "steps:\n  - name: a\n         \n         \n    tcp: {}\n",
+            ),
+            (
+                "assert:\n  - status: 200\n  - bdy: x\n",
+                3,
+                5,
+                "assert:\n  - status: 200\n          \n",
+            ),
+            ("h: { foo: 1, url: x }\n", 1, 6, "h: {         url: x }\n"),
+            (
+                "a: [ { foo: 1 }, { b: 2 } ]\n",
+                1,
+                8,
+                "a: [             { b: 2 } ]\n",
+            ),
+            (
+                "name: a\nretries: lots\n",
+                2,
+                10,
+                "name: a\n             \n",
+            ),
+        ];
+        for (text, line, column, after) in cases {
+            let blank = entry_at(text, line, column, false).unwrap();
+            assert_eq!(blank.apply(text), after, "{text:?} at {line}:{column}");
+        }
     }
 }

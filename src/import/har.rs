@@ -177,17 +177,7 @@ fn param_secret(name: &str) -> Option<String> {
     let sensitive = ["pass", "secret", "token", "key", "otp"]
         .iter()
         .any(|w| n.contains(w));
-    let upper: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    sensitive.then_some(upper)
+    sensitive.then(|| super::env_name(name))
 }
 
 /// The recorded headers, without those the client sets itself (and without repeats); the body's

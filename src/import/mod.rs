@@ -133,6 +133,25 @@ pub fn write_headers<'a>(
     }
 }
 
+/// An environment variable's name from any text: `api-credentials:client_id` →
+/// `API_CREDENTIALS_CLIENT_ID`.
+pub fn env_name(reference: &str) -> String {
+    let mut name: String = reference
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, '_');
+    }
+    name
+}
+
 /// A header that carries a credential, as the name of the secret that replaces its value.
 pub fn secret_name(header: &str) -> Option<String> {
     let h = header.to_ascii_lowercase();

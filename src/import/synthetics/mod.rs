@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{ImportError, Imported, Writer, scalar};
+use super::{ImportError, Imported, Writer, env_name, scalar};
 use json::Obj;
 
 /// The Synthetics default step timeout, in milliseconds.
@@ -191,24 +191,6 @@ impl Ctx<'_> {
     fn text(&mut self, s: &str) -> String {
         scalar(&self.secret_refs(s))
     }
-}
-
-/// `api-credentials:client_id` → `API_CREDENTIALS_CLIENT_ID`.
-fn env_name(reference: &str) -> String {
-    let mut name: String = reference
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert(0, '_');
-    }
-    name
 }
 
 /// Milliseconds as a canary duration.
