@@ -530,3 +530,38 @@ fn a_secret_in_a_metric_dimension_is_a_config_error_never_a_label() {
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+#[test]
+fn a_cause_is_said_once_and_missing_aws_credentials_are_a_sentence() {
+    let dir = canary_dir(&[(
+        "c.yaml",
+        "name: c\nhttp: { url: 'http://127.0.0.1:9/' }\nalarms:\n  - { name: f, metric: SuccessPercent, threshold: { lt: 90 } }\n",
+    )]);
+    let d = dir.path();
+    let out = canary(d, &["validate", "c.yaml", "--env-file", "nope.env"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    let out = std::process::Command::new(support::binary())
+        .args(["alarms", "plan", "."])
+        .current_dir(d)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", d)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    // Exit 1: CloudWatch could not be read (the plan's code for it).
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no AWS credentials found"),
+        "{stderr}"
+    );
+    assert!(stderr.lines().count() <= 2, "{stderr}");
+}

@@ -142,4 +142,13 @@ mod tests {
             "\":red_circle: 2 canaries failing, :large_green_circle: 1 recovered\""
         );
     }
+
+    #[test]
+    fn the_policy_line_counts_in_words() {
+        let text = message(&[change("a", "ALARM")], "host").to_string();
+        assert!(
+            text.contains("_1 failure in the last 1 run raise it; 1 pass in a row clear it_"),
+            "{text}"
+        );
+    }
 }
