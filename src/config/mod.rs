@@ -70,23 +70,14 @@ pub fn parse_proxy(text: &str) -> Result<Option<url::Url>, String> {
 /// and keeps those of `opts.shard`. Either all load, or every error found is returned.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, ConfigErrors> {
     let mut errors = Vec::new();
-    let found = discover(paths, &mut errors);
-    let files: Vec<PathBuf> = found
-        .iter()
-        .filter(|f| !(f.in_folder && opts.project.excludes(&f.path)))
-        .map(|f| f.path.clone())
-        .collect();
-    let in_folder: std::collections::HashSet<&Path> = found
-        .iter()
-        .filter(|f| f.in_folder)
-        .map(|f| f.path.as_path())
-        .collect();
+    let mut files = discover(paths, &mut errors);
+    files.retain(|f| !(f.in_folder && opts.project.excludes(&f.path)));
     let mut canaries: Vec<Canary> = Vec::new();
     // Which canary has each name, to find a second use without a search through all of them.
     let mut named: HashMap<String, usize> = HashMap::new();
-    for (file, loaded) in files.iter().zip(load_files(&files, opts)) {
+    for (Found { path: file, .. }, loaded) in files.iter().zip(load_files(&files, opts)) {
         match loaded {
-            Err(_) if in_folder.contains(file.as_path()) && !looks_like_canary(file) => {
+            Ok(None) => {
                 // Other YAML in a folder of canaries (a rules file, a compose or Kubernetes
                 // file): said once, not an error.
                 tracing::warn!(
@@ -95,7 +86,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
                      `exclude:` in .canary.yaml leaves it out without this note)"
                 );
             }
-            Ok((canary, at)) => {
+            Ok(Some((canary, at))) => {
                 if let Some(&other) = named.get(&canary.name) {
                     errors.push(ConfigError::at(
                         file,
@@ -132,15 +123,18 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
         .collect())
 }
 
-/// What loading one file gives: the canary and where its name is written, or its errors.
-type Loaded = Result<(Canary, serde_saphyr::Location), Vec<ConfigError>>;
+/// What parsing one canary file gives: the canary and where its name is written, or its errors.
+type Parsed = Result<(Canary, serde_saphyr::Location), Vec<ConfigError>>;
+
+/// What loading one file gives: [`Parsed`], or None for other YAML found in a folder.
+type Loaded = Result<Option<(Canary, serde_saphyr::Location)>, Vec<ConfigError>>;
 
 /// Files are parsed on every core, this many at a time per thread (a set smaller than two of
 /// these loads on the calling thread).
 const CHUNK: usize = 64;
 
 /// Parses and compiles `files` on every core; the results are in the files' order.
-fn load_files(files: &[PathBuf], opts: &LoadOptions) -> Vec<Loaded> {
+fn load_files(files: &[Found], opts: &LoadOptions) -> Vec<Loaded> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(files.len() / CHUNK).max(1);
     if threads == 1 {
@@ -170,12 +164,16 @@ fn load_files(files: &[PathBuf], opts: &LoadOptions) -> Vec<Loaded> {
 }
 
 /// Parses and compiles one file; returns the canary and where its name is written.
-fn load_file(file: &Path, opts: &LoadOptions) -> Loaded {
+fn load_file(found: &Found, opts: &LoadOptions) -> Loaded {
+    let file = &found.path;
     let text = std::fs::read(file)
         .map_err(|e| vec![ConfigError::file(file, format!("cannot read: {e}"))])?;
     let text =
         String::from_utf8(text).map_err(|_| vec![ConfigError::file(file, "not UTF-8 text")])?;
-    parse(file, &text, opts)
+    match parse(file, &text, opts) {
+        Err(_) if found.in_folder && !looks_like_canary(&text) => Ok(None),
+        parsed => parsed.map(Some),
+    }
 }
 
 /// Parses and compiles the text of one canary file named `file` (not read from disk).
@@ -185,7 +183,7 @@ pub fn load_text(file: &Path, text: &str, opts: &LoadOptions) -> Result<Canary, 
         .map_err(ConfigErrors)
 }
 
-fn parse(file: &Path, text: &str, opts: &LoadOptions) -> Loaded {
+fn parse(file: &Path, text: &str, opts: &LoadOptions) -> Parsed {
     let raw: raw::RawCanary = shape::parse(file, text)?;
     let canary = compile::compile(file, &raw, opts)?;
     Ok((canary, raw.name.referenced))
@@ -205,19 +203,15 @@ struct Found {
     in_folder: bool,
 }
 
-/// True when the YAML `file` has one of a canary's keys at its top level (so its errors are a
-/// canary's errors, typos included), or no keys at all (an empty file is a canary begun); a
-/// file that cannot be read counts as a canary.
-fn looks_like_canary(file: &Path) -> bool {
+/// True when the YAML `text` has one of a canary's keys at its top level (so its errors are a
+/// canary's errors, typos included), or no keys at all (an empty file is a canary begun).
+fn looks_like_canary(text: &str) -> bool {
     static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let keys = KEYS.get_or_init(|| {
         let schema = schemars::schema_for!(raw::RawCanary);
         let props = schema.get("properties").and_then(|p| p.as_object());
         props.map_or_else(Vec::new, |p| p.keys().cloned().collect())
     });
-    let Ok(text) = std::fs::read_to_string(file) else {
-        return true;
-    };
     let mut top = text
         .lines()
         .filter(|l| l.contains(':') && !l.starts_with([' ', '\t', '#', '-', '{', '[']))
