@@ -33,6 +33,17 @@ impl Redactor {
         }
     }
 
+    /// This redactor with what was added folded into what its clones share: for a canary's own
+    /// redactor, complete at load time.
+    pub fn frozen(self) -> Redactor {
+        let mut all = Vec::clone(&self.fixed);
+        all.extend(self.added);
+        Redactor {
+            fixed: Arc::new(all),
+            added: Vec::new(),
+        }
+    }
+
     /// Adds a secret value, e.g. a token captured during the run, and its encoded forms.
     pub fn add(&mut self, secret: &str) {
         for form in forms(secret) {

@@ -149,6 +149,11 @@ impl Template {
         Template { parts: Vec::new() }
     }
 
+    /// True when the template refers to no capture.
+    pub fn is_static(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Text(_)))
+    }
+
     /// The text, when the template refers to no capture.
     pub fn as_static(&self) -> Option<String> {
         let mut out = String::new();

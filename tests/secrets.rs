@@ -1,6 +1,6 @@
 //! Secrets never show, in any form canary puts them in: a property test draws secrets of
 //! awkward characters, uses each in every place a canary can (query, URL, header, Basic auth,
-//! JSON and form bodies, a captured token used in later requests), runs `canary test` against a
+//! JSON and form bodies, a captured token used in a later request's Basic auth), runs `canary test` against a
 //! server that echoes everything back, and reads every output — console, JSON, JUnit, HTML, the
 //! archive — for the secret raw, percent-encoded (`+` and `%20` for spaces), form-encoded,
 //! JSON-escaped, HTML-escaped, or as the base64 of `user:secret`.
@@ -31,7 +31,7 @@ steps:
     http:
       url: "${U}/echo/${token}?k=${secret:PW}&t=${token}"
       method: POST
-      headers: { Authorization: "Bearer ${token}" }
+      auth: { basic: { username: u, password: "${token}" } }
       form: { pw: "${secret:PW}", t: "${token}" }
     assert:
       - body: { equals: "nothing" }
@@ -118,8 +118,9 @@ proptest! {
         let got = server.received();
         prop_assert_eq!(got.len(), 2, "both steps ran: {}", stdout);
         let token = format!("t{}", secret.chars().rev().collect::<String>());
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("u:{token}"));
         prop_assert!(
-            got[1].header("authorization") == Some(&format!("Bearer {token}")),
+            got[1].header("authorization") == Some(&format!("Basic {basic}")),
             "the captured token was used: {:?}", got[1]
         );
         let mut files = outputs(&d.join("out"));

@@ -164,6 +164,7 @@ pub fn compile(
     else {
         return Err(vec![ConfigError::file(file, "could not compile")]);
     };
+    let secrets = redactor(c.vars.secrets, &steps);
     Ok(Canary {
         name,
         file: file.to_path_buf(),
@@ -172,13 +173,29 @@ pub fn compile(
         retries,
         tags: raw.tags.clone(),
         steps,
-        secrets: crate::redact::Redactor::new(c.vars.secrets),
+        secrets,
         dimensions,
         cookies: raw.cookies.unwrap_or(true),
         alarms,
         composites,
         alerting,
     })
+}
+
+/// The canary's redactor: its secrets, and the Basic-auth credentials made of them that are
+/// fixed at load time (a run adds those that use captures).
+fn redactor(secrets: Vec<String>, steps: &[Step]) -> crate::redact::Redactor {
+    use crate::canary::http::Auth;
+    let mut r = crate::redact::Redactor::new(secrets);
+    for step in steps {
+        if let StepKind::Http(req) = &step.kind
+            && let Some(Auth::Basic { username, password }) = &req.auth
+            && let (Some(user), Some(password)) = (username.as_static(), password.as_static())
+        {
+            r.add_basic(&user, &password);
+        }
+    }
+    r.frozen()
 }
 
 /// CloudWatch alarm names have at most 255 characters: `<prefix><canary>-<alarm>`.
