@@ -252,11 +252,6 @@ const REWORDED: &[(&str, &str)] = &[
         "expected a text value here, not a list or a mapping",
     ),
     ("invalid u32", "expected a whole number (0 or more)"),
-    (
-        "expected end of mapping after enum variant value",
-        "one key per item here: this is a second key in the same `- ` item (an assertion or step \
-         kind is `- key: …`, each on its own item)",
-    ),
     ("invalid boolean", "expected true or false"),
     (
         "multiple YAML documents",

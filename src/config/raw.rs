@@ -417,6 +417,20 @@ impl super::one_key::OneKeyEnum for RawAssert {
     }
 }
 
+impl<'de> Deserialize<'de> for RawAction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::one_key::item(d)
+    }
+}
+
+impl super::one_key::OneKeyEnum for RawAction {
+    const WHAT: &'static str = "a browser action";
+
+    fn derived<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawAction::deserialize(d)
+    }
+}
+
 /// A test on DNS answers: exactly one of its keys.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -597,7 +611,7 @@ pub struct RawBrowser {
 
 /// One browser action: a map with exactly one of these keys.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawAction {
     /// `goto: URL` — open it and wait for the page to load.
     Goto(S<String>),

@@ -203,6 +203,10 @@ fn closing(row: &str, open: usize) -> Option<usize> {
 fn block_entry(lines: &[&str], line: usize, col: usize) -> Option<Blank> {
     let row = lines[line - 1];
     let key_col = key_column(row)?;
+    if !is_key(&row[key_col..]) && row.trim_start().starts_with('-') {
+        // An item that is no `key:` (a bare word, a number): the item.
+        return block_item(lines, line);
+    }
     let (line, key_col) = match is_key(&row[key_col..]) && col >= key_col {
         true => (line, key_col),
         // A value on lines of its own (a list or mapping under a key): the key above it.
