@@ -140,15 +140,11 @@ fn byte_col(row: &str, chars: usize) -> usize {
 /// Where the innermost flow collection (`{` or `[`) open at `col` starts, if any.
 fn flow_depth_at(row: &str, col: usize) -> Option<usize> {
     let mut open = Vec::new();
-    let mut quote = None;
-    for (i, c) in row.char_indices().take_while(|(i, _)| *i < col) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '#') if i == 0 || row[..i].ends_with(' ') => return None,
-            (None, '{' | '[') => open.push(i),
-            (None, '}' | ']') => {
+    for (i, c) in unquoted(row, 0).take_while(|(i, _)| *i < col) {
+        match c {
+            '#' if i == 0 || row[..i].ends_with(' ') => return None,
+            '{' | '[' => open.push(i),
+            '}' | ']' => {
                 open.pop();
             }
             _ => {}
@@ -160,19 +156,12 @@ fn flow_depth_at(row: &str, col: usize) -> Option<usize> {
 /// The entry of the flow collection opened at `open` that holds `col`: from after the previous
 /// separator to the next one (included, so the collection stays well formed).
 fn flow_entry(row: &str, open: usize, col: usize) -> Option<(usize, usize)> {
-    let mut depth = 0usize;
-    let mut quote = None;
     let mut start = open + 1;
-    for (i, c) in row.char_indices().skip_while(|(i, _)| *i <= open) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '{' | '[') => depth += 1,
-            (None, '}' | ']') if depth == 0 => return (i > col).then_some((start, i)),
-            (None, '}' | ']') => depth -= 1,
-            (None, ',') if depth == 0 && i >= col => return Some((start, i + 1)),
-            (None, ',') if depth == 0 => start = i + 1,
+    for (i, c, depth) in nested(row, open) {
+        match c {
+            '}' | ']' if depth == 0 => return (i > col).then_some((start, i)),
+            ',' if depth == 1 && i >= col => return Some((start, i + 1)),
+            ',' if depth == 1 => start = i + 1,
             _ => {}
         }
     }
@@ -181,20 +170,44 @@ fn flow_entry(row: &str, open: usize, col: usize) -> Option<(usize, usize)> {
 
 /// Where the flow collection opened at `open` closes.
 fn closing(row: &str, open: usize) -> Option<usize> {
-    let mut depth = 0usize;
+    nested(row, open).find_map(|(i, c, depth)| (matches!(c, '}' | ']') && depth == 0).then_some(i))
+}
+
+/// The characters of `row` from `from` on that are outside quoted strings, with their offsets.
+fn unquoted(row: &str, from: usize) -> impl Iterator<Item = (usize, char)> + '_ {
     let mut quote = None;
-    for (i, c) in row.char_indices().skip_while(|(i, _)| *i < open) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '{' | '[') => depth += 1,
-            (None, '}' | ']') if depth == 1 => return Some(i),
-            (None, '}' | ']') => depth -= 1,
+    row.char_indices()
+        .skip_while(move |(i, _)| *i < from)
+        .filter(move |&(_, c)| match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                false
+            }
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                false
+            }
+            None => true,
+        })
+}
+
+/// The unquoted characters of the flow collection opened at `open` (itself first), each with
+/// the nesting depth after it: 1 inside the collection, 0 at its close.
+fn nested(row: &str, open: usize) -> impl Iterator<Item = (usize, char, usize)> + '_ {
+    let mut depth = 0usize;
+    unquoted(row, open).map_while(move |(i, c)| {
+        if depth == 0 && i > open {
+            return None;
+        }
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
             _ => {}
         }
-    }
-    None
+        Some((i, c, depth))
+    })
 }
 
 /// The block entry at (`line`, `col`): the `key:` written there, the key whose value starts
