@@ -238,6 +238,12 @@ async fn http2_over_alpn_and_prior_knowledge_and_the_report_says_which() {
     // and one on plain HTTP that reads HTTP/2's preface as a bad HTTP/1.1 request.
     let r = run("2", only1.url("")).await;
     assert_eq!(r.outcome(), Outcome::Errored, "{:?}", r.last());
+    let e = r.last().steps[0].error.clone().expect("an error");
+    assert!(
+        e.message.contains("accepts none of the protocols offered"),
+        "{}",
+        e.message
+    );
     let no_alpn = Server::https(ca.leaf(-1, 30), |_| Reply::text(200, "ok"));
     let r = run("2", no_alpn.url("")).await;
     let e = r.last().steps[0]

@@ -4,23 +4,24 @@
 use rustls::pki_types::{ServerName, UnixTime};
 use rustls::{AlertDescription, CertificateError, Error};
 
+/// The server refused every protocol canary offered by ALPN.
+const NO_ALPN: &str = "the server accepts none of the protocols offered (ALPN): for \
+     http_version \"2\" it does not speak HTTP/2";
+
 /// What went wrong in the handshake, as a sentence for the check's error.
 pub fn explain(e: &Error) -> String {
     match e {
         Error::InvalidCertificate(c) => certificate(c),
         Error::AlertReceived(a) => alert(*a),
-        Error::NoApplicationProtocol => "the server accepts none of the protocols offered \
-             (ALPN): for http_version \"2\" it does not speak HTTP/2"
-            .into(),
+        Error::NoApplicationProtocol => NO_ALPN.into(),
         Error::InvalidMessage(_) | Error::InappropriateMessage { .. } => {
             "the server did not answer in TLS (is it plain HTTP or another protocol? try \
              http:// or tls: false)"
                 .into()
         }
-        Error::PeerIncompatible(p) => format!(
-            "the server and canary have no TLS version or cipher in common ({p:?}); canary \
-             speaks TLS 1.2 and 1.3"
-        ),
+        Error::PeerIncompatible(_) => "the server and canary have no TLS version or cipher in \
+             common: canary speaks TLS 1.2 and 1.3 with today's ciphers"
+            .into(),
         Error::NoCertificatesPresented => "the server presented no certificate".into(),
         other => format!("TLS handshake failed: {other}"),
     }
@@ -90,9 +91,7 @@ fn alert(a: AlertDescription) -> String {
             "the server refused canary's client certificate ({a:?}): check that its CA trusts \
              it"
         ),
-        A::NoApplicationProtocol => "the server accepts none of the protocols offered (ALPN): \
-             for http_version \"2\" it does not speak HTTP/2"
-            .into(),
+        A::NoApplicationProtocol => NO_ALPN.into(),
         A::ProtocolVersion => "the server speaks no TLS version canary does (1.2 or 1.3)".into(),
         A::UnrecognisedName => {
             "the server does not know the host name canary asked for (SNI)".into()
