@@ -25,5 +25,6 @@ pub mod schedule;
 pub mod scheduler;
 pub mod shard;
 pub mod sinks;
+pub mod stop;
 pub mod template;
 pub mod tls;

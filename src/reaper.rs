@@ -2,13 +2,22 @@
 //! subreaper — canary becomes the parent of every process whose own parent died (a Chromium
 //! whose chromedriver crashed, Chromium's crash handler), and waits for each so no zombie
 //! accumulates. The children canary started itself (chromedriver) are waited for where they
-//! were started, and left alone here.
+//! were started, and left alone here; so is, for a second, any other child that just exited (a
+//! credential process the AWS SDK started and is about to wait for itself).
 
+use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The children canary started and waits for itself. Process-wide, as the parent relation is.
 static OWN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// The zombie children seen so far, and when each was first seen.
+static ZOMBIES: Mutex<Option<HashMap<i32, Instant>>> = Mutex::new(None);
+
+/// How long a zombie child is left to a parent that may wait for it itself before the reaper
+/// takes it: an owner waits for its child at once; nobody waits for an orphan.
+const PATIENCE: Duration = Duration::from_secs(1);
 
 /// Leaves `pid` (a child canary started and will wait for) to its owner.
 pub fn own(pid: u32) {
@@ -25,7 +34,7 @@ pub fn release(pid: u32) {
 }
 
 /// Makes canary the reaper of its orphaned descendants and reaps them from now on: on every
-/// SIGCHLD and every 10 s.
+/// SIGCHLD and every second.
 pub fn start() {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a flag on the calling process.
@@ -34,32 +43,33 @@ pub fn start() {
     }
     let Ok(mut sigchld) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())
     else {
-        tracing::warn!("cannot watch SIGCHLD; orphans are reaped every 10 s");
+        tracing::warn!("cannot watch SIGCHLD; orphans are reaped every second");
         tokio::spawn(sweep_forever());
         return;
     };
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 _ = sigchld.recv() => {}
                 _ = tick.tick() => {}
             }
-            reap_orphans();
+            reap_orphans(PATIENCE);
         }
     });
 }
 
 async fn sweep_forever() {
-    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        reap_orphans();
+        reap_orphans(PATIENCE);
     }
 }
 
-/// Waits for every zombie child that canary did not start itself; returns how many it reaped.
-pub fn reap_orphans() -> usize {
+/// Waits for every zombie child that canary did not start itself and that has been a zombie
+/// for `patience`; returns how many it reaped.
+pub fn reap_orphans(patience: Duration) -> usize {
     // The common case, and a cheap one: no child has exited, so there is no need to read the
     // stat of every process on the machine.
     if !any_child_exited() {
@@ -67,16 +77,27 @@ pub fn reap_orphans() -> usize {
     }
     let me = std::process::id();
     let own = OWN.lock().map(|o| o.clone()).unwrap_or_default();
+    let mut seen = ZOMBIES.lock().unwrap_or_else(|p| p.into_inner());
+    let first_seen = seen.get_or_insert_with(HashMap::new);
+    let now = Instant::now();
+    let mut zombies = HashMap::new();
     let mut reaped = 0;
     for (pid, stat) in processes() {
         let owned = own.iter().any(|o| i64::from(*o) == i64::from(pid));
-        if stat.ppid == me as i32 && stat.state == 'Z' && !owned {
-            // SAFETY: waitpid on a zombie child of this process, without blocking; the status
-            // pointer may be null.
-            let done = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
-            reaped += usize::from(done == pid);
+        if stat.ppid != me as i32 || stat.state != 'Z' || owned {
+            continue;
         }
+        let since = first_seen.get(&pid).copied().unwrap_or(now);
+        if now.duration_since(since) < patience {
+            zombies.insert(pid, since);
+            continue;
+        }
+        // SAFETY: waitpid on a zombie child of this process, without blocking; the status
+        // pointer may be null.
+        let done = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+        reaped += usize::from(done == pid);
     }
+    *first_seen = zombies;
     reaped
 }
 
@@ -102,7 +123,7 @@ fn any_child_exited() -> bool {
 pub fn wait_group_gone(pgid: i32, limit: Duration) -> bool {
     let until = std::time::Instant::now() + limit;
     loop {
-        reap_orphans();
+        reap_orphans(Duration::ZERO);
         if !group_left(pgid) {
             return true;
         }

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use crate::canary::Canary;
 use crate::check::{self, Context, Scope};
 use crate::run::{Attempt, CheckError, ErrorKind, Outcome, Run, StepRun};
+use crate::stop::Stop;
 
 /// Runs one canary: up to `retries + 1` attempts, stopping at the first pass.
 pub async fn run_canary(canary: &Canary, ctx: &Arc<Context>) -> Run {
@@ -180,8 +181,10 @@ fn in_order(runs: Vec<Option<Run>>, canaries: &[Arc<Canary>]) -> Vec<Run> {
     runs.collect()
 }
 
-/// Runs canaries `slots` at a time, each taking the next index from `next`, until none is left;
-/// `done` gets each run with its canary's index.
+/// Runs canaries `slots` at a time, each taking the next index from `next`, until none is left
+/// or the context's stop is asked; `done` gets each run with its canary's index. After a stop,
+/// the runs under way get the grace period, then are cut off, and the canaries no lane took are
+/// recorded as not started.
 async fn lane(
     canaries: &[Arc<Canary>],
     slots: usize,
@@ -196,40 +199,75 @@ async fn lane(
     for _ in 0..slots.max(1) {
         tasks.start(canaries, ctx, next);
     }
-    while let Some(joined) = tasks.set.join_next_with_id().await {
+    let cut_off = ctx.stop.cut_off();
+    tokio::pin!(cut_off);
+    let mut cutting = false;
+    loop {
+        let joined = tokio::select! {
+            joined = tasks.set.join_next_with_id() => joined,
+            () = &mut cut_off, if !cutting => {
+                cutting = true;
+                tasks.set.abort_all();
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
         let (id, run) = match joined {
             Ok((id, run)) => (id, run),
             Err(e) => {
-                let why = format!("canary crashed: {e}");
-                let i = tasks.index[&e.id()];
-                (e.id(), not_run(&canaries[i], ErrorKind::Internal, why))
+                let (i, started) = tasks.index[&e.id()];
+                (e.id(), lost(&canaries[i], &e, started, &ctx.stop))
             }
         };
         tasks.start(canaries, ctx, next);
-        if let Some(i) = tasks.index.remove(&id) {
+        if let Some((i, _)) = tasks.index.remove(&id) {
             done(i, run);
+        }
+    }
+    if let Some(signal) = ctx.stop.asked() {
+        let why = format!("not started: {signal} came before its turn");
+        let left = std::iter::from_fn(|| Some(next.fetch_add(1, Ordering::Relaxed)));
+        for i in left.take_while(|i| *i < canaries.len()) {
+            done(i, not_run(&canaries[i], ErrorKind::Shutdown, why.clone()));
         }
     }
 }
 
-/// The runs under way, and which canary each task runs.
+/// The record of a run whose task ended without one: cut off after a stop, or crashed (a bug).
+fn lost(canary: &Canary, e: &tokio::task::JoinError, started: Started, stop: &Stop) -> Run {
+    if !e.is_cancelled() {
+        return not_run(canary, ErrorKind::Internal, format!("canary crashed: {e}"));
+    }
+    let signal = stop.asked().unwrap_or("a stop");
+    let why = format!("cut off: still running {:?} after {signal}", stop.grace());
+    cut_off(canary, ErrorKind::Shutdown, why, started)
+}
+
+/// The runs under way: which canary each task runs, and since when.
 struct Tasks {
     set: JoinSet<Run>,
-    index: HashMap<tokio::task::Id, usize>,
+    index: HashMap<tokio::task::Id, (usize, Started)>,
 }
 
 impl Tasks {
-    /// Starts the next canary's run, if one is left.
+    /// Starts the next canary's run, if one is left and no stop was asked.
     fn start(&mut self, canaries: &[Arc<Canary>], ctx: &Arc<Context>, next: &AtomicUsize) {
+        if ctx.stop.asked().is_some() {
+            return;
+        }
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(canary) = canaries.get(i) else {
             return;
         };
         let (canary, ctx) = (canary.clone(), ctx.clone());
+        let started = Started {
+            at: SystemTime::now(),
+            instant: tokio::time::Instant::now(),
+        };
         let handle = self
             .set
             .spawn(async move { run_canary(&canary, &ctx).await });
-        self.index.insert(handle.id(), i);
+        self.index.insert(handle.id(), (i, started));
     }
 }
 

@@ -93,6 +93,7 @@ fn env() -> Env {
     let ctx = Context {
         webdriver: Some(Driver::chromedriver("chromedriver".into(), None)),
         artifacts: dir.path().join("artifacts"),
+        stop: Default::default(),
     };
     Env {
         ctx: Arc::new(ctx),

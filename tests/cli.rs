@@ -565,3 +565,132 @@ fn a_cause_is_said_once_and_missing_aws_credentials_are_a_sentence() {
     );
     assert!(stderr.lines().count() <= 2, "{stderr}");
 }
+
+/// Starts `canary args…` in `dir`, waits until `server` has the hanging request, sends SIGTERM,
+/// and returns the exit code and how long canary took to exit after the signal.
+fn terminate_mid_run(dir: &Path, server: &Server, args: &[&str]) -> (Option<i32>, f64) {
+    let mut child = std::process::Command::new(support::binary())
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !server.received().iter().any(|r| r.path() == "/hang") {
+        assert!(
+            std::time::Instant::now() < until,
+            "the slow canary never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on the process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let signalled = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), signalled.elapsed().as_secs_f64());
+        }
+        if signalled.elapsed().as_secs() > 15 {
+            let _ = child.kill();
+            panic!("canary did not exit within 15 s of SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn hang_dir(base: &str) -> tempfile::TempDir {
+    canary_dir(&[
+        (
+            "a.yaml",
+            &format!("name: hangs\ntimeout: 60s\nhttp: {{ url: '{base}/hang' }}\n"),
+        ),
+        (
+            "b.yaml",
+            &format!("name: waits\nhttp: {{ url: '{base}/ok' }}\n"),
+        ),
+    ])
+}
+
+#[test]
+fn sigterm_mid_test_cuts_off_after_the_grace_and_reports_every_canary() {
+    let srv = Server::http(|req| match req.path() {
+        "/hang" => Reply::Hang,
+        _ => Reply::text(200, "fine"),
+    });
+    let dir = hang_dir(&srv.url(""));
+    let args = [
+        "test",
+        ".",
+        "--parallel",
+        "1",
+        "--grace",
+        "1s",
+        "--json",
+        "out.json",
+    ];
+    let (code, took) = terminate_mid_run(dir.path(), &srv, &args);
+    assert_eq!(code, Some(1));
+    assert!((0.9..10.0).contains(&took), "exited {took}s after SIGTERM");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.json")).unwrap())
+            .unwrap();
+    let by_name = |n: &str| {
+        let all = report["canaries"].as_array().unwrap();
+        all.iter().find(|c| c["name"] == n).unwrap().clone()
+    };
+    let hangs = by_name("hangs");
+    let error = &hangs["steps"][0]["error"];
+    assert_eq!(hangs["outcome"], "errored");
+    assert_eq!(error["kind"], "shutdown", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("cut off: still running 1s after SIGTERM"),
+        "{error}"
+    );
+    assert!(hangs["duration_ms"].as_f64().unwrap() >= 900.0, "{hangs}");
+    let waits = by_name("waits");
+    assert_eq!(waits["outcome"], "errored");
+    let error = &waits["steps"][0]["error"];
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not started: SIGTERM"),
+        "{error}"
+    );
+    assert_eq!(srv.received().len(), 1, "no canary starts after the signal");
+}
+
+#[test]
+fn sigterm_mid_run_once_archives_every_canary() {
+    let srv = Server::http(|req| match req.path() {
+        "/hang" => Reply::Hang,
+        _ => Reply::text(200, "fine"),
+    });
+    let dir = hang_dir(&srv.url(""));
+    let args = [
+        "run",
+        ".",
+        "--once",
+        "--max-concurrent",
+        "1",
+        "--grace",
+        "1s",
+        "--archive",
+        "archive",
+    ];
+    let (code, _) = terminate_mid_run(dir.path(), &srv, &args);
+    assert_eq!(code, Some(1));
+    let out = canary(dir.path(), &["history", "archive"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    for name in ["hangs", "waits"] {
+        assert!(
+            stdout.contains(name),
+            "{name} missing from the archive:\n{stdout}"
+        );
+    }
+}

@@ -441,3 +441,18 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A child that just exited is its parent's to wait for (the AWS SDK waits for its credential
+/// process itself): the reaper leaves it for a second.
+#[test]
+fn the_reaper_leaves_a_just_exited_child_to_its_parent() {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id() as i32;
+    let until = Instant::now() + Duration::from_secs(5);
+    while Stat::read(pid).is_some_and(|s| s.state != 'Z') {
+        assert!(Instant::now() < until, "`true` did not exit");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    canary::reaper::reap_orphans(Duration::from_secs(1));
+    assert!(child.wait().unwrap().success(), "the parent could not wait for its child");
+}

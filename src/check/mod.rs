@@ -28,6 +28,8 @@ pub struct Context {
     pub webdriver: Option<browser::Driver>,
     /// Screenshots and page sources go under `<artifacts>/<canary>/<run-id>/`.
     pub artifacts: PathBuf,
+    /// Asks one-shot runs to stop (SIGTERM in `canary test`); never, by default.
+    pub stop: crate::stop::Stop,
 }
 
 /// What one attempt carries from step to step.

@@ -18,6 +18,7 @@ use canary::check::browser::Driver;
 use canary::health::Heartbeat;
 use canary::metrics::{self, Metrics, SinkKind};
 use canary::shard::Shard;
+use canary::stop::Stop;
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -44,7 +45,8 @@ pub struct RunArgs {
     /// Move each canary's instants by a fixed offset below this, so canaries on the same schedule do not fire together (a few far-apart ones share a start, to share a wake-up).
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration, env = "CANARY_SPREAD")]
     pub spread: Duration,
-    /// On SIGTERM/SIGINT, how long in-flight runs may finish (ECS and Kubernetes allow 30 s).
+    /// On SIGTERM/SIGINT, how long in-flight runs may finish (ECS and Kubernetes allow 30 s);
+    /// with --once, no canary starts after the signal, and each is still recorded.
     #[arg(long, default_value = "25s", value_parser = humantime::parse_duration, env = "CANARY_GRACE")]
     pub grace: Duration,
     /// Keep the next browser run's browser started while any canary drives a browser (faster
@@ -255,7 +257,7 @@ pub struct BrowserArgs {
 impl BrowserArgs {
     /// The context of the runs: a WebDriver when any canary drives a browser, or always (a
     /// daemon, whose reloads may bring browser canaries; chromedriver starts when first needed).
-    pub fn context(&self, canaries: &[&Canary], always: bool) -> Arc<RunContext> {
+    pub fn context(&self, canaries: &[&Canary], always: bool, stop: Stop) -> Arc<RunContext> {
         let browser = always || canaries.iter().any(|c| c.uses_browser());
         let webdriver = browser.then(|| match &self.webdriver_url {
             Some(url) => Driver::remote(url.clone()),
@@ -265,6 +267,7 @@ impl BrowserArgs {
         Arc::new(RunContext {
             webdriver,
             artifacts: self.artifacts.clone(),
+            stop,
         })
     }
 }
@@ -323,6 +326,10 @@ pub struct TestArgs {
     /// Exit 1 when a canary is degraded (by default degraded counts as passed).
     #[arg(long)]
     pub fail_on_degraded: bool,
+    /// On SIGTERM/SIGINT, how long runs under way may finish; no canary starts after the
+    /// signal, and each is still reported (CI runners kill a cancelled job about 10 s later).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, env = "CANARY_GRACE")]
+    pub grace: Duration,
     /// Keep going: re-run the canaries whose files change (all on `r` Enter; `q` Enter quits).
     #[arg(long, conflicts_with_all = ["json", "junit", "html", "archive", "metrics"])]
     pub watch: bool,

@@ -19,6 +19,7 @@ use canary::notify::{Notifier, Settings as NotifySettings};
 use canary::report::{self, Summary, console::Console};
 use canary::runner;
 use canary::sinks::Sinks;
+use canary::stop::Stop;
 
 use crate::args::{ErrorFormat, HealthArgs, LoadArgs, RunArgs, TestArgs};
 
@@ -37,9 +38,14 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
         notifier,
         archives,
     };
+    // The daemon stops through its scheduler; a single pass stops through its runs' context.
+    let stop = match args.once {
+        true => Stop::on_signals(rt.handle(), args.grace).context("cannot listen for signals")?,
+        false => Stop::default(),
+    };
     let ctx = args
         .browser
-        .context(&canaries.iter().collect::<Vec<_>>(), !args.once);
+        .context(&canaries.iter().collect::<Vec<_>>(), !args.once, stop);
     if args.once {
         let flush = args.metrics.flush_timeout;
         let (runs, code) = once(
@@ -315,6 +321,11 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
     }
     let stdout_taken = args.json.as_deref() == Some(Path::new("-")) || args.metrics.emf_on_stdout();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let stop = Stop::on_signals(rt.handle(), args.grace).context("cannot listen for signals")?;
+    {
+        let _on_rt = rt.enter(); // the reaper's tasks go on `rt`
+        canary::reaper::start(); // a CI job's PID 1 is often a shell that reaps nothing
+    }
     let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c), None))?;
     let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard, tap))?;
     let sinks = Sinks {
@@ -325,9 +336,11 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
     for a in &sinks.archives {
         a.canaries(selected.iter().map(|c| &**c));
     }
-    let ctx = args
-        .browser
-        .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>(), false);
+    let ctx = args.browser.context(
+        &selected.iter().map(|c| &**c).collect::<Vec<_>>(),
+        false,
+        stop,
+    );
     let parallel = args.parallel.into();
     let runs = if stdout_taken {
         with_console(

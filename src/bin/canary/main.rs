@@ -53,7 +53,7 @@ enum Command {
     /// Exit 0 when a running `canary run` is healthy (its heartbeat file is fresh), else 1: the
     /// container health check, with no network and no curl.
     Health(HealthArgs),
-    /// Summarise an archive (`--archive DIR`) per canary: runs, availability, failures and
+    /// Summarise an archive folder (what `--archive DIR` of `run` and `test` writes) per canary: runs, availability, failures and
     /// errors by kind, flaky passes, p50/p90/p99 duration, the longest outage, the last failure.
     History(HistoryArgs),
     /// Write a commented starter set into DIR (default: canaries): a heartbeat, a multi-step API

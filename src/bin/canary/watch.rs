@@ -117,9 +117,11 @@ fn run_round(args: &TestArgs, rt: &tokio::runtime::Runtime, round: &Round) -> Re
         emit("no canary to run in what changed\n");
         return Ok(());
     }
-    let ctx = args
-        .browser
-        .context(&selected.iter().map(|c| &**c).collect::<Vec<_>>(), false);
+    let ctx = args.browser.context(
+        &selected.iter().map(|c| &**c).collect::<Vec<_>>(),
+        false,
+        Default::default(),
+    );
     let console = Console::stdout(selected.len());
     with_console(console, &selected, args.parallel.into(), &ctx, rt);
     if let Some(driver) = &ctx.webdriver {
