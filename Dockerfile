@@ -8,26 +8,51 @@
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN=trixie
+# Stamped into `canary --version` and the images' OCI labels (the release workflow and
+# scripts/image set them; .git is not in the build context).
+ARG CANARY_VERSION=dev
+ARG CANARY_COMMIT=unknown
+ARG CANARY_BUILD_DATE=unknown
+# Where the binary comes from: `builder` (from source) or `prebuilt` (below).
+ARG BINARY=builder
 
-# --- builder: cargo's registry and target folder are BuildKit cache mounts, so a rebuild compiles
-# only what changed, with nothing hand-kept that could drift from Cargo.toml (the manifest's
-# benches and examples, and the example canaries `canary init` embeds, come in with the source).
-FROM rust:${RUST_VERSION}-slim-${DEBIAN} AS builder
+# --- source: the source, and every crate Cargo.lock names fetched into cargo's registry, a
+# BuildKit cache mount — so a rebuild compiles only what changed, with nothing hand-kept that could
+# drift from Cargo.toml (the manifest's benches and examples, and the example canaries `canary
+# init` embeds, come in with the source).
+FROM rust:${RUST_VERSION}-slim-${DEBIAN} AS source
 WORKDIR /src
 COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    cargo fetch --locked
+
+# --- builder: the release binary, compiled in a cached target folder ---
+FROM source AS builder
+ARG CANARY_COMMIT
+ARG CANARY_BUILD_DATE
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
     cargo build --release --locked --bin canary \
     && install -D -m 0755 target/release/canary /out/bin/canary \
     && install -d -m 0755 /out/volume
 
+# --- prebuilt: a binary built elsewhere (CI's own), from a build context holding only `canary`
+# and an empty `volume/`; chosen with --build-arg BINARY=prebuilt ---
+FROM scratch AS prebuilt
+COPY canary /out/bin/canary
+COPY volume /out/volume
+
+# hadolint ignore=DL3006
+FROM ${BINARY} AS binary
+
 # --- http: the smallest image that runs HTTP canaries ---
 # distroless/cc: glibc (the resolver Kubernetes' DNS settings are written for), libgcc, CA
 # certificates, a `nonroot` user (65532); no shell, no package manager.
 FROM gcr.io/distroless/cc-debian13:nonroot AS http
-COPY --from=builder /out/bin/canary /usr/local/bin/canary
-COPY --from=builder --chown=65532:65532 /out/volume /state
-COPY --from=builder --chown=65532:65532 /out/volume /artifacts
+COPY --from=binary /out/bin/canary /usr/local/bin/canary
+COPY --from=binary --chown=65532:65532 /out/volume /state
+COPY --from=binary --chown=65532:65532 /out/volume /artifacts
+COPY --from=binary /out/volume /canaries
 ENV CANARY_ARTIFACTS=/artifacts \
     CANARY_SPOOL=/state/spool \
     CANARY_HEARTBEAT=/state/heartbeat \
@@ -39,7 +64,13 @@ WORKDIR /canaries
 EXPOSE 9464
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["canary", "health"]
+ARG CANARY_VERSION
+ARG CANARY_COMMIT
+ARG CANARY_BUILD_DATE
 LABEL org.opencontainers.image.title="canary (HTTP)" \
+      org.opencontainers.image.version="${CANARY_VERSION}" \
+      org.opencontainers.image.revision="${CANARY_COMMIT}" \
+      org.opencontainers.image.created="${CANARY_BUILD_DATE}" \
       org.opencontainers.image.description="Synthetic monitoring canaries from YAML: HTTP checks, once in CI or on a schedule" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0" \
       org.opencontainers.image.source="https://github.com/canary-dev/canary" \
@@ -59,9 +90,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 65532 canary \
     && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin canary
-COPY --from=builder /out/bin/canary /usr/local/bin/canary
-COPY --from=builder --chown=65532:65532 /out/volume /state
-COPY --from=builder --chown=65532:65532 /out/volume /artifacts
+COPY --from=binary /out/bin/canary /usr/local/bin/canary
+COPY --from=binary --chown=65532:65532 /out/volume /state
+COPY --from=binary --chown=65532:65532 /out/volume /artifacts
+COPY --from=binary /out/volume /canaries
 # The container is Chromium's sandbox: Docker's default seccomp profile refuses the user
 # namespaces Chromium's own sandbox needs (set CANARY_BROWSER_SANDBOX=on with a profile that allows them).
 ENV CANARY_ARTIFACTS=/artifacts \
@@ -78,7 +110,13 @@ WORKDIR /canaries
 EXPOSE 9464
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["canary", "health"]
+ARG CANARY_VERSION
+ARG CANARY_COMMIT
+ARG CANARY_BUILD_DATE
 LABEL org.opencontainers.image.title="canary" \
+      org.opencontainers.image.version="${CANARY_VERSION}" \
+      org.opencontainers.image.revision="${CANARY_COMMIT}" \
+      org.opencontainers.image.created="${CANARY_BUILD_DATE}" \
       org.opencontainers.image.description="Synthetic monitoring canaries from YAML: HTTP and browser checks, once in CI or on a schedule" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0" \
       org.opencontainers.image.source="https://github.com/canary-dev/canary" \

@@ -694,3 +694,22 @@ fn sigterm_mid_run_once_archives_every_canary() {
         );
     }
 }
+
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let out = canary(Path::new("."), &["--version"]);
+    let (stdout, _) = text(&out);
+    let line = stdout.trim();
+    let re = regex::Regex::new(
+        r"^canary \d+\.\d+\.\d+ \(([0-9a-f]{12}|unknown) (\d{4}-\d\d-\d\d|unknown)\)$",
+    );
+    assert!(re.unwrap().is_match(line), "{line}");
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    if let Some(head) = head.ok().filter(|h| h.status.success()) {
+        let head = String::from_utf8_lossy(&head.stdout);
+        assert!(line.contains(head.trim()), "{line} is not of commit {head}");
+    }
+}

@@ -454,5 +454,8 @@ fn the_reaper_leaves_a_just_exited_child_to_its_parent() {
         std::thread::sleep(Duration::from_millis(5));
     }
     canary::reaper::reap_orphans(Duration::from_secs(1));
-    assert!(child.wait().unwrap().success(), "the parent could not wait for its child");
+    assert!(
+        child.wait().unwrap().success(),
+        "the parent could not wait for its child"
+    );
 }

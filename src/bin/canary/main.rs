@@ -18,9 +18,19 @@ use clap::{Parser, Subcommand};
 
 use args::{HealthArgs, HistoryArgs, LoadArgs, NextArgs, RunArgs, TestArgs};
 
+/// `canary --version`: the version, the commit and the build date (the commit's date).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("CANARY_COMMIT"),
+    " ",
+    env!("CANARY_BUILD_DATE"),
+    ")"
+);
+
 /// Synthetic monitoring canaries from YAML: HTTP checks, once in CI or on a schedule.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version = VERSION, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
