@@ -118,3 +118,129 @@ fn list_shows_the_split_and_bad_values_are_usage_errors() {
         assert!(stderr.contains(says), "{bad}: {stderr}");
     }
 }
+
+/// The shard series one runner shows on `/metrics`, as Prometheus stores them after scraping pod
+/// `pod` of the StatefulSet (the target's namespace, job and pod labels added), for `minutes`.
+fn shard_series(pod: &str, shard: Shard, minutes: u32) -> String {
+    let prom = canary::metrics::prometheus::Prometheus::new(&[], None, false);
+    prom.set_shard(Some(shard));
+    let target = format!(r#"namespace="canary",job="canary",pod="{pod}""#);
+    let mut out = String::new();
+    for line in prom
+        .encode()
+        .lines()
+        .filter(|l| l.starts_with("canary_shard"))
+    {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let series = match series.split_once('{') {
+            Some((name, labels)) => format!("{name}{{{target},{labels}"),
+            None => format!("{series}{{{target}}}"),
+        };
+        let samples = minutes * 4;
+        out += &format!("      - series: '{series}'\n        values: '{value}x{samples}'\n");
+    }
+    out
+}
+
+/// The shipped PrometheusRule, evaluated by promtool over runners as `/metrics` shows them:
+/// every alert fires exactly in the situation it names, and none while the shards add up.
+#[test]
+fn the_shard_alerts_fire_exactly_when_the_shards_do_not_add_up() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("deploy/kubernetes/prometheusrule.yaml")).unwrap();
+    let rule: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.yml"), rule["spec"].to_string()).unwrap();
+    let check = std::process::Command::new("promtool")
+        .args(["check", "rules", "rules.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("promtool (scripts/test installs prometheus)");
+    assert!(check.status.success(), "{:?}", support::text(&check));
+    let of = |i, n| Shard { index: i, count: n };
+    // (what the runners say, the StatefulSet's replicas, the alerts that fire)
+    type Runners<'a> = &'a [(&'a str, Shard)];
+    let cases: &[(Runners, u32, &[&str])] = &[
+        (
+            &[
+                ("canary-0", of(0, 3)),
+                ("canary-1", of(1, 3)),
+                ("canary-2", of(2, 3)),
+            ],
+            3,
+            &[],
+        ),
+        (
+            &[("canary-0", of(0, 3)), ("canary-1", of(1, 3))],
+            3,
+            &["CanaryShardMissing"],
+        ),
+        (
+            // `kubectl scale --replicas=2` without CANARY_SHARD=auto/2
+            &[("canary-0", of(0, 3)), ("canary-1", of(1, 3))],
+            2,
+            &["CanaryReplicasAreNotShards", "CanaryShardMissing"],
+        ),
+        (
+            // `kubectl scale --replicas=4` without CANARY_SHARD=auto/4: canary-3 cannot start
+            &[
+                ("canary-0", of(0, 3)),
+                ("canary-1", of(1, 3)),
+                ("canary-2", of(2, 3)),
+            ],
+            4,
+            &["CanaryReplicasAreNotShards"],
+        ),
+        (
+            // a second runner started by hand with --shard 1/2
+            &[
+                ("canary-0", of(0, 2)),
+                ("canary-1", of(1, 2)),
+                ("other-0", of(1, 2)),
+            ],
+            2,
+            &["CanaryShardClaimedTwice"],
+        ),
+        (
+            &[
+                ("canary-0", of(0, 2)),
+                ("canary-1", of(1, 3)),
+                ("canary-2", of(2, 3)),
+            ],
+            3,
+            &["CanaryShardCountsDisagree"],
+        ),
+        (&[], 3, &["CanaryShardsAbsent"]),
+    ];
+    let mut unit = "rule_files: [rules.yml]\nevaluation_interval: 15s\ntests:\n".to_string();
+    for (runners, replicas, fire) in cases {
+        unit += "  - interval: 15s\n    input_series:\n";
+        for (pod, shard) in runners.iter() {
+            unit += &shard_series(pod, *shard, 10);
+        }
+        unit += &format!(
+            "      - series: 'kube_statefulset_replicas{{namespace=\"canary\",statefulset=\"canary\"}}'\n        values: '{replicas}x40'\n"
+        );
+        // Not yet at 4 minutes (each alert waits 5), then exactly these.
+        unit += "    promql_expr_test:\n";
+        unit += "      - expr: count by (alertname) (ALERTS{alertstate=\"firing\"})\n        eval_time: 4m\n        exp_samples: []\n";
+        unit += "      - expr: count by (alertname) (ALERTS{alertstate=\"firing\"})\n        eval_time: 9m\n        exp_samples:";
+        if fire.is_empty() {
+            unit += " []\n";
+        } else {
+            unit += "\n";
+            for alert in fire.iter() {
+                unit += &format!(
+                    "          - labels: '{{alertname=\"{alert}\"}}'\n            value: 1\n"
+                );
+            }
+        }
+    }
+    std::fs::write(dir.path().join("unit.yml"), &unit).unwrap();
+    let test = std::process::Command::new("promtool")
+        .args(["test", "rules", "unit.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("promtool (scripts/test installs prometheus)");
+    assert!(test.status.success(), "{:?}\n{unit}", support::text(&test));
+}

@@ -51,6 +51,8 @@ pub struct Config {
     pub high_resolution: bool,
     /// The scheduler's heartbeat, for `/healthz` and `/readyz`.
     pub heartbeat: Option<Arc<crate::health::Heartbeat>>,
+    /// This runner's shard (`--shard`), published to Prometheus.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// Why the metrics could not start.
@@ -150,6 +152,7 @@ impl Metrics {
                     cfg.heartbeat.clone(),
                     cfg.series.phases,
                 ));
+                prom.set_shard(cfg.shard);
                 tokio::spawn(prometheus::serve(prom.clone(), listener));
                 tracing::info!(address = %addr, "Prometheus metrics on /metrics");
                 Some((addr, prom))

@@ -187,6 +187,7 @@ impl MetricsArgs {
         &self,
         canaries: impl IntoIterator<Item = &'a Canary>,
         heartbeat: Option<Arc<Heartbeat>>,
+        shard: Option<Shard>,
     ) -> Result<Option<Metrics>> {
         if self.metrics.is_empty() {
             return Ok(None);
@@ -214,6 +215,7 @@ impl MetricsArgs {
             emf_file: self.emf_file.clone(),
             high_resolution: self.high_resolution,
             heartbeat,
+            shard,
         };
         Ok(Some(
             Metrics::start(config)

@@ -30,7 +30,11 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
     };
     let rt = daemon_runtime(args.once).context("cannot start the async runtime")?;
     let heartbeat = Arc::new(Heartbeat::new(args.heartbeat.clone()));
-    let metrics = rt.block_on(args.metrics.start(&canaries, Some(heartbeat.clone())))?;
+    let metrics = rt.block_on(args.metrics.start(
+        &canaries,
+        Some(heartbeat.clone()),
+        args.load.shard,
+    ))?;
     let notifier = rt.block_on(notifier(&args, &canaries, &load_opts, metrics.clone()))?;
     let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard, tap))?;
     let sinks = Sinks {
@@ -326,7 +330,11 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
         let _on_rt = rt.enter(); // the reaper's tasks go on `rt`
         canary::reaper::start(); // a CI job's PID 1 is often a shell that reaps nothing
     }
-    let metrics = rt.block_on(args.metrics.start(selected.iter().map(|c| &**c), None))?;
+    let metrics = rt.block_on(args.metrics.start(
+        selected.iter().map(|c| &**c),
+        None,
+        args.load.shard,
+    ))?;
     let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard, tap))?;
     let sinks = Sinks {
         metrics,

@@ -12,11 +12,13 @@ use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::health::Heartbeat;
 use crate::run::{Phase, Run};
+use crate::shard::Shard;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PhaseLabels {
@@ -28,6 +30,12 @@ struct PhaseLabels {
 struct NotifyLabels {
     channel: String,
     result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShardLabels {
+    index: String,
+    count: String,
 }
 
 type PhaseHist = Family<PhaseLabels, Histogram, fn() -> Histogram>;
@@ -44,6 +52,9 @@ pub struct Prometheus {
     lateness: Histogram,
     notifications: Family<NotifyLabels, Counter>,
     heartbeat: Option<Arc<Heartbeat>>,
+    /// This runner's shard (`--shard`), for the rules that find a missing or doubled shard.
+    shard_info: Family<ShardLabels, Gauge>,
+    shards: Gauge,
 }
 
 /// `/healthz` fails when the scheduler has not beaten for this long.
@@ -91,14 +102,41 @@ impl Prometheus {
             "Notifications by channel: sent, failed (attempts, each retried) and dropped",
             notifications.clone(),
         );
-        Prometheus {
+        let (shard_info, shards) = (Family::<ShardLabels, Gauge>::default(), Gauge::default());
+        registry.register(
+            "canary_shard_info",
+            "This runner's shard of the canaries: index and count of --shard (0 of 1 unsharded)",
+            shard_info.clone(),
+        );
+        registry.register(
+            "canary_shards",
+            "How many shards this runner's --shard says there are",
+            shards.clone(),
+        );
+        let prom = Prometheus {
             registry,
             canaries,
             phase,
             lateness,
             notifications,
             heartbeat,
-        }
+            shard_info,
+            shards,
+        };
+        prom.set_shard(None);
+        prom
+    }
+
+    /// Says which shard this runner is (None: unsharded, the one shard of one).
+    pub fn set_shard(&self, shard: Option<Shard>) {
+        let shard = shard.unwrap_or(Shard { index: 0, count: 1 });
+        self.shard_info.clear();
+        let labels = ShardLabels {
+            index: shard.index.to_string(),
+            count: shard.count.to_string(),
+        };
+        self.shard_info.get_or_create(&labels).set(1);
+        self.shards.set(i64::from(shard.count));
     }
 
     /// Liveness (`/healthz`): the scheduler beat lately (or there is none to watch); readiness
