@@ -58,7 +58,9 @@ ENV CANARY_ARTIFACTS=/artifacts \
     CANARY_HEARTBEAT=/state/heartbeat \
     CANARY_STATE_DIR=/state \
     CANARY_LOG_FORMAT=json
-VOLUME ["/state", "/artifacts"]
+# /tmp too: Chromium writes its profiles there, and under Fargate a path the task mounts is
+# writable by the image's user only when the image declares it a volume.
+VOLUME ["/state", "/artifacts", "/tmp"]
 USER 65532:65532
 WORKDIR /canaries
 EXPOSE 9464
@@ -104,7 +106,9 @@ ENV CANARY_ARTIFACTS=/artifacts \
     CANARY_CHROMEDRIVER=/usr/bin/chromedriver \
     CANARY_CHROMIUM=/usr/lib/chromium/chromium \
     CANARY_BROWSER_SANDBOX=off
-VOLUME ["/state", "/artifacts"]
+# /tmp too: Chromium writes its profiles there, and under Fargate a path the task mounts is
+# writable by the image's user only when the image declares it a volume.
+VOLUME ["/state", "/artifacts", "/tmp"]
 USER 65532:65532
 WORKDIR /canaries
 EXPOSE 9464
