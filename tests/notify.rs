@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::proxy::{Mode, Proxy};
 use support::server::{Reply, Req, Server};
 
 /// What a webhook receiver got: each POST's body, and whether its signature held.
@@ -368,4 +369,100 @@ async fn sns_and_eventbridge_reach_queues_as_synthetics_events() {
         .unwrap();
     assert_eq!(run["detail"]["test-run-status"], "FAILED");
     assert!(run["detail"]["canary-run-timeline"]["started"].is_number());
+}
+
+/// `run --once` runners that each start with an empty disk, as a CronJob's or a scheduled task's
+/// do, sharing the alert state in S3 (LocalStack): the second failure raises one ALARM, the
+/// recovery one OK; two runners failing at the same moment on an alarm's edge notify once.
+#[test]
+fn once_runners_with_fresh_disks_share_the_alert_state_in_s3() {
+    let Some(url) = support::aws::localstack() else {
+        return;
+    };
+    let bucket = support::aws::unique("state", "once").to_lowercase();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let conf = support::aws::sdk_config(&url).await;
+        let s3conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build();
+        let c = aws_sdk_s3::Client::from_conf(s3conf);
+        c.create_bucket().bucket(&bucket).send().await.unwrap();
+    });
+    let (hook, got) = receiver("k3y-for-hmac");
+    let failing = Arc::new(AtomicBool::new(true));
+    let f = failing.clone();
+    let site = Server::http(move |_| match f.load(Ordering::SeqCst) {
+        true => Reply::text(503, "down"),
+        false => Reply::text(200, "up"),
+    });
+    // S3 through a proxy that can make racing runners both read before either writes.
+    let s3 = Proxy::start(&url, Mode::Forward);
+    let endpoint = s3.url();
+    let project = format!(
+        "notify:\n  hook: {{ webhook: {{ url: \"{}\", secret: \"${{secret:HOOK_KEY}}\" }} }}\ndefaults:\n  alerting: {{ failures: 2 of 3, recover: 1, notify: [hook] }}\n",
+        hook.url("/hook")
+    );
+    let files = |name: &str| {
+        let canary = format!(
+            "name: {name}\nhttp: {{ url: '{}', assert: [ {{ status: 200 }} ] }}\n",
+            site.url("/")
+        );
+        support::canary_dir(&[(".canary.yaml", &project), ("c.yaml", &canary)])
+    };
+    let state = format!("s3://{bucket}/prod");
+    // Each invocation in a folder of its own: nothing on a local disk carries over.
+    let once = |name: &str| {
+        let dir = files(name);
+        let args = [
+            "run",
+            ".",
+            "--once",
+            "--state-dir",
+            &state,
+            "--endpoint-url",
+            &endpoint,
+        ];
+        let child = support::aws::aws_command(dir.path(), &args)
+            .env("HOOK_KEY", "k3y-for-hmac")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        (child, dir)
+    };
+    let finish = |(child, _dir): (Child, tempfile::TempDir)| {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            !stderr.contains("cannot update the alert state"),
+            "{stderr}"
+        );
+        assert_ne!(out.status.code(), Some(2), "{stderr}");
+    };
+    let sequence = |name: &str| {
+        states(&got)
+            .into_iter()
+            .filter(|(c, _)| c == name)
+            .map(|(_, s)| s)
+            .collect::<Vec<_>>()
+    };
+    finish(once("checkout"));
+    assert!(sequence("checkout").is_empty(), "one failure of 2 of 3");
+    finish(once("checkout"));
+    assert_eq!(sequence("checkout"), ["ALARM"], "the second failure");
+    failing.store(false, Ordering::SeqCst);
+    finish(once("checkout"));
+    assert_eq!(sequence("checkout"), ["ALARM", "OK"], "the recovery");
+
+    // Two runners at once, on the edge of the alarm (one failure recorded already): both read
+    // the state before either writes it, both see the second failure, and the ALARM goes out
+    // once — the second write fails its condition, reads the first's ALARM and adds to it.
+    failing.store(true, Ordering::SeqCst);
+    finish(once("payments"));
+    s3.set(Mode::PutsAfterGets(s3.gets.load(Ordering::SeqCst) + 2));
+    let (a, b) = (once("payments"), once("payments"));
+    finish(a);
+    finish(b);
+    assert_eq!(sequence("payments"), ["ALARM"], "{:?}", states(&got));
 }

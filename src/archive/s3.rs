@@ -25,7 +25,8 @@ impl Location {
         })
     }
 
-    fn key(&self, rel: &str) -> String {
+    /// The key of `rel` under the prefix.
+    pub fn key(&self, rel: &str) -> String {
         if self.prefix.is_empty() {
             rel.to_string()
         } else {

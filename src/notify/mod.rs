@@ -6,6 +6,7 @@
 
 pub mod event;
 pub mod eventbridge;
+pub mod shared;
 pub mod slack;
 pub mod sns;
 pub mod state;
@@ -25,7 +26,8 @@ use crate::canary::alerting::{Alerting, Channel, ChannelKind};
 use crate::redact::Redactor;
 use crate::run::Run;
 use event::{Event, Notice, RunNote};
-use state::AlertBook;
+use shared::SharedBook;
+use state::{AlertBook, Transition};
 
 /// A boxed future, for the one trait method.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -59,7 +61,10 @@ pub enum NotifyError {
     /// A channel cannot be set up.
     #[error("channel `{0}`: {1}")]
     Channel(String, String),
-    /// AWS cannot be reached (SNS, EventBridge).
+    /// The state in S3 cannot be read.
+    #[error("state in S3: {0}")]
+    SharedState(String),
+    /// AWS cannot be reached (SNS, EventBridge, S3).
     #[error(transparent)]
     Aws(#[from] crate::aws::AwsError),
 }
@@ -68,7 +73,7 @@ pub enum NotifyError {
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Where the alert state and the outbox are kept (None: in memory only).
-    pub state_dir: Option<PathBuf>,
+    pub state_dir: Option<StateDir>,
     /// Changes arriving within this window go out as one message per channel.
     pub window: Duration,
     /// Another AWS endpoint (an emulator) for SNS and EventBridge.
@@ -79,6 +84,47 @@ pub struct Settings {
     pub host: String,
     /// Where the counts go as metrics (Prometheus `canary_notifications_total`).
     pub metrics: Option<crate::metrics::Metrics>,
+}
+
+/// Where the alert state is kept (`--state-dir`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateDir {
+    /// A folder: the alert state and the channels' outboxes.
+    Local(PathBuf),
+    /// An S3 bucket and prefix: the alert state only, shared by every runner that names it.
+    S3(crate::archive::s3::Location),
+}
+
+impl StateDir {
+    /// `s3://BUCKET/PREFIX`, or a folder.
+    pub fn parse(s: &str) -> Result<StateDir, String> {
+        if s.starts_with("s3://") {
+            return crate::archive::s3::Location::parse(s)
+                .map(StateDir::S3)
+                .ok_or_else(|| format!("`{s}` has no bucket: give s3://BUCKET/PREFIX"));
+        }
+        if s.is_empty() {
+            return Err("give a folder or s3://BUCKET/PREFIX".into());
+        }
+        Ok(StateDir::Local(PathBuf::from(s)))
+    }
+
+    /// The folder, when the state is kept in one.
+    pub fn local(&self) -> Option<&Path> {
+        match self {
+            StateDir::Local(dir) => Some(dir),
+            StateDir::S3(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for StateDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateDir::Local(dir) => write!(f, "{}", dir.display()),
+            StateDir::S3(l) => write!(f, "s3://{}/{}", l.bucket, l.prefix),
+        }
+    }
 }
 
 /// Counts of one channel.
@@ -105,6 +151,12 @@ enum Msg {
 /// The runner's notifications: alert state, and a delivery task per channel.
 pub struct Notifier {
     book: Mutex<AlertBook>,
+    /// The alert state in S3, when `--state-dir` names a bucket (then `book` is not used).
+    shared: Option<SharedBook>,
+    /// The S3 updates under way, waited for at shutdown.
+    pending: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The runtime the S3 updates run on.
+    runtime: tokio::runtime::Handle,
     policies: Mutex<HashMap<String, Alerting>>,
     channels: HashMap<String, (mpsc::UnboundedSender<Msg>, Arc<dyn Sender>)>,
     counts: Arc<Mutex<HashMap<String, Counts>>>,
@@ -113,20 +165,31 @@ pub struct Notifier {
 impl Notifier {
     /// Opens the alert state and starts a task per channel (replaying its outbox).
     pub async fn start(channels: &[Channel], s: Settings) -> Result<Notifier, NotifyError> {
-        let dir = s.state_dir.as_deref();
+        let dir = s.state_dir.as_ref().and_then(StateDir::local);
         let book = AlertBook::open(dir)
-            .map_err(|e| NotifyError::State(s.state_dir.clone().unwrap_or_default(), e))?;
-        let needs_aws = channels.iter().any(|c| {
-            matches!(
-                c.kind,
-                ChannelKind::Sns { .. } | ChannelKind::EventBridge { .. }
-            )
-        });
+            .map_err(|e| NotifyError::State(dir.unwrap_or(Path::new("")).to_path_buf(), e))?;
+        let needs_aws = matches!(s.state_dir, Some(StateDir::S3(_)))
+            || channels.iter().any(|c| {
+                matches!(
+                    c.kind,
+                    ChannelKind::Sns { .. } | ChannelKind::EventBridge { .. }
+                )
+            });
         let aws = match needs_aws {
             true => Some(
                 crate::aws::config(s.endpoint_url.as_deref(), crate::aws::Patience::Sink).await?,
             ),
             false => None,
+        };
+        let shared = match (&s.state_dir, &aws) {
+            (Some(StateDir::S3(location)), Some(conf)) => {
+                let path_style = s.endpoint_url.is_some();
+                let book = SharedBook::open(location.clone(), conf, path_style)
+                    .await
+                    .map_err(NotifyError::SharedState)?;
+                Some(book)
+            }
+            _ => None,
         };
         let counts = Arc::new(Mutex::new(HashMap::new()));
         let redactor = Redactor::new(s.secrets.iter().cloned());
@@ -150,6 +213,9 @@ impl Notifier {
         }
         Ok(Notifier {
             book: Mutex::new(book),
+            shared,
+            pending: Mutex::new(Vec::new()),
+            runtime: tokio::runtime::Handle::current(),
             policies: Mutex::new(HashMap::new()),
             channels: senders,
             counts,
@@ -188,6 +254,9 @@ impl Notifier {
                 let _ = tx.send(Msg::Event(Event::Run(Box::new(note.clone()))));
             }
         }
+        if let Some(shared) = &self.shared {
+            return self.observe_shared(shared.clone(), policy, run);
+        }
         let Ok(mut book) = self.book.lock() else {
             return;
         };
@@ -195,14 +264,34 @@ impl Notifier {
         if let Err(e) = book.save(change.is_some()) {
             tracing::error!(error = %e, "cannot save the alert state");
         }
-        let Some(t) = change else { return };
-        tracing::warn!(canary = %t.canary, from = t.from.as_str(), to = t.to.as_str(), "alert state changed");
-        let notice = Notice::of(&t, run, &policy);
-        for name in &policy.notify {
-            if let Some((tx, _)) = self.channels.get(name) {
-                let _ = tx.send(Msg::Event(Event::Change(Box::new(notice.clone()))));
-            }
+        if let Some(t) = change {
+            let channels = policy.notify.iter().filter_map(|n| self.channels.get(n));
+            tell(channels.map(|(tx, _)| tx), &t, run, &policy);
         }
+    }
+
+    /// Updates the run's canary's state in S3 on the runtime the notifier started on (the runs
+    /// may come from threads whose runtimes end first), then tells the channels of a change.
+    fn observe_shared(&self, shared: SharedBook, policy: Alerting, run: &Run) {
+        let run = run.clone();
+        let channels: Vec<_> = (policy.notify.iter())
+            .filter_map(|name| Some(self.channels.get(name)?.0.clone()))
+            .collect();
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
+        pending.retain(|t| !t.is_finished());
+        pending.push(self.runtime.spawn(async move {
+            let t = match shared.observe(&policy, &run).await {
+                Ok(Some(t)) => t,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!(canary = %run.canary, "cannot update the alert state: {e}; this run's part in it is lost");
+                    return;
+                }
+            };
+            tell(channels.iter(), &t, &run, &policy);
+        }));
     }
 
     /// Saves the state and delivers what waits, trying for at most `within`; what is left stays
@@ -214,6 +303,13 @@ impl Notifier {
             tracing::error!(error = %e, "cannot save the alert state");
         }
         let deadline = Instant::now() + within;
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in pending {
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                tracing::error!("the alert state in S3 was not updated by shutdown");
+                break;
+            }
+        }
         let mut out = HashMap::new();
         for (name, (tx, _)) in &self.channels {
             let (reply, got) = oneshot::channel();
@@ -229,6 +325,20 @@ impl Notifier {
     /// The channels' counts so far.
     pub fn counts(&self) -> HashMap<String, Counts> {
         self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+/// Logs a change of state and queues it for `channels`.
+fn tell<'a>(
+    channels: impl Iterator<Item = &'a mpsc::UnboundedSender<Msg>>,
+    t: &Transition,
+    run: &Run,
+    policy: &Alerting,
+) {
+    tracing::warn!(canary = %t.canary, from = t.from.as_str(), to = t.to.as_str(), "alert state changed");
+    let notice = Notice::of(t, run, policy);
+    for tx in channels {
+        let _ = tx.send(Msg::Event(Event::Change(Box::new(notice.clone()))));
     }
 }
 

@@ -48,6 +48,64 @@ pub struct Entry {
     pub passes: u32,
 }
 
+impl Entry {
+    /// A canary never seen: OK since now, no runs.
+    pub fn new() -> Entry {
+        Entry {
+            state: AlertState::Ok,
+            since: now(),
+            recent: String::new(),
+            passes: 0,
+        }
+    }
+
+    /// Takes a finished run into account; returns the change of state it causes, if any.
+    pub fn observe(&mut self, policy: &Alerting, run: &Run) -> Option<Transition> {
+        let failing = match run.outcome() {
+            Outcome::Passed => false,
+            Outcome::Degraded => policy.degraded_fails,
+            Outcome::Failed | Outcome::Errored => true,
+        };
+        let mut recent: VecDeque<char> = self.recent.chars().collect();
+        recent.push_back(if failing { 'F' } else { 'P' });
+        while recent.len() > policy.window.max(1) as usize {
+            recent.pop_front();
+        }
+        self.passes = if failing { 0 } else { self.passes + 1 };
+        let failures = recent.iter().filter(|c| **c == 'F').count() as u32;
+        let from = self.state;
+        let to = match from {
+            AlertState::Ok if failures >= policy.failures => AlertState::Alarm,
+            AlertState::Alarm if self.passes >= policy.recover => AlertState::Ok,
+            s => s,
+        };
+        if to == AlertState::Ok && from == AlertState::Alarm {
+            // A fresh start: the failures that raised the alarm do not count again.
+            recent.clear();
+        }
+        self.recent = recent.into_iter().collect();
+        if to == from {
+            return None;
+        }
+        self.state = to;
+        self.since = now();
+        if to == AlertState::Alarm {
+            self.passes = 0;
+        }
+        Some(Transition {
+            canary: run.canary.clone(),
+            from,
+            to,
+        })
+    }
+}
+
+impl Default for Entry {
+    fn default() -> Entry {
+        Entry::new()
+    }
+}
+
 /// A change of state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
@@ -115,52 +173,14 @@ impl AlertBook {
 
     /// Takes a finished run into account; returns the change of state it causes, if any.
     pub fn observe(&mut self, policy: &Alerting, run: &Run) -> Option<Transition> {
-        let failing = match run.outcome() {
-            Outcome::Passed => false,
-            Outcome::Degraded => policy.degraded_fails,
-            Outcome::Failed | Outcome::Errored => true,
-        };
-        let entry = self
-            .entries
-            .entry(run.canary.clone())
-            .or_insert_with(|| Entry {
-                state: AlertState::Ok,
-                since: now(),
-                recent: String::new(),
-                passes: 0,
-            });
-        let mut recent: VecDeque<char> = entry.recent.chars().collect();
-        recent.push_back(if failing { 'F' } else { 'P' });
-        while recent.len() > policy.window.max(1) as usize {
-            recent.pop_front();
-        }
-        entry.passes = if failing { 0 } else { entry.passes + 1 };
-        let failures = recent.iter().filter(|c| **c == 'F').count() as u32;
-        let from = entry.state;
-        let to = match from {
-            AlertState::Ok if failures >= policy.failures => AlertState::Alarm,
-            AlertState::Alarm if entry.passes >= policy.recover => AlertState::Ok,
-            s => s,
-        };
-        if to == AlertState::Ok && from == AlertState::Alarm {
-            // A fresh start: the failures that raised the alarm do not count again.
-            recent.clear();
-        }
-        entry.recent = recent.into_iter().collect();
+        let entry = self.entries.entry(run.canary.clone()).or_default();
         self.dirty = true;
-        if to == from {
-            return None;
-        }
-        entry.state = to;
-        entry.since = now();
-        if to == AlertState::Alarm {
-            entry.passes = 0;
-        }
-        Some(Transition {
-            canary: run.canary.clone(),
-            from,
-            to,
-        })
+        entry.observe(policy, run)
+    }
+
+    /// The canary's entry, if it has one.
+    pub fn entry(&self, canary: &str) -> Option<&Entry> {
+        self.entries.get(canary)
     }
 
     /// Forgets canaries no longer loaded.

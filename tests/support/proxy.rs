@@ -25,6 +25,9 @@ pub enum Mode {
     FailFirst(usize),
     /// Read it and never answer.
     Hold,
+    /// Forward, holding each PUT (for at most 10 s) until this many GETs have come in all:
+    /// clients that each read an object and write it back all read before any writes.
+    PutsAfterGets(usize),
 }
 
 /// A running proxy; stops when dropped.
@@ -33,6 +36,8 @@ pub struct Proxy {
     mode: Arc<Mutex<Mode>>,
     /// Requests received.
     pub requests: Arc<AtomicUsize>,
+    /// GET requests received.
+    pub gets: Arc<AtomicUsize>,
     /// Every request's target and body, in order.
     pub recorded: Recorded,
     /// Operations (the last part of the target) answered here with an empty success instead of
@@ -51,11 +56,13 @@ impl Proxy {
             .expect("upstream host:port");
         let mode = Arc::new(Mutex::new(mode));
         let requests = Arc::new(AtomicUsize::new(0));
+        let gets = Arc::new(AtomicUsize::new(0));
         let recorded = Arc::new(Mutex::new(Vec::new()));
         let answer_here = Arc::new(Mutex::new(Vec::new()));
         let shared = Shared {
             mode: mode.clone(),
             requests: requests.clone(),
+            gets: gets.clone(),
             recorded: recorded.clone(),
             answer_here: answer_here.clone(),
         };
@@ -64,6 +71,7 @@ impl Proxy {
             addr,
             mode,
             requests,
+            gets,
             recorded,
             answer_here,
             stop: Some(stop),
@@ -95,6 +103,7 @@ impl Drop for Proxy {
 struct Shared {
     mode: Arc<Mutex<Mode>>,
     requests: Arc<AtomicUsize>,
+    gets: Arc<AtomicUsize>,
     recorded: Recorded,
     answer_here: Arc<Mutex<Vec<String>>>,
 }
@@ -107,6 +116,7 @@ async fn accept(listener: TcpListener, upstream: SocketAddr, shared: Shared) {
         let Shared {
             mode,
             requests,
+            gets,
             recorded,
             answer_here,
         } = shared.clone();
@@ -115,6 +125,9 @@ async fn accept(listener: TcpListener, upstream: SocketAddr, shared: Shared) {
                 return;
             };
             requests.fetch_add(1, Ordering::SeqCst);
+            if req.method == "GET" {
+                gets.fetch_add(1, Ordering::SeqCst);
+            }
             recorded
                 .lock()
                 .unwrap()
@@ -140,6 +153,16 @@ async fn accept(listener: TcpListener, upstream: SocketAddr, shared: Shared) {
                 Mode::Fail(status) => answer(&mut client, status).await,
                 Mode::FailFirst(_) => answer(&mut client, 503).await,
                 Mode::Hold => tokio::time::sleep(Duration::from_secs(3600)).await,
+                Mode::PutsAfterGets(n) => {
+                    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+                    while req.method == "PUT"
+                        && gets.load(Ordering::SeqCst) < n
+                        && tokio::time::Instant::now() < until
+                    {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    forward(&mut client, upstream, &req).await
+                }
             }
         });
     }

@@ -17,6 +17,7 @@ use canary::check::Context as RunContext;
 use canary::check::browser::Driver;
 use canary::health::Heartbeat;
 use canary::metrics::{self, Metrics, SinkKind};
+use canary::notify::StateDir;
 use canary::shard::Shard;
 use canary::stop::Stop;
 
@@ -54,9 +55,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL", env = "CANARY_BROWSER_WARM")]
     pub browser_warm: bool,
     /// Keep the alert state and undelivered notifications here, so a restart neither repeats
-    /// nor forgets an alarm (the image's /state).
-    #[arg(long, value_name = "DIR", env = "CANARY_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
+    /// nor forgets an alarm (the image's /state). `s3://BUCKET/PREFIX` keeps the alert state in
+    /// S3 instead, shared by every runner that names it: for `--once` runners that start with an
+    /// empty disk (a CronJob, a scheduled task); racing runners change a state, and notify, once.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX", env = "CANARY_STATE_DIR", value_parser = StateDir::parse)]
+    pub state_dir: Option<StateDir>,
     /// Changes of alert state within this window go out as one message per channel.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, env = "CANARY_NOTIFY_WINDOW")]
     pub notify_window: Duration,
