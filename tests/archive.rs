@@ -362,15 +362,7 @@ fn an_s3_archive_loses_and_doubles_nothing_across_an_outage_and_restarts() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let bucket = support::aws::unique("archive", "outage").to_lowercase();
-    let client = rt.block_on(async {
-        let conf = support::aws::sdk_config(&url).await;
-        let s3conf = aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
-            .build();
-        let c = aws_sdk_s3::Client::from_conf(s3conf);
-        c.create_bucket().bucket(&bucket).send().await.unwrap();
-        c
-    });
+    let client = rt.block_on(support::aws::s3_with_bucket(&url, &bucket));
     let srv = Server::http(|_: &Req| Reply::text(200, "ok"));
     let dir = support::canary_dir_owned(&[
         (

@@ -599,6 +599,14 @@ fn terminate_mid_run(dir: &Path, server: &Server, args: &[&str]) -> (Option<i32>
     }
 }
 
+/// `/hang` never answers; anything else is 200.
+fn hang_server() -> Server {
+    Server::http(|req| match req.path() {
+        "/hang" => Reply::Hang,
+        _ => Reply::text(200, "fine"),
+    })
+}
+
 fn hang_dir(base: &str) -> tempfile::TempDir {
     canary_dir(&[
         (
@@ -614,10 +622,7 @@ fn hang_dir(base: &str) -> tempfile::TempDir {
 
 #[test]
 fn sigterm_mid_test_cuts_off_after_the_grace_and_reports_every_canary() {
-    let srv = Server::http(|req| match req.path() {
-        "/hang" => Reply::Hang,
-        _ => Reply::text(200, "fine"),
-    });
+    let srv = hang_server();
     let dir = hang_dir(&srv.url(""));
     let args = [
         "test",
@@ -666,10 +671,7 @@ fn sigterm_mid_test_cuts_off_after_the_grace_and_reports_every_canary() {
 
 #[test]
 fn sigterm_mid_run_once_archives_every_canary() {
-    let srv = Server::http(|req| match req.path() {
-        "/hang" => Reply::Hang,
-        _ => Reply::text(200, "fine"),
-    });
+    let srv = hang_server();
     let dir = hang_dir(&srv.url(""));
     let args = [
         "run",

@@ -381,14 +381,7 @@ fn once_runners_with_fresh_disks_share_the_alert_state_in_s3() {
     };
     let bucket = support::aws::unique("state", "once").to_lowercase();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let conf = support::aws::sdk_config(&url).await;
-        let s3conf = aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
-            .build();
-        let c = aws_sdk_s3::Client::from_conf(s3conf);
-        c.create_bucket().bucket(&bucket).send().await.unwrap();
-    });
+    rt.block_on(support::aws::s3_with_bucket(&url, &bucket));
     let (hook, got) = receiver("k3y-for-hmac");
     let failing = Arc::new(AtomicBool::new(true));
     let f = failing.clone();

@@ -119,6 +119,16 @@ fn list_shows_the_split_and_bad_values_are_usage_errors() {
     }
 }
 
+/// Runs promtool with `args` in `dir`; a failure shows its output and `input`.
+fn promtool(dir: &std::path::Path, args: &[&str], input: &str) {
+    let out = std::process::Command::new("promtool")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("promtool (scripts/test installs prometheus)");
+    assert!(out.status.success(), "{:?}\n{input}", support::text(&out));
+}
+
 /// The shard series one runner shows on `/metrics`, as Prometheus stores them after scraping pod
 /// `pod` of the StatefulSet (the target's namespace, job and pod labels added), for `minutes`.
 fn shard_series(pod: &str, shard: Shard, minutes: u32) -> String {
@@ -151,12 +161,7 @@ fn the_shard_alerts_fire_exactly_when_the_shards_do_not_add_up() {
     let rule: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.yml"), rule["spec"].to_string()).unwrap();
-    let check = std::process::Command::new("promtool")
-        .args(["check", "rules", "rules.yml"])
-        .current_dir(dir.path())
-        .output()
-        .expect("promtool (scripts/test installs prometheus)");
-    assert!(check.status.success(), "{:?}", support::text(&check));
+    promtool(dir.path(), &["check", "rules", "rules.yml"], "");
     let of = |i, n| Shard { index: i, count: n };
     // (what the runners say, the StatefulSet's replicas, the alerts that fire)
     type Runners<'a> = &'a [(&'a str, Shard)];
@@ -237,10 +242,5 @@ fn the_shard_alerts_fire_exactly_when_the_shards_do_not_add_up() {
         }
     }
     std::fs::write(dir.path().join("unit.yml"), &unit).unwrap();
-    let test = std::process::Command::new("promtool")
-        .args(["test", "rules", "unit.yml"])
-        .current_dir(dir.path())
-        .output()
-        .expect("promtool (scripts/test installs prometheus)");
-    assert!(test.status.success(), "{:?}\n{unit}", support::text(&test));
+    promtool(dir.path(), &["test", "rules", "unit.yml"], &unit);
 }

@@ -64,3 +64,14 @@ pub async fn sdk_config(url: &str) -> aws_config::SdkConfig {
 pub async fn cloudwatch(url: &str) -> aws_sdk_cloudwatch::Client {
     aws_sdk_cloudwatch::Client::new(&sdk_config(url).await)
 }
+
+/// An S3 client for LocalStack at `url`, and a new bucket `bucket` in it.
+pub async fn s3_with_bucket(url: &str, bucket: &str) -> aws_sdk_s3::Client {
+    let conf = sdk_config(url).await;
+    let s3conf = aws_sdk_s3::config::Builder::from(&conf)
+        .force_path_style(true)
+        .build();
+    let c = aws_sdk_s3::Client::from_conf(s3conf);
+    c.create_bucket().bucket(bucket).send().await.unwrap();
+    c
+}
