@@ -33,6 +33,17 @@ pub fn release(pid: u32) {
     }
 }
 
+/// Kills the children canary started, each with its process group (chromedriver and its
+/// browsers): for an exit that cannot wait for them (a second SIGTERM).
+pub fn kill_own() {
+    let own = OWN.lock().map(|o| o.clone()).unwrap_or_default();
+    for pid in own {
+        // SAFETY: kill(2) of the process group this child was started in (`process_group(0)`);
+        // no memory is touched.
+        unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+    }
+}
+
 /// Makes canary the reaper of its orphaned descendants and reaps them from now on: on every
 /// SIGCHLD and every second.
 pub fn start() {

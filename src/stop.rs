@@ -16,7 +16,8 @@ pub struct Stop {
 }
 
 impl Stop {
-    /// A stop asked for by the first SIGTERM or SIGINT; a second one exits at once with 130.
+    /// A stop asked for by the first SIGTERM or SIGINT; a second one exits at once with 130,
+    /// killing chromedriver and its browsers first.
     /// The signals are listened for on `rt`.
     pub fn on_signals(rt: &tokio::runtime::Handle, grace: Duration) -> std::io::Result<Stop> {
         let _on_rt = rt.enter();
@@ -34,6 +35,7 @@ impl Stop {
                 };
                 if asked {
                     tracing::warn!("second signal ({name}): exiting now");
+                    crate::reaper::kill_own();
                     std::process::exit(130);
                 }
                 asked = true;

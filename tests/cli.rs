@@ -566,9 +566,15 @@ fn a_cause_is_said_once_and_missing_aws_credentials_are_a_sentence() {
     assert!(stderr.lines().count() <= 2, "{stderr}");
 }
 
-/// Starts `canary args…` in `dir`, waits until `server` has the hanging request, sends SIGTERM,
-/// and returns the exit code and how long canary took to exit after the signal.
-fn terminate_mid_run(dir: &Path, server: &Server, args: &[&str]) -> (Option<i32>, f64) {
+/// Starts `canary args…` in `dir`, waits until `server` has the hanging request, sends SIGTERM
+/// (`signals` times, 300 ms apart), and returns the exit code and how long canary took to exit
+/// after the first signal.
+fn terminate_mid_run(
+    dir: &Path,
+    server: &Server,
+    args: &[&str],
+    signals: usize,
+) -> (Option<i32>, f64) {
     let mut child = std::process::Command::new(support::binary())
         .args(args)
         .current_dir(dir)
@@ -584,9 +590,14 @@ fn terminate_mid_run(dir: &Path, server: &Server, args: &[&str]) -> (Option<i32>
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    // SAFETY: kill(2) on the process this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let signalled = std::time::Instant::now();
+    for n in 0..signals {
+        if n > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        // SAFETY: kill(2) on the process this test started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    }
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return (status.code(), signalled.elapsed().as_secs_f64());
@@ -634,7 +645,7 @@ fn sigterm_mid_test_cuts_off_after_the_grace_and_reports_every_canary() {
         "--json",
         "out.json",
     ];
-    let (code, took) = terminate_mid_run(dir.path(), &srv, &args);
+    let (code, took) = terminate_mid_run(dir.path(), &srv, &args, 1);
     assert_eq!(code, Some(1));
     assert!((0.9..10.0).contains(&took), "exited {took}s after SIGTERM");
     let report: Value =
@@ -670,6 +681,16 @@ fn sigterm_mid_test_cuts_off_after_the_grace_and_reports_every_canary() {
 }
 
 #[test]
+fn a_second_sigterm_exits_at_once() {
+    let srv = hang_server();
+    let dir = hang_dir(&srv.url(""));
+    let args = ["test", ".", "--parallel", "1", "--grace", "30s"];
+    let (code, took) = terminate_mid_run(dir.path(), &srv, &args, 2);
+    assert_eq!(code, Some(130));
+    assert!(took < 5.0, "exited {took}s after the first SIGTERM");
+}
+
+#[test]
 fn sigterm_mid_run_once_archives_every_canary() {
     let srv = hang_server();
     let dir = hang_dir(&srv.url(""));
@@ -684,7 +705,7 @@ fn sigterm_mid_run_once_archives_every_canary() {
         "--archive",
         "archive",
     ];
-    let (code, _) = terminate_mid_run(dir.path(), &srv, &args);
+    let (code, _) = terminate_mid_run(dir.path(), &srv, &args, 1);
     assert_eq!(code, Some(1));
     let out = canary(dir.path(), &["history", "archive"]);
     let (stdout, stderr) = text(&out);
