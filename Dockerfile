@@ -13,7 +13,8 @@ ARG DEBIAN=trixie
 ARG CANARY_VERSION=dev
 ARG CANARY_COMMIT=unknown
 ARG CANARY_BUILD_DATE=unknown
-# Where the binary comes from: `builder` (from source) or `prebuilt` (below).
+# Where the binary comes from: `builder` (from source) or `prebuilt` (below). BuildKit resolves
+# the default; buildah 1.28 needs it named (`--build-arg BINARY=builder`), as scripts/image does.
 ARG BINARY=builder
 
 # --- source: the source, and every crate Cargo.lock names fetched into cargo's registry, a
