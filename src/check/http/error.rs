@@ -19,11 +19,30 @@ pub fn classify(err: &reqwest::Error) -> CheckError {
     CheckError::new(kind(err), message)
 }
 
-/// [`classify`] for a request that asked for HTTP/2: a server that answers HTTP/2's connection
-/// preface with something else (HTTP/1.1) is named as such, not by the frame it could not read.
+/// [`classify`] for a request that asked for HTTP/2: a plain-HTTP server that answers HTTP/2's
+/// connection preface with something else (HTTP/1.1's 400), or hangs up on it, is named as such,
+/// not by the frame it could not read or the pipe that broke (which of the two comes first is
+/// a race).
 pub fn classify_h2(err: &reqwest::Error) -> CheckError {
     let mut e = classify(err);
-    if e.kind == ErrorKind::Protocol && chain(err).iter().any(|m| m.contains("http2 error")) {
+    let plain = err.url().is_some_and(|u| u.scheme() == "http");
+    let refused = chain(err).iter().any(|m| {
+        [
+            "http2 error",
+            "broken pipe",
+            "connection reset",
+            "connection closed",
+        ]
+        .iter()
+        .any(|said| m.contains(said))
+    });
+    if plain
+        && refused
+        && matches!(
+            e.kind,
+            ErrorKind::Protocol | ErrorKind::Reset | ErrorKind::Connect
+        )
+    {
         e.message = format!(
             "http_version \"2\" over plain HTTP sends HTTP/2 directly (prior knowledge), and the \
              server did not answer in HTTP/2 ({}): it likely speaks only HTTP/1.1; \
