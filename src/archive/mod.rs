@@ -41,9 +41,7 @@ impl Target {
     /// `s3://bucket/prefix`, or a folder.
     pub fn parse(s: &str) -> Result<Target, String> {
         if s.starts_with("s3://") {
-            return s3::Location::parse(s)
-                .map(Target::S3)
-                .ok_or_else(|| format!("`{s}` has no bucket: give s3://BUCKET/PREFIX"));
+            return s3::Location::from_url(s).map(Target::S3);
         }
         if s.is_empty() {
             return Err("give a folder or s3://BUCKET/PREFIX".into());

@@ -25,6 +25,12 @@ impl Location {
         })
     }
 
+    /// `s3://bucket/prefix`, or why not (for a command-line value).
+    pub fn from_url(url: &str) -> Result<Location, String> {
+        Location::parse(url)
+            .ok_or_else(|| format!("`{url}` has no bucket: give s3://BUCKET/PREFIX"))
+    }
+
     /// The key of `rel` under the prefix.
     pub fn key(&self, rel: &str) -> String {
         if self.prefix.is_empty() {

@@ -99,9 +99,7 @@ impl StateDir {
     /// `s3://BUCKET/PREFIX`, or a folder.
     pub fn parse(s: &str) -> Result<StateDir, String> {
         if s.starts_with("s3://") {
-            return crate::archive::s3::Location::parse(s)
-                .map(StateDir::S3)
-                .ok_or_else(|| format!("`{s}` has no bucket: give s3://BUCKET/PREFIX"));
+            return crate::archive::s3::Location::from_url(s).map(StateDir::S3);
         }
         if s.is_empty() {
             return Err("give a folder or s3://BUCKET/PREFIX".into());
