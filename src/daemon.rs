@@ -13,7 +13,6 @@ use crate::canary::Canary;
 use crate::changes::Changes;
 use crate::check::Context;
 use crate::config::{self, LoadOptions};
-use crate::metrics::Metrics;
 use crate::run::{Outcome, Run};
 use crate::scheduler::{self, Clock, Control, Event};
 use crate::sinks::Sinks;
@@ -100,22 +99,6 @@ fn record(sinks: &Sinks, event: &Event) {
             ..
         } => sinks.skipped(canary, dimensions, (*planned).into()),
         Event::Reloaded { .. } => {}
-    }
-}
-
-/// Flushes the metrics within `within` and logs what became of them.
-pub async fn flush(m: &Metrics, within: Duration) {
-    let report = m.shutdown(within).await;
-    if let Some(cw) = report.cloudwatch {
-        tracing::info!(
-            requests = cw.requests,
-            datums_sent = cw.datums_sent,
-            dropped_too_old = cw.dropped_too_old,
-            dropped_queue_full = cw.dropped_queue_full,
-            dropped_rejected = cw.dropped_rejected,
-            unsent_batches = report.unsent_batches,
-            "CloudWatch metrics flushed"
-        );
     }
 }
 

@@ -15,6 +15,7 @@ use canary::archive::{Archive, Settings as ArchiveSettings, Target};
 use canary::config::LoadOptions;
 
 use crate::args::{LoadArgs, parse_dimension};
+use crate::choice::Choice;
 use crate::commands::{emit, load_with};
 
 /// Exit code of `plan` when CloudWatch differs from the files (changes or conflicts).
@@ -50,7 +51,7 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// The format.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = Choice(Format::ALL))]
     pub format: Format,
     /// Write here instead of stdout.
     #[arg(long, short, value_name = "FILE")]

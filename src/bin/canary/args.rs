@@ -17,6 +17,8 @@ use canary::check::Context as RunContext;
 use canary::check::browser::Driver;
 use canary::health::Heartbeat;
 use canary::metrics::{self, Metrics, SinkKind};
+
+use crate::choice::Choice;
 use canary::notify::StateDir;
 use canary::shard::Shard;
 use canary::stop::Stop;
@@ -143,7 +145,7 @@ fn parse_proxy(s: &str) -> Result<url::Url, String> {
 #[derive(Args)]
 pub struct MetricsArgs {
     /// Record runs as metrics: cloudwatch, emf, prometheus (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', env = "CANARY_METRICS")]
+    #[arg(long, value_parser = Choice(SinkKind::ALL), value_delimiter = ',', env = "CANARY_METRICS")]
     pub metrics: Vec<SinkKind>,
     /// The CloudWatch and EMF namespace.
     #[arg(long, default_value = "Canary", env = "CANARY_NAMESPACE")]

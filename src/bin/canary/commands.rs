@@ -308,9 +308,6 @@ fn list(canaries: &[Canary]) {
 }
 
 pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
-    if args.watch {
-        return crate::watch::run(&args);
-    }
     let canaries = match load(&args.load)? {
         Ok(c) => c,
         Err(code) => return Ok(code),

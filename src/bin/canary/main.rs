@@ -3,6 +3,7 @@
 
 mod alarms;
 mod args;
+mod choice;
 mod commands;
 mod history;
 mod import;
@@ -162,6 +163,7 @@ fn run(cli: Cli, tap: WarningTap) -> Result<ExitCode> {
             Err(code) => code,
         }),
         Command::List(args) => commands::list_command(&args),
+        Command::Test(args) if args.watch => watch::run(&args),
         Command::Test(args) => commands::test(args, &tap),
         Command::Health(args) => Ok(commands::health(&args)),
         Command::Alarms(cmd) => alarms::run(cmd),

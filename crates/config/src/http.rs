@@ -1,0 +1,208 @@
+//! Compiling `http:` into a request: method, URL, headers, body, auth, TLS (roots, client
+//! certificate), HTTP version and proxy.
+
+use http::Method;
+use http::header::{HeaderName, HeaderValue};
+use serde_json::Value;
+use serde_saphyr::Location;
+
+use super::compiler::{Compiler, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, Parts};
+use super::raw::{RawHttp, S};
+use super::values;
+use crate::canary::http::{Auth, Body, HttpVersion, Request, RequestUrl};
+use crate::canary::{Step, StepKind};
+use crate::template::{JsonTemplate, Template};
+
+impl Compiler<'_> {
+    /// An HTTP step named `name`, with `parts` written beside its `http:` section.
+    pub(super) fn http_step(
+        &mut self,
+        name: String,
+        http: &S<RawHttp>,
+        parts: &Parts,
+    ) -> Option<Step> {
+        let request = request(self, http);
+        let h = &http.value;
+        let inner = Parts {
+            assert: &h.assert,
+            capture: Some(&h.capture),
+            degraded: &h.degraded,
+            canary_degraded: &[],
+            secret: h.secret,
+        };
+        let kind = request.map(|r| StepKind::Http(Box::new(r)));
+        self.step(name, kind, &inner, parts)
+    }
+
+    /// A proxy URL (`http://` or `https://`), or `none`/empty for no proxy.
+    pub(super) fn proxy_url(&mut self, p: &S<String>) -> Option<url::Url> {
+        let text = self.template(p)?.as_static().unwrap_or_default();
+        let text = text.trim();
+        if text.is_empty() || text == "none" {
+            return None;
+        }
+        self.check(&p.referenced, proxy(text))
+    }
+}
+
+/// Parses a proxy URL.
+pub fn proxy(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text)
+        .map_err(|e| format!("`{text}` is not a proxy URL ({e}): write http://host:port"))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        other => Err(format!(
+            "`{text}`: a proxy is http:// or https://, not {other}://"
+        )),
+    }
+}
+
+fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
+    let h = &raw.value;
+    let errors_before = c.errors.len();
+    let method = match &h.method {
+        None => Some(Method::GET),
+        Some(m) => {
+            let r = Method::from_bytes(m.value.trim().to_ascii_uppercase().as_bytes())
+                .map_err(|_| format!("`{}` is not an HTTP method", m.value));
+            c.check(&m.referenced, r)
+        }
+    };
+    let url = c
+        .template(&h.url)
+        .and_then(|u| c.check(&h.url.referenced, RequestUrl::new(u)));
+    let headers = headers(c, h);
+    let query: Vec<(String, Template)> = h
+        .query
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), c.template(v)?)))
+        .collect();
+    let body = body(c, raw);
+    let auth = h.auth.as_ref().and_then(|a| auth(c, a));
+    let tls = c.client_tls(&h.tls, &h.url.referenced);
+    let version = version(c, h);
+    let max_body = match &h.max_body {
+        None => Some(DEFAULT_MAX_BODY),
+        Some(m) => c.check(&m.referenced, values::size(&m.value)),
+    };
+    if c.errors.len() > errors_before {
+        return None;
+    }
+    Some(Request {
+        method: method?,
+        url: url?,
+        headers,
+        query,
+        body: body?,
+        auth,
+        follow_redirects: h.follow_redirects.unwrap_or(true),
+        max_redirects: h.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS),
+        max_body: max_body?,
+        tls: tls?,
+        version: version?,
+        proxy: c.proxy.clone().map(Box::new),
+    })
+}
+
+fn headers(c: &mut Compiler<'_>, h: &RawHttp) -> Vec<(HeaderName, Template)> {
+    let mut out = Vec::new();
+    for (name, value) in &h.headers {
+        let (at, name) = (&name.referenced, &name.value);
+        let Some(hn) = c.check(
+            at,
+            HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("`{name}` is not a valid header name")),
+        ) else {
+            continue;
+        };
+        let Some(t) = c.template(value) else { continue };
+        if let Some(s) = t.as_static() {
+            let r = HeaderValue::from_str(&s).map(|_| ()).map_err(|_| {
+                format!("header `{name}`: the value has characters a header cannot hold")
+            });
+            c.check(&value.referenced, r);
+        }
+        out.push((hn, t));
+    }
+    out
+}
+
+fn body(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Body> {
+    let h = &raw.value;
+    let given = [h.body.is_some(), h.json.is_some(), h.form.is_some()];
+    if given.iter().filter(|g| **g).count() > 1 {
+        c.fail(
+            &raw.referenced,
+            "give at most one of `body:`, `json:` and `form:`",
+        );
+        return None;
+    }
+    if let Some(b) = &h.body {
+        return c.template(b).map(Body::Text);
+    }
+    if let Some(j) = &h.json {
+        return json_template(c, &j.value, &j.referenced).map(Body::Json);
+    }
+    if let Some(f) = &h.form {
+        let pairs: Option<Vec<_>> = f
+            .value
+            .iter()
+            .map(|(k, v)| Some((k.clone(), c.template(v)?)))
+            .collect();
+        return pairs.map(Body::Form);
+    }
+    Some(Body::Empty)
+}
+
+fn json_template(c: &mut Compiler<'_>, v: &Value, loc: &Location) -> Option<JsonTemplate> {
+    Some(match v {
+        Value::String(s) => {
+            let r = c.vars.expand(s);
+            JsonTemplate::String(c.check(loc, r)?)
+        }
+        Value::Array(items) => JsonTemplate::Array(
+            items
+                .iter()
+                .map(|i| json_template(c, i, loc))
+                .collect::<Option<_>>()?,
+        ),
+        Value::Object(map) => JsonTemplate::Object(
+            map.iter()
+                .map(|(k, v)| Some((k.clone(), json_template(c, v, loc)?)))
+                .collect::<Option<_>>()?,
+        ),
+        plain => JsonTemplate::Plain(plain.clone()),
+    })
+}
+
+fn auth(c: &mut Compiler<'_>, a: &S<super::raw::RawAuth>) -> Option<Auth> {
+    match (&a.value.basic, &a.value.bearer) {
+        (Some(b), None) => Some(Auth::Basic {
+            username: c.template(&b.username)?,
+            password: c.template(&b.password)?,
+        }),
+        (None, Some(t)) => Some(Auth::Bearer(c.template(t)?)),
+        _ => {
+            c.fail(
+                &a.referenced,
+                "`auth:` takes exactly one of `basic: { username, password }` or `bearer: TOKEN`",
+            );
+            None
+        }
+    }
+}
+
+/// `http_version:` — `"1.1"` or `"2"` (a YAML number is fine too).
+fn version(c: &mut Compiler<'_>, h: &RawHttp) -> Option<HttpVersion> {
+    let Some(v) = &h.http_version else {
+        return Some(HttpVersion::Http1);
+    };
+    let r = match values::text(&v.value).trim() {
+        "1.1" | "1" | "HTTP/1.1" => Ok(HttpVersion::Http1),
+        "2" | "2.0" | "HTTP/2" => Ok(HttpVersion::Http2),
+        other => Err(format!(
+            "`{other}` is not an HTTP version canary speaks: write \"1.1\" or \"2\""
+        )),
+    };
+    c.check(&v.referenced, r)
+}

@@ -1,0 +1,113 @@
+//! `tcp:` — connect to host:port, optionally TLS, optionally send text and expect a reply.
+
+use schemars::JsonSchema;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::compiler::{Compiler, Parts};
+use super::net::RawTlsSwitch;
+use super::raw::{RawAssert, RawCapture, S};
+use super::values;
+use crate::canary::net::Encoding;
+use crate::canary::tcp::TcpCheck;
+use crate::canary::{Step, StepKind};
+
+/// The most bytes a TCP check reads by default.
+pub const DEFAULT_MAX_BYTES: usize = 64 << 10;
+
+/// A TCP check.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTcp {
+    /// The host name or IP address to connect to.
+    pub host: S<String>,
+    /// The port, 1–65535.
+    pub port: S<Value>,
+    /// TLS on top of the connection: `true`, or settings like `{ ca_file, insecure, server_name }`.
+    pub tls: Option<S<RawTlsSwitch>>,
+    /// What to send once connected, e.g. `"PING\r\n"` (in hex with `encoding: hex`).
+    pub send: Option<S<String>>,
+    /// A regex what comes back must match, e.g. `"^\\+PONG"`; canary reads until it matches,
+    /// the peer closes or time runs out.
+    pub expect: Option<S<String>>,
+    /// `text` (default) or `hex`: how `send` is written and what is received is shown.
+    pub encoding: Option<S<String>>,
+    /// How long to wait for a reply after connecting and sending. Default: the step's time.
+    pub read_timeout: Option<S<String>>,
+    /// The most bytes read, e.g. `64KiB` (the default).
+    pub max_bytes: Option<S<Value>>,
+    /// Assertions: `latency`, `body` (what came back), `json` (the same, as JSON), `tls`.
+    #[serde(default)]
+    pub assert: Vec<S<RawAssert>>,
+    /// Values to keep for later steps (`regex:` over what came back).
+    #[serde(default)]
+    pub capture: BTreeMap<String, S<RawCapture>>,
+    /// Assertions that describe the healthy state more strictly; see the canary's `degraded:`.
+    #[serde(default)]
+    pub degraded: Vec<S<RawAssert>>,
+}
+
+impl Compiler<'_> {
+    /// A TCP step named `name`, with `parts` written beside its `tcp:` section.
+    pub(super) fn tcp_step(
+        &mut self,
+        name: String,
+        raw: &S<RawTcp>,
+        parts: &Parts,
+    ) -> Option<Step> {
+        let t = &raw.value;
+        let errors_before = self.errors.len();
+        let host = self.host(&t.host);
+        let port = self.port(&t.port);
+        let tls = self.tls_switch(&t.tls, &raw.referenced);
+        let encoding = match &t.encoding {
+            Some(e) => self.encoding(e),
+            None => Some(Encoding::Text),
+        };
+        let send = t.send.as_ref().map(|s| self.template(s));
+        let hex_send = match (&send, encoding) {
+            (Some(Some(s)), Some(Encoding::Hex)) => s.as_static(),
+            _ => None,
+        };
+        if let (Some(text), Some(at)) = (hex_send, &t.send) {
+            let r = crate::canary::net::encode(&text, Encoding::Hex).map(|_| ());
+            self.check(&at.referenced, r);
+        }
+        let expect = t.expect.as_ref().map(|e| self.regex(e));
+        let read_timeout = self.duration(&t.read_timeout);
+        let max_bytes = match &t.max_bytes {
+            None => Some(DEFAULT_MAX_BYTES),
+            Some(m) => self
+                .check(&m.referenced, values::size(&m.value))
+                .map(|n| n as usize),
+        };
+        let check = (self.errors.len() == errors_before)
+            .then(|| {
+                Some(TcpCheck {
+                    host: host?,
+                    port: port?,
+                    tls: tls?,
+                    send: send.flatten(),
+                    expect: expect.flatten(),
+                    encoding: encoding?,
+                    read_timeout: read_timeout?,
+                    max_bytes: max_bytes?,
+                })
+            })
+            .flatten();
+        let inner = Parts::inside(&t.assert, &t.capture, &t.degraded);
+        let kind = check.map(|c| StepKind::Tcp(Box::new(c)));
+        self.step(name, kind, &inner, parts)
+    }
+
+    fn encoding(&mut self, e: &S<String>) -> Option<Encoding> {
+        let r = match e.value.trim() {
+            "text" => Ok(Encoding::Text),
+            "hex" => Ok(Encoding::Hex),
+            other => Err(format!("`{other}` is not an encoding: write text or hex")),
+        };
+        self.check(&e.referenced, r)
+    }
+}

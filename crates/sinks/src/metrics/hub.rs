@@ -1,0 +1,424 @@
+//! The metrics hub: one task takes runs, feeds every sink, flushes CloudWatch windows on an
+//! interval, retries on schedule, and flushes everything on shutdown.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::cloudwatch::IN_FLIGHT;
+use super::cloudwatch::datum::MAX_DATUMS;
+use super::cloudwatch::{self, CloudWatch, datums};
+use super::emf::EmfWriter;
+use super::prometheus::{self, Prometheus};
+use super::{Recorder, SeriesOptions, samples, skipped};
+use crate::run::Run;
+
+/// A place metrics go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkKind {
+    /// CloudWatch PutMetricData, with histograms per window.
+    Cloudwatch,
+    /// Embedded Metric Format lines on stdout (or `--emf-file`).
+    Emf,
+    /// A Prometheus `/metrics` endpoint.
+    Prometheus,
+}
+
+impl SinkKind {
+    /// Every sink: the name `--metrics` takes, and what it is.
+    pub const ALL: &[(SinkKind, &str, &str)] = &[
+        (
+            SinkKind::Cloudwatch,
+            "cloudwatch",
+            "CloudWatch PutMetricData, with histograms per window",
+        ),
+        (
+            SinkKind::Emf,
+            "emf",
+            "Embedded Metric Format lines on stdout (or `--emf-file`)",
+        ),
+        (
+            SinkKind::Prometheus,
+            "prometheus",
+            "A Prometheus `/metrics` endpoint",
+        ),
+    ];
+}
+
+/// The metrics settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The sinks.
+    pub sinks: Vec<SinkKind>,
+    /// The CloudWatch and EMF namespace.
+    pub namespace: String,
+    /// Runner dimensions, phase metrics.
+    pub series: SeriesOptions,
+    /// The CloudWatch window and flush interval.
+    pub flush_interval: Duration,
+    /// Another CloudWatch endpoint (an emulator).
+    pub endpoint_url: Option<String>,
+    /// The CloudWatch spool folder.
+    pub spool: Option<PathBuf>,
+    /// Where Prometheus is served.
+    pub listen: SocketAddr,
+    /// Where EMF lines go; None: stdout.
+    pub emf_file: Option<PathBuf>,
+    /// Publish CloudWatch metrics at one-second resolution.
+    pub high_resolution: bool,
+    /// The scheduler's heartbeat, for `/healthz` and `/readyz`.
+    pub heartbeat: Option<Arc<crate::health::Heartbeat>>,
+    /// This runner's shard (`--shard`), published to Prometheus.
+    pub shard: Option<crate::shard::Shard>,
+}
+
+/// Why the metrics could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// No region in the AWS chain.
+    #[error("no AWS region for CloudWatch: set AWS_REGION (or a profile's region)")]
+    NoRegion,
+    /// The spool folder is unusable.
+    #[error("spool folder {path}: {1}", path = .0.display())]
+    Spool(PathBuf, io::Error),
+    /// The Prometheus address cannot be bound.
+    #[error("cannot listen on {0} for Prometheus: {1}")]
+    Listen(SocketAddr, io::Error),
+    /// The EMF file cannot be opened.
+    #[error("cannot open the EMF file {path}: {1}", path = .0.display())]
+    EmfFile(PathBuf, io::Error),
+}
+
+/// What happened to the metrics by shutdown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The CloudWatch sink's counts, if it ran.
+    pub cloudwatch: Option<cloudwatch::Stats>,
+    /// Batches not delivered by the end (kept in the spool when there is one, else lost).
+    pub unsent_batches: usize,
+}
+
+enum Msg {
+    Run(Box<Run>, Option<Duration>),
+    Notified(String, &'static str, u64),
+    Skipped(String, Vec<(String, String)>, SystemTime),
+    Shutdown(Duration, oneshot::Sender<Report>),
+}
+
+/// A handle on the metrics task.
+#[derive(Clone)]
+pub struct Metrics {
+    tx: mpsc::UnboundedSender<Msg>,
+    prometheus: Option<(SocketAddr, Arc<Prometheus>)>,
+}
+
+struct Hub {
+    recorder: Recorder,
+    cw: Option<CloudWatch>,
+    emf: Option<EmfWriter>,
+    prom: Option<Arc<Prometheus>>,
+    series: SeriesOptions,
+    spool: bool,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    /// Starts the sinks (connects CloudWatch, replays its spool, binds Prometheus, opens EMF).
+    pub async fn start(cfg: Config) -> Result<Metrics, MetricsError> {
+        let has = |k| cfg.sinks.contains(&k);
+        let cw = match has(SinkKind::Cloudwatch) {
+            true => Some(
+                CloudWatch::connect(cloudwatch::Settings {
+                    namespace: cfg.namespace.clone(),
+                    endpoint_url: cfg.endpoint_url.clone(),
+                    spool: cfg.spool.clone(),
+                    max_queued: 100_000,
+                    high_resolution: cfg.high_resolution,
+                })
+                .await?,
+            ),
+            false => None,
+        };
+        let emf = match (has(SinkKind::Emf), &cfg.emf_file) {
+            (false, _) => None,
+            (true, None) => Some(Box::new(io::stdout()) as Box<dyn io::Write + Send>),
+            (true, Some(path)) => Some(Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| MetricsError::EmfFile(path.clone(), e))?,
+            ) as Box<dyn io::Write + Send>),
+        }
+        .map(|out| EmfWriter::new(out, cfg.namespace.clone()));
+        let prom = match has(SinkKind::Prometheus) {
+            true => {
+                let listener = tokio::net::TcpListener::bind(cfg.listen)
+                    .await
+                    .map_err(|e| MetricsError::Listen(cfg.listen, e))?;
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| MetricsError::Listen(cfg.listen, e))?;
+                let prom = Arc::new(Prometheus::new(
+                    &cfg.series.dimensions,
+                    cfg.heartbeat.clone(),
+                    cfg.series.phases,
+                ));
+                prom.set_shard(cfg.shard);
+                tokio::spawn(prometheus::serve(prom.clone(), listener));
+                tracing::info!(address = %addr, "Prometheus metrics on /metrics");
+                Some((addr, prom))
+            }
+            false => None,
+        };
+        let hub = Hub {
+            recorder: Recorder::new(cfg.flush_interval),
+            cw,
+            emf,
+            prom: prom.as_ref().map(|(_, p)| p.clone()),
+            series: cfg.series,
+            spool: cfg.spool.is_some(),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(hub.serve(rx, cfg.flush_interval));
+        Ok(Metrics {
+            tx,
+            prometheus: prom,
+        })
+    }
+
+    /// Records a finished run (with its lateness when it was scheduled).
+    pub fn run(&self, run: &Run, lateness: Option<Duration>) {
+        let _ = self.tx.send(Msg::Run(Box::new(run.clone()), lateness));
+    }
+
+    /// Counts notifications of a channel: `sent`, `failed` (attempts) or `dropped`.
+    pub fn notified(&self, channel: &str, result: &'static str, n: u64) {
+        let _ = self.tx.send(Msg::Notified(channel.to_string(), result, n));
+    }
+
+    /// Records a skipped instant.
+    pub fn skipped(&self, canary: &str, dims: &[(String, String)], at: SystemTime) {
+        let _ = self
+            .tx
+            .send(Msg::Skipped(canary.to_string(), dims.to_vec(), at));
+    }
+
+    /// Where Prometheus is served, if it is.
+    pub fn prometheus_addr(&self) -> Option<SocketAddr> {
+        self.prometheus.as_ref().map(|(a, _)| *a)
+    }
+
+    /// The canaries now loaded: Prometheus shows their counters at 0 before their first run.
+    pub fn canaries<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        if let Some((_, p)) = &self.prometheus {
+            p.declare(names);
+        }
+    }
+
+    /// Flushes every sink, trying for at most `within`, and says what could not be delivered.
+    pub async fn shutdown(&self, within: Duration) -> Report {
+        let (reply, report) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(within, reply)).is_err() {
+            return Report::default();
+        }
+        report.await.unwrap_or_default()
+    }
+}
+
+impl Hub {
+    async fn serve(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, window: Duration) {
+        // An instant, kept until the flush has run: recomputed on every message, it would move
+        // a window on whenever runs came faster than the timer's millisecond.
+        let next_flush = || tokio::time::Instant::now() + until_flush(window, SystemTime::now());
+        let mut flush_at = next_flush();
+        loop {
+            let retry = self.cw.as_ref().and_then(CloudWatch::retry_at);
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(Msg::Run(run, lateness)) => self.record(&run, lateness),
+                    Some(Msg::Skipped(canary, dims, at)) => self.skip(&canary, &dims, at),
+                    Some(Msg::Notified(channel, result, n)) => {
+                        if let Some(p) = &self.prom {
+                            p.notified(&channel, result, n);
+                        }
+                    }
+                    Some(Msg::Shutdown(within, reply)) => {
+                        let _ = reply.send(self.finish(within).await);
+                        return;
+                    }
+                    None => {
+                        self.finish(Duration::from_secs(5)).await;
+                        return;
+                    }
+                },
+                () = tokio::time::sleep_until(flush_at) => {
+                    self.flush(false).await;
+                    flush_at = next_flush();
+                }
+                () = sleep_until(retry), if retry.is_some() => self.send().await,
+            }
+        }
+    }
+
+    fn record(&mut self, run: &Run, lateness: Option<Duration>) {
+        let samples = match self.emf.is_some() || self.cw.is_some() {
+            true => samples(run, &self.series),
+            false => Vec::new(),
+        };
+        if let Some(emf) = &mut self.emf {
+            emf.write(run, &samples, lateness);
+        }
+        if let Some(p) = &self.prom {
+            p.observe(run, lateness);
+        }
+        if self.cw.is_some() {
+            for s in &samples {
+                self.recorder.record(s);
+            }
+        }
+    }
+
+    fn skip(&mut self, canary: &str, dims: &[(String, String)], at: SystemTime) {
+        if let Some(p) = &self.prom {
+            p.skipped(canary);
+        }
+        if self.cw.is_some() {
+            self.recorder
+                .record(&skipped(canary, dims, &self.series, at));
+        }
+    }
+
+    /// Queues the windows that have ended (all of them when `all`) and sends what is queued, the
+    /// batches of one round of requests at a time: while CloudWatch answers, no more than those
+    /// are ever copied or queued. (Without CloudWatch the recorder records nothing.)
+    async fn flush(&mut self, all: bool) {
+        let now = SystemTime::now();
+        let Some(cw) = &mut self.cw else {
+            return;
+        };
+        cw.expect(self.recorder.ended(now, all));
+        while self.queue_round(now, all) {
+            self.send().await;
+        }
+        self.send().await;
+        crate::memory::give_back();
+    }
+
+    /// Moves one round of requests' worth of the windows ended by `now` (all of them when
+    /// `all`) from the recorder to CloudWatch's queue; false when there was none left.
+    fn queue_round(&mut self, now: SystemTime, all: bool) -> bool {
+        let Some(cw) = &mut self.cw else {
+            return false;
+        };
+        let windows = self.recorder.drain_some(now, all, MAX_DATUMS * IN_FLIGHT);
+        if windows.is_empty() {
+            return false;
+        }
+        cw.enqueue(datums(&windows));
+        true
+    }
+
+    async fn send(&mut self) {
+        if let Some(cw) = &mut self.cw {
+            cw.send().await;
+        }
+    }
+
+    /// Flushes everything, retrying until all is sent or `within` has passed.
+    async fn finish(&mut self, within: Duration) -> Report {
+        let deadline = tokio::time::Instant::now() + within;
+        // Everything is queued (into the spool, when there is one) before any is sent, so what
+        // the time does not allow is counted and kept, never left behind in the recorder.
+        // They are drained a round at a time, so that no copy of every window is made at once.
+        let now = SystemTime::now();
+        if let Some(cw) = &mut self.cw {
+            cw.expect(self.recorder.ended(now, true));
+        }
+        while self.queue_round(now, true) {}
+        let _ = tokio::time::timeout_at(deadline, async {
+            while let Some(cw) = &mut self.cw {
+                cw.send().await;
+                if cw.pending() == 0 {
+                    break;
+                }
+                sleep_until(cw.retry_at()).await;
+            }
+        })
+        .await;
+        let report = Report {
+            cloudwatch: self.cw.as_ref().map(|c| c.stats),
+            unsent_batches: self.cw.as_ref().map_or(0, CloudWatch::pending),
+        };
+        if report.unsent_batches > 0 {
+            if self.spool {
+                tracing::warn!(
+                    batches = report.unsent_batches,
+                    "CloudWatch batches not sent by shutdown stay in the spool for the next start"
+                );
+            } else {
+                tracing::error!(
+                    batches = report.unsent_batches,
+                    "CloudWatch batches not sent by shutdown are lost (use --spool to keep them)"
+                );
+            }
+        }
+        report
+    }
+}
+
+/// How long from `now` until the next flush: a little (a tenth of the window, at most 5 s) after
+/// a window of the wall clock ends, when its runs have all but finished. A window is then sent
+/// once, about 5 s after its end; a run still going is sent with the next flush, under its own
+/// window's timestamp.
+fn until_flush(window: Duration, now: SystemTime) -> Duration {
+    let w = window.as_secs().max(1) * 1000;
+    let settle = (w / 10).min(5000);
+    let ms = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    let into = ms % w;
+    Duration::from_millis(match into < settle {
+        true => settle - into,
+        false => w - into + settle,
+    })
+}
+
+async fn sleep_until(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flush_comes_a_little_after_each_window_of_the_wall_clock() {
+        let at = |ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
+        let minute = Duration::from_secs(60);
+        let wait = |ms| until_flush(minute, at(ms)).as_millis();
+        assert_eq!(wait(120_000), 5_000);
+        assert_eq!(wait(124_999), 1);
+        assert_eq!(wait(125_000), 60_000);
+        assert_eq!(wait(150_000), 35_000);
+        assert_eq!(wait(179_999), 5_001);
+        let ten = Duration::from_secs(10);
+        assert_eq!(until_flush(ten, at(20_500)).as_millis(), 500);
+        assert_eq!(until_flush(ten, at(21_000)).as_millis(), 10_000);
+        let sub_second = Duration::from_millis(300);
+        assert_eq!(until_flush(sub_second, at(2_050)).as_millis(), 50);
+    }
+}
