@@ -1,5 +1,5 @@
 //! The run history through the real binary: an archive written by `canary test` and `canary run`
-//! (runs, reloads, shutdown), the README's DuckDB queries run over it with exact answers that
+//! (runs, reloads, shutdown), the book's DuckDB queries (docs/src/history.md) run over it with exact answers that
 //! agree with `canary history`, and an S3 archive on LocalStack across an outage and restarts.
 
 mod support;
@@ -58,11 +58,11 @@ fn lines_under(dir: &Path) -> Vec<Value> {
     out
 }
 
-/// The README's query named `name` (after `<!-- query: name -->`), reading `archive`.
+/// The book's query named `name` (after `<!-- query: name -->`), reading `archive`.
 fn readme_query(name: &str, archive: &Path) -> String {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../docs/src/history.md");
     let marker = format!("<!-- query: {name} -->\n```sql\n");
-    let start = readme.find(&marker).expect("query in README") + marker.len();
+    let start = readme.find(&marker).expect("query in docs/src/history.md") + marker.len();
     let end = start + readme[start..].find("```").unwrap();
     let glob = format!("{}/canary=", archive.display());
     readme[start..end].replace("archive/canary=", &glob)
@@ -418,11 +418,11 @@ fn an_s3_archive_loses_and_doubles_nothing_across_an_outage_and_restarts() {
     );
 }
 
-/// The README's filter pattern named `name` (after `<!-- filter: name -->`).
+/// The book's filter pattern named `name` (after `<!-- filter: name -->`).
 fn readme_filter(name: &str) -> String {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../docs/src/history.md");
     let marker = format!("<!-- filter: {name} -->\n```text\n");
-    let start = readme.find(&marker).expect("filter in README") + marker.len();
+    let start = readme.find(&marker).expect("filter in docs/src/history.md") + marker.len();
     let end = start + readme[start..].find("```").unwrap();
     readme[start..end].trim().to_string()
 }
@@ -548,7 +548,7 @@ fn cloudwatch_logs_get_every_record_once_in_order_across_an_outage_and_filters_f
 }
 
 /// Whether a CloudWatch Logs JSON filter pattern (`{ $.a = "x" && ($.b != "y" || … ) }`, the
-/// subset the README uses) selects `event`.
+/// subset the book uses) selects `event`.
 fn matches(pattern: &str, event: &Value) -> bool {
     let inner = pattern.trim().trim_start_matches('{').trim_end_matches('}');
     let spaced = inner.replace('(', " ( ").replace(')', " ) ");

@@ -1,7 +1,7 @@
 //! The JSON Schema of canary files: `canary schema` matches the committed file, every example
 //! canary validates against it with an independent validator (check-jsonschema), and the golden
 //! files with shape errors (unknown field, wrong type, missing field) are rejected by it too; so
-//! are the README's complete canary files.
+//! are the complete canary files of the README and the book.
 
 mod support;
 
@@ -124,19 +124,11 @@ fn init_writes_starters_that_load_and_validate_and_never_overwrites() {
 }
 
 #[test]
-fn every_complete_canary_file_in_the_readme_validates_against_the_schema() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn every_complete_canary_file_in_the_readme_and_the_book_validates_against_the_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    for block in readme.split("```yaml\n").skip(1) {
-        let yaml = block.split("```").next().unwrap_or("");
-        if yaml.lines().any(|l| l.starts_with("name:")) {
-            let file = dir.path().join(format!("readme-{}.yaml", files.len() + 1));
-            std::fs::write(&file, yaml).unwrap();
-            files.push(file);
-        }
-    }
-    assert!(files.len() >= 10, "found only {} canary files", files.len());
-    let out = support::schema_check(&support::schema("canary.schema.json"), &files);
+    let files = support::book::canary_files(dir.path());
+    assert!(files.len() >= 15, "found only {} canary files", files.len());
+    let paths: Vec<PathBuf> = files.into_iter().map(|(_, path)| path).collect();
+    let out = support::schema_check(&support::schema("canary.schema.json"), &paths);
     assert!(out.status.success(), "{:?}", support::text(&out));
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod book;
 pub mod certs;
 pub mod demo;
 pub mod demo_kinds;
