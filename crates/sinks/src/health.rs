@@ -30,7 +30,7 @@ impl Heartbeat {
         self.last_ms.store(millis(now), Ordering::Relaxed);
         if let Some(path) = &self.file {
             let stamp = humantime::format_rfc3339_seconds(now).to_string();
-            if let Err(e) = write_atomically(path, stamp.as_bytes()) {
+            if let Err(e) = crate::delivery::write_atomically(path, stamp.as_bytes()) {
                 tracing::warn!(file = %path.display(), error = %e, "cannot write the heartbeat file");
             }
         }
@@ -49,12 +49,6 @@ impl Heartbeat {
 
 fn millis(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Why a heartbeat file does not show a healthy scheduler.

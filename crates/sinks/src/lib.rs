@@ -7,6 +7,7 @@ use canary_aws as aws;
 use canary_model::{canary, names, observed, redact, run, shard, text, tls};
 
 pub mod archive;
+pub mod delivery;
 pub mod health;
 pub mod memory;
 pub mod metrics;
@@ -102,16 +103,13 @@ impl Sinks {
 
 /// Flushes the metrics within `within` and logs what became of them.
 async fn flush_metrics(m: &Metrics, within: Duration) {
-    let report = m.shutdown(within).await;
-    if let Some(cw) = report.cloudwatch {
+    for r in m.shutdown(within).await.sinks {
+        let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
         tracing::info!(
-            requests = cw.requests,
-            datums_sent = cw.datums_sent,
-            dropped_too_old = cw.dropped_too_old,
-            dropped_queue_full = cw.dropped_queue_full,
-            dropped_rejected = cw.dropped_rejected,
-            unsent_batches = report.unsent_batches,
-            "CloudWatch metrics flushed"
+            sink = r.sink,
+            counts = counts.join(" "),
+            unsent_batches = r.unsent_batches,
+            "metrics flushed"
         );
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::Exported;
 use crate::canary::alarm::Statistic;
-use crate::names::label_name;
+use crate::names::{self, label_name};
 use crate::spec::{AlarmSpec, MetricAlarmSpec, Settings};
 
 /// The rule file (YAML), and what has no Prometheus equivalent.
@@ -126,19 +126,19 @@ fn value_expr(m: &MetricAlarmSpec, s: &Settings) -> Result<String, String> {
         )),
     };
     match m.metric.as_str() {
-        "SuccessPercent" if stat == "Average" => {
+        names::SUCCESS_PERCENT if stat == "Average" => {
             Ok(format!("100 * {} / on() {some}", runs("passed|degraded")))
         }
-        "SuccessPercent" if stat == "SampleCount" => Ok(some),
-        "Failed" => count_of("failed|errored"),
-        "Error" => count_of("errored"),
-        "Degraded" => count_of("degraded"),
+        names::SUCCESS_PERCENT if stat == "SampleCount" => Ok(some),
+        names::FAILED => count_of("failed|errored"),
+        names::ERROR => count_of("errored"),
+        names::DEGRADED => count_of("degraded"),
         // Skips are counted whether or not the canary ran in the period, but a period in
         // which it did neither is missing data.
-        "SkippedRuns" if stat == "Sum" || stat == "SampleCount" => Ok(format!(
+        names::SKIPPED_RUNS if stat == "Sum" || stat == "SampleCount" => Ok(format!(
             "(sum(increase(canary_skipped_runs_total{{{sel}}}[{w}])) or on() (0 * {all}))"
         )),
-        "Duration" => duration(&m.statistic, &sel, &w),
+        names::DURATION => duration(&m.statistic, &sel, &w),
         other => Err(format!(
             "{stat} of {other} is not among canary's Prometheus series"
         )),
@@ -166,5 +166,54 @@ fn duration(stat: &Statistic, sel: &str, w: &str) -> Result<String, String> {
         other => Err(format!(
             "{other} of Duration cannot be computed from a Prometheus histogram (use Average or a percentile)"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canary::alarm::{Actions, METRICS, Statistic};
+
+    fn alarm(metric: &str, statistic: &str) -> MetricAlarmSpec {
+        MetricAlarmSpec {
+            name: format!("canary-shop-{metric}"),
+            canary: "shop".into(),
+            description: None,
+            namespace: "Canary".into(),
+            metric: metric.into(),
+            dimensions: vec![("CanaryName".into(), "shop".into())],
+            statistic: Statistic::Simple(statistic.into()),
+            period: 60,
+            evaluation_periods: 1,
+            datapoints: 1,
+            comparison: "GreaterThanThreshold".into(),
+            threshold: Some(0.0),
+            band: None,
+            missing: "breaching".into(),
+            actions: Actions::default(),
+        }
+    }
+
+    /// Every metric an alarm may watch has a Prometheus form over canary's own series, or is
+    /// one of those known to have none: a metric added to the list must be decided here.
+    #[test]
+    fn every_alarm_metric_has_a_prometheus_rule_or_says_why_not() {
+        let s = Settings {
+            namespace: "Canary".into(),
+            prefix: "canary-".into(),
+            project: "test".into(),
+            dimensions: Vec::new(),
+        };
+        let mut without = Vec::new();
+        for metric in METRICS {
+            let rendered = ["Average", "Sum"]
+                .iter()
+                .find_map(|stat| value_expr(&alarm(metric, stat), &s).ok());
+            match rendered {
+                Some(expr) => assert!(expr.contains("canary_"), "{metric}: {expr}"),
+                None => without.push(metric),
+            }
+        }
+        assert_eq!(without, ["2xx", "4xx", "5xx", "RetryCount"]);
     }
 }

@@ -3,22 +3,7 @@
 
 use std::fmt;
 
-/// The metrics an alarm can watch: the series canary publishes (CloudWatch Synthetics' names).
-pub const METRICS: [&str; 10] = [
-    "SuccessPercent",
-    "Duration",
-    "Failed",
-    "Error",
-    "Degraded",
-    "2xx",
-    "4xx",
-    "5xx",
-    "RetryCount",
-    "SkippedRuns",
-];
-
-/// The metrics that also exist per step (with a `StepName` dimension).
-pub const STEP_METRICS: [&str; 2] = ["SuccessPercent", "Duration"];
+pub use crate::names::{METRICS, STEP_METRICS};
 
 /// A metric alarm of one canary.
 #[derive(Debug, Clone, PartialEq)]

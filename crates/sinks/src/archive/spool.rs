@@ -4,7 +4,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A spool folder.
 #[derive(Debug, Clone)]
@@ -55,7 +54,7 @@ impl Spool {
 
     fn next_id(&mut self) -> PathBuf {
         self.seq += 1;
-        self.dir.join(unique_name(self.seq))
+        self.dir.join(crate::delivery::unique_name(self.seq))
     }
 
     /// Spools `body` for the object `key`.
@@ -93,24 +92,10 @@ impl Spool {
     }
 }
 
-/// A file name that sorts in the order of writing and never repeats: milliseconds since the
-/// epoch, the process id, and `seq` (counting within the process). Shared with the metrics spool.
-pub fn unique_name(seq: u64) -> String {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
-    format!("{ms:013}-{:05}-{seq:08}", std::process::id() % 100_000)
-}
-
-/// Writes the key file atomically (a temporary file, fsynced, then a rename).
+/// Writes the key file atomically once the body is on disk: the key file's presence commits.
 fn commit(id: &Path, key: &str) -> io::Result<()> {
-    let tmp = id.with_extension("tmp");
-    let file = std::fs::File::create(&tmp)?;
-    io::Write::write_all(&mut &file, key.as_bytes())?;
     std::fs::File::open(id.with_extension("body"))?.sync_all()?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, id.with_extension("key"))
+    crate::delivery::write_atomically(&id.with_extension("key"), key.as_bytes())
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! CloudWatch Logs), deleting it once accepted; while the destination is down it retries on an
 //! interval, and what is left at exit stays in the spool for the next start.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +9,7 @@ use tokio::sync::Notify;
 
 use super::spool::{Entry, Spool};
 
-/// A boxed future, for the one trait method.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::delivery::BoxFuture;
 
 /// Where entries go.
 pub trait Destination: Send + Sync + 'static {

@@ -6,7 +6,11 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use tokio::time::Instant;
+
 use super::Sample;
+use super::sink::{Sink, SinkReport};
+use crate::delivery::BoxFuture;
 use crate::run::Run;
 
 type Dimensions = std::sync::Arc<[(String, String)]>;
@@ -53,6 +57,27 @@ fn line(
     run: &Run,
     lateness: Option<Duration>,
 ) -> Value {
+    let mut obj = directive(dims, metrics, namespace, ts);
+    obj.insert("Outcome".into(), json!(run.outcome().as_str()));
+    obj.insert("Attempts".into(), json!(run.attempts.len()));
+    if let Some(l) = lateness {
+        obj.insert("LatenessMs".into(), json!(crate::report::millis(l)));
+    }
+    let error = run.last().steps.iter().find_map(|s| s.error.as_ref());
+    if let Some(e) = error {
+        obj.insert("ErrorKind".into(), json!(e.kind.as_str()));
+    }
+    Value::Object(obj)
+}
+
+/// The object's directive and values: `_aws` declaring `metrics` with `dims`, the dimensions'
+/// values, and each metric's value.
+fn directive(
+    dims: &[(String, String)],
+    metrics: &[Sample],
+    namespace: &str,
+    ts: u64,
+) -> Map<String, Value> {
     let names: Vec<&str> = dims.iter().map(|(k, _)| k.as_str()).collect();
     let declared: Vec<Value> = metrics
         .iter()
@@ -69,16 +94,18 @@ fn line(
     for s in metrics {
         obj.insert(s.series.name.to_string(), json!(s.value));
     }
-    obj.insert("Outcome".into(), json!(run.outcome().as_str()));
-    obj.insert("Attempts".into(), json!(run.attempts.len()));
-    if let Some(l) = lateness {
-        obj.insert("LatenessMs".into(), json!(crate::report::millis(l)));
-    }
-    let error = run.last().steps.iter().find_map(|s| s.error.as_ref());
-    if let Some(e) = error {
-        obj.insert("ErrorKind".into(), json!(e.kind.as_str()));
-    }
-    Value::Object(obj)
+    obj
+}
+
+/// The EMF object of a skipped instant: its `SkippedRuns` sample alone.
+pub fn skipped_line(sample: &Sample, namespace: &str) -> Value {
+    let ts = sample
+        .at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    let dims = &sample.series.dimensions;
+    Value::Object(directive(dims, std::slice::from_ref(sample), namespace, ts))
 }
 
 /// Writes EMF lines to stdout or a file.
@@ -95,8 +122,12 @@ impl EmfWriter {
 
     /// Writes a run's lines (from its samples), one JSON object a line.
     pub fn write(&mut self, run: &Run, samples: &[Sample], lateness: Option<Duration>) {
+        self.emit(lines(run, samples, &self.namespace, lateness));
+    }
+
+    fn emit(&mut self, objects: Vec<Value>) {
         let mut text = String::new();
-        for line in lines(run, samples, &self.namespace, lateness) {
+        for line in objects {
             text.push_str(&line.to_string());
             text.push('\n');
         }
@@ -107,5 +138,28 @@ impl EmfWriter {
         {
             tracing::error!(error = %e, "cannot write EMF lines");
         }
+    }
+}
+
+impl Sink for EmfWriter {
+    fn name(&self) -> &'static str {
+        "emf"
+    }
+
+    fn wants_samples(&self) -> bool {
+        true
+    }
+
+    fn record(&mut self, run: &Run, samples: &[Sample], lateness: Option<Duration>) {
+        self.write(run, samples, lateness);
+    }
+
+    fn skipped(&mut self, _canary: &str, sample: &Sample) {
+        let line = skipped_line(sample, &self.namespace);
+        self.emit(vec![line]);
+    }
+
+    fn finish(&mut self, _deadline: Instant) -> BoxFuture<'_, SinkReport> {
+        Box::pin(async { SinkReport::nothing_held("emf") })
     }
 }

@@ -9,12 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::cloudwatch::IN_FLIGHT;
-use super::cloudwatch::datum::MAX_DATUMS;
-use super::cloudwatch::{self, CloudWatch, datums};
+use super::cloudwatch::sink::CloudWatchSink;
+use super::cloudwatch::{self, CloudWatch};
 use super::emf::EmfWriter;
 use super::prometheus::{self, Prometheus};
-use super::{Recorder, SeriesOptions, samples, skipped};
+use super::sink::{Sink, SinkReport};
+use super::{SeriesOptions, samples, skipped};
 use crate::run::Run;
 
 /// A place metrics go.
@@ -93,13 +93,18 @@ pub enum MetricsError {
     EmfFile(PathBuf, io::Error),
 }
 
-/// What happened to the metrics by shutdown.
+/// What happened to the metrics by shutdown: each sink's report, in the order of `SinkKind::ALL`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
-    /// The CloudWatch sink's counts, if it ran.
-    pub cloudwatch: Option<cloudwatch::Stats>,
-    /// Batches not delivered by the end (kept in the spool when there is one, else lost).
-    pub unsent_batches: usize,
+    /// The sinks' reports.
+    pub sinks: Vec<SinkReport>,
+}
+
+impl Report {
+    /// Batches not delivered by the end, all sinks together.
+    pub fn unsent_batches(&self) -> usize {
+        self.sinks.iter().map(|s| s.unsent_batches).sum()
+    }
 }
 
 enum Msg {
@@ -116,13 +121,12 @@ pub struct Metrics {
     prometheus: Option<(SocketAddr, Arc<Prometheus>)>,
 }
 
+/// The metrics task: the sinks, and what makes a run's samples.
 struct Hub {
-    recorder: Recorder,
-    cw: Option<CloudWatch>,
-    emf: Option<EmfWriter>,
-    prom: Option<Arc<Prometheus>>,
+    sinks: Vec<Box<dyn Sink>>,
     series: SeriesOptions,
-    spool: bool,
+    /// True when some sink takes samples.
+    samples: bool,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -134,66 +138,21 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     /// Starts the sinks (connects CloudWatch, replays its spool, binds Prometheus, opens EMF).
     pub async fn start(cfg: Config) -> Result<Metrics, MetricsError> {
-        let has = |k| cfg.sinks.contains(&k);
-        let cw = match has(SinkKind::Cloudwatch) {
-            true => Some(
-                CloudWatch::connect(cloudwatch::Settings {
-                    namespace: cfg.namespace.clone(),
-                    endpoint_url: cfg.endpoint_url.clone(),
-                    spool: cfg.spool.clone(),
-                    max_queued: 100_000,
-                    high_resolution: cfg.high_resolution,
-                })
-                .await?,
-            ),
-            false => None,
-        };
-        let emf = match (has(SinkKind::Emf), &cfg.emf_file) {
-            (false, _) => None,
-            (true, None) => Some(Box::new(io::stdout()) as Box<dyn io::Write + Send>),
-            (true, Some(path)) => Some(Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| MetricsError::EmfFile(path.clone(), e))?,
-            ) as Box<dyn io::Write + Send>),
-        }
-        .map(|out| EmfWriter::new(out, cfg.namespace.clone()));
-        let prom = match has(SinkKind::Prometheus) {
-            true => {
-                let listener = tokio::net::TcpListener::bind(cfg.listen)
-                    .await
-                    .map_err(|e| MetricsError::Listen(cfg.listen, e))?;
-                let addr = listener
-                    .local_addr()
-                    .map_err(|e| MetricsError::Listen(cfg.listen, e))?;
-                let prom = Arc::new(Prometheus::new(
-                    &cfg.series.dimensions,
-                    cfg.heartbeat.clone(),
-                    cfg.series.phases,
-                ));
-                prom.set_shard(cfg.shard);
-                tokio::spawn(prometheus::serve(prom.clone(), listener));
-                tracing::info!(address = %addr, "Prometheus metrics on /metrics");
-                Some((addr, prom))
+        let mut sinks = Vec::new();
+        let mut prometheus = None;
+        for (kind, _, _) in SinkKind::ALL {
+            if cfg.sinks.contains(kind) {
+                sinks.push(start_sink(*kind, &cfg, &mut prometheus).await?);
             }
-            false => None,
-        };
+        }
         let hub = Hub {
-            recorder: Recorder::new(cfg.flush_interval),
-            cw,
-            emf,
-            prom: prom.as_ref().map(|(_, p)| p.clone()),
+            samples: sinks.iter().any(|s| s.wants_samples()),
+            sinks,
             series: cfg.series,
-            spool: cfg.spool.is_some(),
         };
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(hub.serve(rx, cfg.flush_interval));
-        Ok(Metrics {
-            tx,
-            prometheus: prom,
-        })
+        Ok(Metrics { tx, prometheus })
     }
 
     /// Records a finished run (with its lateness when it was scheduled).
@@ -235,6 +194,72 @@ impl Metrics {
     }
 }
 
+/// Starts the sink of `kind`: the one place a sink is built from the options. Prometheus's
+/// registry is also kept in `prometheus`, for its address and the loaded canaries.
+async fn start_sink(
+    kind: SinkKind,
+    cfg: &Config,
+    prometheus: &mut Option<(SocketAddr, Arc<Prometheus>)>,
+) -> Result<Box<dyn Sink>, MetricsError> {
+    Ok(match kind {
+        SinkKind::Cloudwatch => {
+            let cw = CloudWatch::connect(cloudwatch::Settings {
+                namespace: cfg.namespace.clone(),
+                endpoint_url: cfg.endpoint_url.clone(),
+                spool: cfg.spool.clone(),
+                max_queued: 100_000,
+                high_resolution: cfg.high_resolution,
+            })
+            .await?;
+            Box::new(CloudWatchSink::new(
+                cw,
+                cfg.flush_interval,
+                cfg.spool.is_some(),
+            ))
+        }
+        SinkKind::Emf => Box::new(EmfWriter::new(emf_out(cfg)?, cfg.namespace.clone())),
+        SinkKind::Prometheus => {
+            let served = serve_prometheus(cfg).await?;
+            let registry = served.1.clone();
+            *prometheus = Some(served);
+            Box::new(registry)
+        }
+    })
+}
+
+/// Where EMF lines go: `--emf-file`, else stdout.
+fn emf_out(cfg: &Config) -> Result<Box<dyn io::Write + Send>, MetricsError> {
+    Ok(match &cfg.emf_file {
+        None => Box::new(io::stdout()),
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| MetricsError::EmfFile(path.clone(), e))?,
+        ),
+    })
+}
+
+/// Binds `--listen` and serves the registry on `/metrics`.
+async fn serve_prometheus(cfg: &Config) -> Result<(SocketAddr, Arc<Prometheus>), MetricsError> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| MetricsError::Listen(cfg.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| MetricsError::Listen(cfg.listen, e))?;
+    let prom = Arc::new(Prometheus::new(
+        &cfg.series.dimensions,
+        cfg.heartbeat.clone(),
+        cfg.series.phases,
+    ));
+    prom.set_shard(cfg.shard);
+    tokio::spawn(prometheus::serve(prom.clone(), listener));
+    tracing::info!(address = %addr, "Prometheus metrics on /metrics");
+    Ok((addr, prom))
+}
+
 impl Hub {
     async fn serve(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, window: Duration) {
         // An instant, kept until the flush has run: recomputed on every message, it would move
@@ -242,14 +267,14 @@ impl Hub {
         let next_flush = || tokio::time::Instant::now() + until_flush(window, SystemTime::now());
         let mut flush_at = next_flush();
         loop {
-            let retry = self.cw.as_ref().and_then(CloudWatch::retry_at);
+            let retry = self.sinks.iter().filter_map(|s| s.retry_at()).min();
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(Msg::Run(run, lateness)) => self.record(&run, lateness),
                     Some(Msg::Skipped(canary, dims, at)) => self.skip(&canary, &dims, at),
                     Some(Msg::Notified(channel, result, n)) => {
-                        if let Some(p) = &self.prom {
-                            p.notified(&channel, result, n);
+                        for s in &mut self.sinks {
+                            s.notified(&channel, result, n);
                         }
                     }
                     Some(Msg::Shutdown(within, reply)) => {
@@ -262,117 +287,57 @@ impl Hub {
                     }
                 },
                 () = tokio::time::sleep_until(flush_at) => {
-                    self.flush(false).await;
+                    self.flush().await;
                     flush_at = next_flush();
                 }
-                () = sleep_until(retry), if retry.is_some() => self.send().await,
+                () = sleep_until(retry), if retry.is_some() => self.retry().await,
             }
         }
     }
 
     fn record(&mut self, run: &Run, lateness: Option<Duration>) {
-        let samples = match self.emf.is_some() || self.cw.is_some() {
+        let samples = match self.samples {
             true => samples(run, &self.series),
             false => Vec::new(),
         };
-        if let Some(emf) = &mut self.emf {
-            emf.write(run, &samples, lateness);
-        }
-        if let Some(p) = &self.prom {
-            p.observe(run, lateness);
-        }
-        if self.cw.is_some() {
-            for s in &samples {
-                self.recorder.record(s);
-            }
+        for s in &mut self.sinks {
+            s.record(run, &samples, lateness);
         }
     }
 
     fn skip(&mut self, canary: &str, dims: &[(String, String)], at: SystemTime) {
-        if let Some(p) = &self.prom {
-            p.skipped(canary);
-        }
-        if self.cw.is_some() {
-            self.recorder
-                .record(&skipped(canary, dims, &self.series, at));
+        let sample = skipped(canary, dims, &self.series, at);
+        for s in &mut self.sinks {
+            s.skipped(canary, &sample);
         }
     }
 
-    /// Queues the windows that have ended (all of them when `all`) and sends what is queued, the
-    /// batches of one round of requests at a time: while CloudWatch answers, no more than those
-    /// are ever copied or queued. (Without CloudWatch the recorder records nothing.)
-    async fn flush(&mut self, all: bool) {
-        let now = SystemTime::now();
-        let Some(cw) = &mut self.cw else {
-            return;
-        };
-        cw.expect(self.recorder.ended(now, all));
-        while self.queue_round(now, all) {
-            self.send().await;
+    /// A window has ended: every sink delivers what is due, then the copies made for it are
+    /// handed back to the system.
+    async fn flush(&mut self) {
+        for s in &mut self.sinks {
+            s.flush().await;
         }
-        self.send().await;
         crate::memory::give_back();
     }
 
-    /// Moves one round of requests' worth of the windows ended by `now` (all of them when
-    /// `all`) from the recorder to CloudWatch's queue; false when there was none left.
-    fn queue_round(&mut self, now: SystemTime, all: bool) -> bool {
-        let Some(cw) = &mut self.cw else {
-            return false;
-        };
-        let windows = self.recorder.drain_some(now, all, MAX_DATUMS * IN_FLIGHT);
-        if windows.is_empty() {
-            return false;
-        }
-        cw.enqueue(datums(&windows));
-        true
-    }
-
-    async fn send(&mut self) {
-        if let Some(cw) = &mut self.cw {
-            cw.send().await;
+    /// The sinks whose retry is due try again.
+    async fn retry(&mut self) {
+        let now = tokio::time::Instant::now();
+        for s in &mut self.sinks {
+            if s.retry_at().is_some_and(|at| at <= now) {
+                s.retry().await;
+            }
         }
     }
 
-    /// Flushes everything, retrying until all is sent or `within` has passed.
+    /// Every sink delivers all it holds, together, until `within` has passed.
     async fn finish(&mut self, within: Duration) -> Report {
         let deadline = tokio::time::Instant::now() + within;
-        // Everything is queued (into the spool, when there is one) before any is sent, so what
-        // the time does not allow is counted and kept, never left behind in the recorder.
-        // They are drained a round at a time, so that no copy of every window is made at once.
-        let now = SystemTime::now();
-        if let Some(cw) = &mut self.cw {
-            cw.expect(self.recorder.ended(now, true));
+        let finishing = self.sinks.iter_mut().map(|s| s.finish(deadline));
+        Report {
+            sinks: futures_util::future::join_all(finishing).await,
         }
-        while self.queue_round(now, true) {}
-        let _ = tokio::time::timeout_at(deadline, async {
-            while let Some(cw) = &mut self.cw {
-                cw.send().await;
-                if cw.pending() == 0 {
-                    break;
-                }
-                sleep_until(cw.retry_at()).await;
-            }
-        })
-        .await;
-        let report = Report {
-            cloudwatch: self.cw.as_ref().map(|c| c.stats),
-            unsent_batches: self.cw.as_ref().map_or(0, CloudWatch::pending),
-        };
-        if report.unsent_batches > 0 {
-            if self.spool {
-                tracing::warn!(
-                    batches = report.unsent_batches,
-                    "CloudWatch batches not sent by shutdown stay in the spool for the next start"
-                );
-            } else {
-                tracing::error!(
-                    batches = report.unsent_batches,
-                    "CloudWatch batches not sent by shutdown are lost (use --spool to keep them)"
-                );
-            }
-        }
-        report
     }
 }
 

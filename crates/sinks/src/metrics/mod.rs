@@ -7,6 +7,7 @@ mod histogram;
 mod hub;
 pub mod prometheus;
 mod series;
+pub mod sink;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, SystemTime};
@@ -15,6 +16,7 @@ pub use crate::names::check_dimension;
 pub use histogram::Aggregate;
 pub use hub::{Config, Metrics, MetricsError, Report, SinkKind};
 pub use series::{Sample, SeriesKey, SeriesOptions, Unit, samples, skipped};
+pub use sink::{Sink, SinkReport};
 
 /// One series' observations in one window.
 #[derive(Debug, Clone)]

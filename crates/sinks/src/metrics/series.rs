@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::names;
 use crate::report::millis;
 use crate::run::{Outcome, Phase, Run};
 
@@ -85,31 +86,40 @@ pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
     let outcome = run.outcome();
     let steps = &run.last().steps;
     add(
-        "SuccessPercent",
+        names::SUCCESS_PERCENT,
         Unit::Percent,
         &base,
         if outcome.is_pass() { 100.0 } else { 0.0 },
     );
-    add("Duration", Unit::Milliseconds, &base, millis(run.duration));
     add(
-        "Failed",
+        names::DURATION,
+        Unit::Milliseconds,
+        &base,
+        millis(run.duration),
+    );
+    add(
+        names::FAILED,
         Unit::Count,
         &base,
         f64::from(u8::from(outcome != Outcome::Passed)),
     );
     add(
-        "Error",
+        names::ERROR,
         Unit::Count,
         &base,
         f64::from(u8::from(outcome == Outcome::Errored)),
     );
     add(
-        "Degraded",
+        names::DEGRADED,
         Unit::Count,
         &base,
         f64::from(u8::from(outcome == Outcome::Degraded)),
     );
-    for (class, name) in [(2, "2xx"), (4, "4xx"), (5, "5xx")] {
+    for (class, name) in [
+        (2, names::STATUS_2XX),
+        (4, names::STATUS_4XX),
+        (5, names::STATUS_5XX),
+    ] {
         let n = steps
             .iter()
             .filter(|s| s.status.is_some_and(|c| c / 100 == class))
@@ -118,7 +128,7 @@ pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
     }
     if run.attempts.len() > 1 {
         add(
-            "RetryCount",
+            names::RETRY_COUNT,
             Unit::Count,
             &base,
             (run.attempts.len() - 1) as f64,
@@ -132,15 +142,20 @@ pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
             with_step.insert(1, ("StepName".into(), step.name.clone()));
             dims = with_step.into();
             let ok = if step.outcome.is_pass() { 100.0 } else { 0.0 };
-            add("SuccessPercent", Unit::Percent, &dims, ok);
-            add("Duration", Unit::Milliseconds, &dims, millis(step.duration));
+            add(names::SUCCESS_PERCENT, Unit::Percent, &dims, ok);
+            add(
+                names::DURATION,
+                Unit::Milliseconds,
+                &dims,
+                millis(step.duration),
+            );
         }
         if let (true, Some(p)) = (opts.phases, step.phases) {
             for phase in Phase::ALL {
                 let mut d = dims.to_vec();
                 d.push(("Phase".into(), phase.as_str().into()));
                 add(
-                    "PhaseDuration",
+                    names::PHASE_DURATION,
                     Unit::Milliseconds,
                     &d.into(),
                     millis(p.get(phase)),
@@ -161,7 +176,7 @@ pub fn skipped(
     let dimensions = base_dimensions(canary, canary_dims, opts);
     Sample {
         series: SeriesKey {
-            name: "SkippedRuns",
+            name: names::SKIPPED_RUNS,
             unit: Unit::Count,
             dimensions: dimensions.into(),
         },
@@ -350,5 +365,44 @@ mod tests {
             (skip.series.name, skip.series.unit, skip.value),
             ("SkippedRuns", Unit::Count, 1.0)
         );
+    }
+
+    /// Every metric an alarm may watch is a series CloudWatch gets (from the samples) and EMF
+    /// writes, under that very name, so no alarm waits on a series nobody sends.
+    #[test]
+    fn every_alarm_metric_is_a_series_cloudwatch_and_emf_write_under_its_name() {
+        let r = run(
+            vec![
+                step("create", Outcome::Passed, Some(201)),
+                step("fetch", Outcome::Passed, Some(404)),
+            ],
+            2,
+        );
+        let opts = SeriesOptions::default();
+        let mut all = samples(&r, &opts);
+        let skip = skipped("shop", &[], &opts, SystemTime::UNIX_EPOCH);
+        let mut emf = crate::metrics::emf::lines(&r, &all, "Canary", None);
+        emf.push(crate::metrics::emf::skipped_line(&skip, "Canary"));
+        all.push(skip);
+        let declared: Vec<String> = emf
+            .iter()
+            .flat_map(|o| {
+                o["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                    .as_array()
+                    .unwrap()
+                    .clone()
+            })
+            .map(|m| m["Name"].as_str().unwrap().to_string())
+            .collect();
+        for metric in crate::names::METRICS {
+            assert!(
+                all.iter().any(|s| s.series.name == metric),
+                "{metric} is no sample"
+            );
+            assert!(
+                declared.iter().any(|n| n == metric),
+                "{metric} is no EMF metric"
+            );
+        }
     }
 }

@@ -14,7 +14,6 @@ pub mod webhook;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,8 +28,7 @@ use event::{Event, Notice, RunNote};
 use shared::SharedBook;
 use state::{AlertBook, Transition};
 
-/// A boxed future, for the one trait method.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::delivery::BoxFuture;
 
 /// What a send could not deliver, and why.
 #[derive(Debug, Clone)]
@@ -446,7 +444,7 @@ impl Delivery {
                         due = (!queue.is_empty()).then(Instant::now);
                     } else {
                         failures += 1;
-                        due = Some(Instant::now() + backoff(failures));
+                        due = Some(Instant::now() + crate::delivery::backoff(failures));
                     }
                 }
             }
@@ -552,29 +550,17 @@ impl Delivery {
 }
 
 fn write_outbox(f: &Path, queue: &VecDeque<Event>) -> std::io::Result<()> {
-    if let Some(d) = f.parent() {
-        std::fs::create_dir_all(d)?;
-    }
-    let tmp = f.with_extension("tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec(queue).map_err(std::io::Error::other)?,
-    )?;
-    std::fs::rename(&tmp, f)
+    let bytes = serde_json::to_vec(queue).map_err(std::io::Error::other)?;
+    crate::delivery::write_atomically(f, &bytes)
 }
 
 fn load(f: &Path) -> Vec<Event> {
     match std::fs::read(f) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::error!(file = %f.display(), error = %e, "unreadable notification outbox set aside");
-            let _ = std::fs::rename(f, f.with_extension("bad"));
+            let _ = crate::delivery::set_aside(f);
             Vec::new()
         }),
         Err(_) => Vec::new(),
     }
-}
-
-/// 1 s, 2 s, 4 s … up to 60 s.
-fn backoff(failures: u32) -> Duration {
-    Duration::from_secs(1 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }

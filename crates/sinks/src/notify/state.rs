@@ -202,12 +202,8 @@ impl AlertBook {
             version: 1,
             canaries: self.entries.clone(),
         };
-        let tmp = file.with_extension("tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(&saved).map_err(io::Error::other)?,
-        )?;
-        std::fs::rename(&tmp, file)?;
+        let bytes = serde_json::to_vec_pretty(&saved).map_err(io::Error::other)?;
+        crate::delivery::write_atomically(file, &bytes)?;
         self.dirty = false;
         self.saved_at = Instant::now();
         Ok(())

@@ -2,6 +2,7 @@
 //! a bounded queue, or a spool on disk, while CloudWatch is unreachable; nothing accepted sent twice.
 
 pub mod datum;
+pub mod sink;
 mod spool;
 
 use std::collections::{HashSet, VecDeque};
@@ -320,14 +321,7 @@ impl CloudWatch {
 
 /// 1 s, 2 s, 4 s … up to 60 s, each with ±25 % jitter.
 fn backoff(failures: u32) -> Duration {
-    let base =
-        Duration::from_secs(1 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(60));
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_nanos();
-    let jitter = 0.75 + f64::from(nanos % 1000) / 2000.0;
-    base.mul_f64(jitter)
+    crate::delivery::jittered(crate::delivery::backoff(failures))
 }
 
 #[cfg(test)]

@@ -26,11 +26,10 @@ impl Spool {
     /// Writes a batch (atomically: a temporary file, then a rename) and returns its path.
     pub fn write(&mut self, batch: &[Datum]) -> io::Result<PathBuf> {
         self.seq += 1;
-        let name = format!("{}.json", crate::archive::spool::unique_name(self.seq));
+        let name = format!("{}.json", crate::delivery::unique_name(self.seq));
         let path = self.dir.join(name);
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec(batch).map_err(io::Error::other)?)?;
-        std::fs::rename(&tmp, &path)?;
+        let bytes = serde_json::to_vec(batch).map_err(io::Error::other)?;
+        crate::delivery::write_atomically(&path, &bytes)?;
         Ok(path)
     }
 
@@ -51,6 +50,6 @@ impl Spool {
 
     /// Sets aside a file that cannot be read, so it is not retried forever.
     pub fn set_aside(path: &Path) -> io::Result<()> {
-        std::fs::rename(path, path.with_extension("bad"))
+        crate::delivery::set_aside(path)
     }
 }

@@ -16,6 +16,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use tokio::time::Instant;
+
+use super::Sample;
+use super::sink::{Sink, SinkReport};
+use crate::delivery::BoxFuture;
 use crate::health::Heartbeat;
 pub use crate::names::label_name;
 use crate::run::{Phase, Run};
@@ -215,6 +220,29 @@ impl Prometheus {
             out.clear();
         }
         out
+    }
+}
+
+/// The registry behind `/metrics` as a sink: it counts as runs come, and holds nothing to send.
+impl Sink for Arc<Prometheus> {
+    fn name(&self) -> &'static str {
+        "prometheus"
+    }
+
+    fn record(&mut self, run: &Run, _samples: &[Sample], lateness: Option<Duration>) {
+        self.observe(run, lateness);
+    }
+
+    fn skipped(&mut self, canary: &str, _sample: &Sample) {
+        Prometheus::skipped(self, canary);
+    }
+
+    fn notified(&mut self, channel: &str, result: &'static str, n: u64) {
+        Prometheus::notified(self, channel, result, n);
+    }
+
+    fn finish(&mut self, _deadline: Instant) -> BoxFuture<'_, SinkReport> {
+        Box::pin(async { SinkReport::nothing_held("prometheus") })
     }
 }
 
