@@ -18,10 +18,11 @@ use canary::metrics::Metrics;
 use canary::notify::{Notifier, Settings as NotifySettings};
 use canary::report::{self, Summary, console::Console};
 use canary::runner;
+use canary::shard::Shard;
 use canary::sinks::Sinks;
 use canary::stop::Stop;
 
-use crate::args::{ErrorFormat, HealthArgs, LoadArgs, RunArgs, TestArgs};
+use crate::args::{ArchiveArgs, ErrorFormat, HealthArgs, LoadArgs, MetricsArgs, RunArgs, TestArgs};
 
 pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
     let (canaries, load_opts) = match load_with(&args.load)? {
@@ -30,18 +31,14 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
     };
     let rt = daemon_runtime(args.once).context("cannot start the async runtime")?;
     let heartbeat = Arc::new(Heartbeat::new(args.heartbeat.clone()));
-    let metrics = rt.block_on(args.metrics.start(
-        &canaries,
+    let sinks = rt.block_on(start_sinks(
+        (&args.metrics, &args.archive),
+        &canaries.iter().collect::<Vec<_>>(),
         Some(heartbeat.clone()),
         args.load.shard,
+        async |metrics| notifier(&args, &canaries, &load_opts, metrics).await,
+        tap,
     ))?;
-    let notifier = rt.block_on(notifier(&args, &canaries, &load_opts, metrics.clone()))?;
-    let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard, tap))?;
-    let sinks = Sinks {
-        metrics,
-        notifier,
-        archives,
-    };
     // The daemon stops through its scheduler; a single pass stops through its runs' context.
     let stop = match args.once {
         true => Stop::on_signals(rt.handle(), args.grace).context("cannot listen for signals")?,
@@ -106,6 +103,27 @@ fn daemon_runtime(once: bool) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// The notifier, when the project has channels or a canary an alert policy.
+/// The sinks of a command, built from its options in one place: the metrics first (the notifier
+/// counts its deliveries in them), then the notifier (`notifier` makes it: `canary run`'s), then
+/// the archives.
+async fn start_sinks(
+    (metrics, archive): (&MetricsArgs, &ArchiveArgs),
+    canaries: &[&Canary],
+    heartbeat: Option<Arc<Heartbeat>>,
+    shard: Option<Shard>,
+    notifier: impl AsyncFnOnce(Option<Metrics>) -> Result<Option<Arc<Notifier>>>,
+    tap: &WarningTap,
+) -> Result<Sinks> {
+    let metrics_sink = metrics
+        .start(canaries.iter().copied(), heartbeat, shard)
+        .await?;
+    Ok(Sinks {
+        notifier: notifier(metrics_sink.clone()).await?,
+        archives: archive.start(metrics, shard, tap).await?,
+        metrics: metrics_sink,
+    })
+}
+
 async fn notifier(
     args: &RunArgs,
     canaries: &[Canary],
@@ -327,17 +345,14 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
         let _on_rt = rt.enter(); // the reaper's tasks go on `rt`
         canary::reaper::start(); // a CI job's PID 1 is often a shell that reaps nothing
     }
-    let metrics = rt.block_on(args.metrics.start(
-        selected.iter().map(|c| &**c),
+    let sinks = rt.block_on(start_sinks(
+        (&args.metrics, &args.archive),
+        &selected.iter().map(|c| &**c).collect::<Vec<_>>(),
         None,
         args.load.shard,
+        async |_| Ok(None),
+        tap,
     ))?;
-    let archives = rt.block_on(args.archive.start(&args.metrics, args.load.shard, tap))?;
-    let sinks = Sinks {
-        metrics,
-        notifier: None,
-        archives,
-    };
     for a in &sinks.archives {
         a.canaries(selected.iter().map(|c| &**c));
     }
