@@ -4,12 +4,52 @@
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A boxed future that can be sent between threads: what the senders' traits return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A spool folder: entries named in the order they were written (also across restarts: the
+/// names start with the time), read back oldest first.
+#[derive(Debug, Clone)]
+pub struct SpoolDir {
+    dir: PathBuf,
+    seq: u64,
+}
+
+impl SpoolDir {
+    /// Opens the folder, creating it if need be.
+    pub fn open(dir: &Path) -> io::Result<SpoolDir> {
+        std::fs::create_dir_all(dir)?;
+        Ok(SpoolDir {
+            dir: dir.to_path_buf(),
+            seq: 0,
+        })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The next entry's path, without an extension: it sorts after every entry before it.
+    pub fn next_entry(&mut self) -> PathBuf {
+        self.seq += 1;
+        self.dir.join(unique_name(self.seq))
+    }
+
+    /// The entries' files with extension `ext`, oldest first.
+    pub fn pending(&self, ext: &str) -> io::Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+}
 
 /// Writes `bytes` to `path` atomically and durably: a temporary file beside it (the folder made
 /// if need be), flushed to disk, then renamed over `path`. A crash leaves the old file or the
@@ -69,6 +109,20 @@ mod tests {
         assert!(!path.with_extension("tmp").exists());
         set_aside(&path).unwrap();
         assert!(path.with_extension("bad").exists() && !path.exists());
+    }
+
+    #[test]
+    fn a_spool_gives_its_entries_back_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = SpoolDir::open(&dir.path().join("spool")).unwrap();
+        let written: Vec<PathBuf> = (0..5)
+            .map(|_| spool.next_entry().with_extension("json"))
+            .collect();
+        for (i, path) in written.iter().enumerate().rev() {
+            write_atomically(path, i.to_string().as_bytes()).unwrap();
+        }
+        write_atomically(&spool.next_entry().with_extension("other"), b"").unwrap();
+        assert_eq!(spool.pending("json").unwrap(), written);
     }
 
     #[test]

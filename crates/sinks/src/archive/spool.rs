@@ -5,12 +5,11 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::delivery::SpoolDir;
+
 /// A spool folder.
 #[derive(Debug, Clone)]
-pub struct Spool {
-    dir: PathBuf,
-    seq: u64,
-}
+pub struct Spool(SpoolDir);
 
 /// One waiting object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,21 +39,16 @@ impl Entry {
 impl Spool {
     /// Opens (creating it) the spool folder.
     pub fn open(dir: &Path) -> io::Result<Spool> {
-        std::fs::create_dir_all(dir)?;
-        Ok(Spool {
-            dir: dir.to_path_buf(),
-            seq: 0,
-        })
+        SpoolDir::open(dir).map(Spool)
     }
 
     /// The spool's folder.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.0.dir()
     }
 
     fn next_id(&mut self) -> PathBuf {
-        self.seq += 1;
-        self.dir.join(crate::delivery::unique_name(self.seq))
+        self.0.next_entry()
     }
 
     /// Spools `body` for the object `key`.
@@ -80,11 +74,7 @@ impl Spool {
 
     /// The waiting objects, oldest first.
     pub fn pending(&self) -> io::Result<Vec<Entry>> {
-        let mut keys: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "key"))
-            .collect();
-        keys.sort();
+        let keys = self.0.pending("key")?;
         Ok(keys
             .into_iter()
             .map(|key_file| Entry { key_file })

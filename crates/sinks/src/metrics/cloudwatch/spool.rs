@@ -5,29 +5,21 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::datum::Datum;
+use crate::delivery::SpoolDir;
 
 /// A spool folder.
 #[derive(Debug)]
-pub struct Spool {
-    dir: PathBuf,
-    seq: u64,
-}
+pub struct Spool(SpoolDir);
 
 impl Spool {
     /// Opens (creating it if need be) the spool folder.
     pub fn open(dir: &Path) -> io::Result<Spool> {
-        std::fs::create_dir_all(dir)?;
-        Ok(Spool {
-            dir: dir.to_path_buf(),
-            seq: 0,
-        })
+        SpoolDir::open(dir).map(Spool)
     }
 
     /// Writes a batch (atomically: a temporary file, then a rename) and returns its path.
     pub fn write(&mut self, batch: &[Datum]) -> io::Result<PathBuf> {
-        self.seq += 1;
-        let name = format!("{}.json", crate::delivery::unique_name(self.seq));
-        let path = self.dir.join(name);
+        let path = self.0.next_entry().with_extension("json");
         let bytes = serde_json::to_vec(batch).map_err(io::Error::other)?;
         crate::delivery::write_atomically(&path, &bytes)?;
         Ok(path)
@@ -35,12 +27,7 @@ impl Spool {
 
     /// The spooled batches, oldest first.
     pub fn pending(&self) -> io::Result<Vec<PathBuf>> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        Ok(files)
+        self.0.pending("json")
     }
 
     /// Reads a spooled batch.
