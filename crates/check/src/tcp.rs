@@ -9,7 +9,7 @@ use super::Scope;
 use super::net::{self, Broken, Io};
 use crate::assert::preview;
 use crate::canary::Step;
-pub use crate::canary::net::{encode, show};
+use crate::canary::net::{encode, show};
 use crate::canary::tcp::TcpCheck;
 use crate::observed::Observed;
 use crate::run::{AssertionResult, ErrorKind, StepRun};

@@ -100,13 +100,6 @@ pub struct Report {
     pub sinks: Vec<SinkReport>,
 }
 
-impl Report {
-    /// Batches not delivered by the end, all sinks together.
-    pub fn unsent_batches(&self) -> usize {
-        self.sinks.iter().map(|s| s.unsent_batches).sum()
-    }
-}
-
 enum Msg {
     Run(Box<Run>, Option<Duration>),
     Notified(String, &'static str, u64),
@@ -369,6 +362,35 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every sink started is in the list and reports at shutdown, in `SinkKind::ALL`'s order,
+    /// whatever order the options named them in; what EMF was given reaches its file.
+    #[tokio::test]
+    async fn every_sink_asked_for_reports_at_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let emf_file = dir.path().join("emf.jsonl");
+        let metrics = Metrics::start(Config {
+            sinks: vec![SinkKind::Prometheus, SinkKind::Emf],
+            namespace: "Canary".into(),
+            series: SeriesOptions::default(),
+            flush_interval: Duration::from_secs(60),
+            endpoint_url: None,
+            spool: None,
+            listen: "127.0.0.1:0".parse().unwrap(),
+            emf_file: Some(emf_file.clone()),
+            high_resolution: false,
+            heartbeat: None,
+            shard: None,
+        })
+        .await
+        .unwrap();
+        metrics.skipped("shop", &[], SystemTime::UNIX_EPOCH);
+        let report = metrics.shutdown(Duration::from_secs(5)).await;
+        let names: Vec<&str> = report.sinks.iter().map(|r| r.sink).collect();
+        assert_eq!(names, ["emf", "prometheus"]);
+        let emf = std::fs::read_to_string(&emf_file).unwrap();
+        assert!(emf.contains("\"SkippedRuns\":1.0"), "{emf}");
+    }
 
     #[test]
     fn a_flush_comes_a_little_after_each_window_of_the_wall_clock() {

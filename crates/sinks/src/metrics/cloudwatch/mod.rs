@@ -245,7 +245,7 @@ impl CloudWatch {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(file = %p.display(), error = %e, "unreadable spool file set aside");
-                    let _ = Spool::set_aside(p);
+                    let _ = crate::delivery::set_aside(p);
                     Vec::new()
                 }
             },

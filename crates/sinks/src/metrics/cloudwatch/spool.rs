@@ -34,9 +34,4 @@ impl Spool {
     pub fn read(path: &Path) -> io::Result<Vec<Datum>> {
         serde_json::from_slice(&std::fs::read(path)?).map_err(io::Error::other)
     }
-
-    /// Sets aside a file that cannot be read, so it is not retried forever.
-    pub fn set_aside(path: &Path) -> io::Result<()> {
-        crate::delivery::set_aside(path)
-    }
 }
