@@ -70,17 +70,20 @@ impl Scope {
     }
 }
 
+/// Runs one step with its kind's executor: `browser::run`, or `run` in the module the kinds'
+/// table ([`canary_model::for_each_kind`]) names.
+macro_rules! dispatch {
+    ({ $step:ident $scope:ident } $( $(#[$doc:meta])* $variant:ident $key:ident $check:ident $raw:ident; )*) => {
+        match &$step.kind {
+            StepKind::Browser(check) => browser::run($step, check, $scope).await,
+            $( StepKind::$variant(check) => $key::run($step, check, $scope).await, )*
+        }
+    };
+}
+
 /// Runs one step, whatever its kind. The result is already redacted.
 pub async fn run(step: &Step, scope: &mut Scope) -> StepRun {
-    match &step.kind {
-        StepKind::Http(check) => http::run(step, check, scope).await,
-        StepKind::Browser(check) => browser::run(step, check, scope).await,
-        StepKind::Tcp(check) => tcp::run(step, check, scope).await,
-        StepKind::Dns(check) => dns::run(step, check, scope).await,
-        StepKind::Tls(check) => tls::run(step, check, scope).await,
-        StepKind::WebSocket(check) => websocket::run(step, check, scope).await,
-        StepKind::Grpc(check) => grpc::run(step, check, scope).await,
-    }
+    canary_model::for_each_kind!(dispatch { step scope })
 }
 
 /// When a step must end: its own timeout, within the attempt's.

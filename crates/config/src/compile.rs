@@ -4,14 +4,10 @@ use std::path::Path;
 
 use super::LoadOptions;
 use super::compiler::{Compiler, DEFAULT_SCHEDULE, DEFAULT_TIMEOUT, MAX_RETRIES, Parts};
-use super::dns::RawDns;
 use super::error::ConfigError;
 use super::file::{RawCanary, RawStep};
-use super::grpc::RawGrpc;
-use super::raw::{RawAssert, RawHttp, S};
-use super::tcp::RawTcp;
-use super::tls::RawTlsCheck;
-use super::websocket::RawWebSocket;
+use super::raw::{RawAssert, S};
+use super::section::kinds;
 use crate::canary::{Canary, Step, StepKind};
 use crate::schedule::Schedule;
 
@@ -49,7 +45,7 @@ pub fn compile(
     let steps = steps(&mut c, raw, name.as_deref().unwrap_or_default());
     let dimensions = dimensions(&mut c, raw);
     // Only multi-step canaries publish per-step series an alarm can watch.
-    let step_names: Vec<String> = match Section::of_canary(raw).is_empty() {
+    let step_names: Vec<String> = match raw.sections().is_empty() {
         false => Vec::new(),
         true => steps.iter().map(|s| s.name.clone()).collect(),
     };
@@ -226,13 +222,16 @@ fn canary_name(c: &mut Compiler, name: &S<String>) -> Option<String> {
 }
 
 fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
-    let single = Section::of_canary(raw);
+    let single = raw.sections();
     let given =
         single.len() + usize::from(raw.steps.is_some()) + usize::from(raw.browser.is_some());
     if given > 1 {
         c.fail(
             &raw.name.referenced,
-            format!("give exactly one of {KINDS} (one check), `steps:` or `browser:`"),
+            format!(
+                "give exactly one of {} (one check), `steps:` or `browser:`",
+                kinds()
+            ),
         );
         return Vec::new();
     }
@@ -267,82 +266,12 @@ fn steps(c: &mut Compiler, raw: &RawCanary, canary_name: &str) -> Vec<Step> {
         None => {
             c.fail(
                 &raw.name.referenced,
-                format!("this canary has nothing to run: add {KINDS} (one check), `steps:` or `browser:`"),
+                format!(
+                    "this canary has nothing to run: add {} (one check), `steps:` or `browser:`",
+                    kinds()
+                ),
             );
             Vec::new()
-        }
-    }
-}
-
-/// A kind's section, as written in a canary or a step.
-#[derive(Clone, Copy)]
-pub(super) enum Section<'r> {
-    Http(&'r S<RawHttp>),
-    Tcp(&'r S<RawTcp>),
-    Dns(&'r S<RawDns>),
-    Tls(&'r S<RawTlsCheck>),
-    WebSocket(&'r S<RawWebSocket>),
-    Grpc(&'r S<RawGrpc>),
-}
-
-/// The kinds a canary or step can hold, as named in the file.
-const KINDS: &str = "`http:`, `tcp:`, `dns:`, `tls:`, `websocket:` or `grpc:`";
-
-impl<'r> Section<'r> {
-    /// The sections given, in the order of [`KINDS`].
-    #[allow(clippy::too_many_arguments)]
-    fn given(
-        http: &'r Option<Box<S<RawHttp>>>,
-        tcp: &'r Option<Box<S<RawTcp>>>,
-        dns: &'r Option<Box<S<RawDns>>>,
-        tls: &'r Option<Box<S<RawTlsCheck>>>,
-        websocket: &'r Option<Box<S<RawWebSocket>>>,
-        grpc: &'r Option<Box<S<RawGrpc>>>,
-    ) -> Vec<Section<'r>> {
-        let mut out = Vec::new();
-        out.extend(http.as_deref().map(Section::Http));
-        out.extend(tcp.as_deref().map(Section::Tcp));
-        out.extend(dns.as_deref().map(Section::Dns));
-        out.extend(tls.as_deref().map(Section::Tls));
-        out.extend(websocket.as_deref().map(Section::WebSocket));
-        out.extend(grpc.as_deref().map(Section::Grpc));
-        out
-    }
-
-    /// A canary's single-check sections.
-    fn of_canary(r: &'r RawCanary) -> Vec<Section<'r>> {
-        Self::given(&r.http, &r.tcp, &r.dns, &r.tls, &r.websocket, &r.grpc)
-    }
-
-    /// A step's sections.
-    fn of_step(r: &'r RawStep) -> Vec<Section<'r>> {
-        Self::given(&r.http, &r.tcp, &r.dns, &r.tls, &r.websocket, &r.grpc)
-    }
-
-    /// The names of the captures written inside the section.
-    fn capture_names(self) -> Vec<String> {
-        let map = match self {
-            Section::Http(s) => &s.value.capture,
-            Section::Tcp(s) => &s.value.capture,
-            Section::Dns(s) => &s.value.capture,
-            Section::Tls(s) => &s.value.capture,
-            Section::WebSocket(s) => &s.value.capture,
-            Section::Grpc(s) => &s.value.capture,
-        };
-        map.keys().cloned().collect()
-    }
-}
-
-impl Compiler<'_> {
-    /// The step a section describes, with `parts` written beside it.
-    fn section_step(&mut self, name: String, section: Section, parts: &Parts) -> Option<Step> {
-        match section {
-            Section::Http(s) => self.http_step(name, s, parts),
-            Section::Tcp(s) => self.tcp_step(name, s, parts),
-            Section::Dns(s) => self.dns_step(name, s, parts),
-            Section::Tls(s) => self.tls_step(name, s, parts),
-            Section::WebSocket(s) => self.websocket_step(name, s, parts),
-            Section::Grpc(s) => self.grpc_step(name, s, parts),
         }
     }
 }
@@ -350,7 +279,7 @@ impl Compiler<'_> {
 fn many_steps(c: &mut Compiler, raw: &[S<RawStep>], degraded: &[S<RawAssert>]) -> Vec<Step> {
     for s in raw {
         c.vars.all_captures.extend(s.value.capture.keys().cloned());
-        for section in Section::of_step(&s.value) {
+        for section in s.value.sections() {
             c.vars.all_captures.extend(section.capture_names());
         }
     }
@@ -378,20 +307,20 @@ fn many_steps(c: &mut Compiler, raw: &[S<RawStep>], degraded: &[S<RawAssert>]) -
             canary_degraded: degraded,
             secret: step.secret,
         };
-        let sections = Section::of_step(step);
+        let sections = step.sections();
         let section = match sections.as_slice() {
             [one] => *one,
             [] => {
                 c.fail(
                     &s.referenced,
-                    format!("this step has nothing to run: add {KINDS}"),
+                    format!("this step has nothing to run: add {}", kinds()),
                 );
                 continue;
             }
             _ => {
                 c.fail(
                     &s.referenced,
-                    format!("a step runs one check: give exactly one of {KINDS}"),
+                    format!("a step runs one check: give exactly one of {}", kinds()),
                 );
                 continue;
             }

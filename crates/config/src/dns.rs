@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use serde_saphyr::Location;
+
 use super::compiler::{Compiler, Parts};
 use super::raw::{RawAnswersTest, RawAssert, RawCapture, S};
+use super::section::RawKind;
+use crate::canary::StepKind;
 use crate::canary::assertion::{AnswerTest, Assertion};
 use crate::canary::dns::{DnsCheck, RecordType};
-use crate::canary::{Step, StepKind};
 
 /// A DNS check.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -38,17 +41,10 @@ pub struct RawDns {
     pub degraded: Vec<S<RawAssert>>,
 }
 
-impl Compiler<'_> {
-    /// A DNS step named `name`, with `parts` written beside its `dns:` section.
-    pub(super) fn dns_step(
-        &mut self,
-        name: String,
-        raw: &S<RawDns>,
-        parts: &Parts,
-    ) -> Option<Step> {
-        let d = &raw.value;
-        let errors_before = self.errors.len();
-        let qname = self.template(&d.name);
+impl RawKind for RawDns {
+    fn compile(&self, c: &mut Compiler<'_>, _at: &Location) -> Option<StepKind> {
+        let d = self;
+        let qname = c.template(&d.name);
         let record = match &d.record {
             None => Some(RecordType::A),
             Some(r) => {
@@ -60,31 +56,30 @@ impl Compiler<'_> {
                         known.join(", ")
                     )
                 });
-                self.check(&r.referenced, t)
+                c.check(&r.referenced, t)
             }
         };
         let server = match &d.server {
             None => Some(None),
             Some(s) => {
-                let text = self.template(s)?.as_static().unwrap_or_default();
-                self.check(&s.referenced, server(&text)).map(Some)
+                let text = c.template(s)?.as_static().unwrap_or_default();
+                c.check(&s.referenced, server(&text)).map(Some)
             }
         };
-        let check = (self.errors.len() == errors_before)
-            .then(|| {
-                Some(DnsCheck {
-                    name: qname?,
-                    record: record?,
-                    server: server?,
-                    tcp: d.tcp,
-                })
-            })
-            .flatten();
-        let inner = Parts::inside(&d.assert, &d.capture, &d.degraded);
-        let kind = check.map(|c| StepKind::Dns(Box::new(c)));
-        self.step(name, kind, &inner, parts)
+        Some(StepKind::Dns(Box::new(DnsCheck {
+            name: qname?,
+            record: record?,
+            server: server?,
+            tcp: d.tcp,
+        })))
     }
 
+    fn inside(&self) -> Parts<'_> {
+        Parts::inside(&self.assert, &self.capture, &self.degraded)
+    }
+}
+
+impl Compiler<'_> {
     /// `rcode:` — a known response code name.
     pub(super) fn rcode(&mut self, r: &S<String>) -> Option<Assertion> {
         const KNOWN: [&str; 11] = [

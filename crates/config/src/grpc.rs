@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use serde_saphyr::Location;
+
 use super::compiler::{Compiler, Parts};
 use super::net::RawTlsSwitch;
 use super::raw::{RawAssert, RawCapture, S};
+use super::section::RawKind;
+use crate::canary::StepKind;
 use crate::canary::grpc::GrpcCheck;
 use crate::canary::grpc::STATUSES;
-use crate::canary::{Step, StepKind};
 
 /// A gRPC health check.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -35,26 +38,19 @@ pub struct RawGrpc {
     pub degraded: Vec<S<RawAssert>>,
 }
 
-impl Compiler<'_> {
-    /// A gRPC step named `name`, with `parts` written beside its `grpc:` section.
-    pub(super) fn grpc_step(
-        &mut self,
-        name: String,
-        raw: &S<RawGrpc>,
-        parts: &Parts,
-    ) -> Option<Step> {
-        let g = &raw.value;
-        let errors_before = self.errors.len();
-        let address = self
+impl RawKind for RawGrpc {
+    fn compile(&self, c: &mut Compiler<'_>, at: &Location) -> Option<StepKind> {
+        let g = self;
+        let address = c
             .template(&g.address)
             .map(|t| t.as_static().unwrap_or_default());
         let host_port =
-            address.and_then(|a| self.check(&g.address.referenced, super::net::host_port(&a)));
+            address.and_then(|a| c.check(&g.address.referenced, super::net::host_port(&a)));
         let service = match &g.service {
-            Some(s) => self.template(s).map(|t| t.as_static().unwrap_or_default()),
+            Some(s) => c.template(s).map(|t| t.as_static().unwrap_or_default()),
             None => Some(String::new()),
         };
-        let tls = self.tls_switch(&g.tls, &raw.referenced);
+        let tls = c.tls_switch(&g.tls, at);
         let expect = match &g.expect {
             None => Some("SERVING".to_string()),
             Some(e) => {
@@ -67,21 +63,20 @@ impl Compiler<'_> {
                         STATUSES.join(", ")
                     )),
                 };
-                self.check(&e.referenced, r)
+                c.check(&e.referenced, r)
             }
         };
-        let check = (self.errors.len() == errors_before).then(|| {
-            let (host, port) = host_port?;
-            Some(GrpcCheck {
-                host,
-                port,
-                service: service?,
-                tls: tls?,
-                expect: expect?,
-            })
-        });
-        let inner = Parts::inside(&g.assert, &g.capture, &g.degraded);
-        let kind = check.flatten().map(|c| StepKind::Grpc(Box::new(c)));
-        self.step(name, kind, &inner, parts)
+        let (host, port) = host_port?;
+        Some(StepKind::Grpc(Box::new(GrpcCheck {
+            host,
+            port,
+            service: service?,
+            tls: tls?,
+            expect: expect?,
+        })))
+    }
+
+    fn inside(&self) -> Parts<'_> {
+        Parts::inside(&self.assert, &self.capture, &self.degraded)
     }
 }

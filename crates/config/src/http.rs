@@ -7,33 +7,104 @@ use serde_json::Value;
 use serde_saphyr::Location;
 
 use super::compiler::{Compiler, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, Parts};
-use super::raw::{RawHttp, S};
+use super::section::RawKind;
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::raw::{RawAssert, RawCapture, RawTls, S};
 use super::values;
+use crate::canary::StepKind;
 use crate::canary::http::{Auth, Body, HttpVersion, Request, RequestUrl};
-use crate::canary::{Step, StepKind};
 use crate::template::{JsonTemplate, Template};
 
-impl Compiler<'_> {
-    /// An HTTP step named `name`, with `parts` written beside its `http:` section.
-    pub(super) fn http_step(
-        &mut self,
-        name: String,
-        http: &S<RawHttp>,
-        parts: &Parts,
-    ) -> Option<Step> {
-        let request = request(self, http);
-        let h = &http.value;
-        let inner = Parts {
-            assert: &h.assert,
-            capture: Some(&h.capture),
-            degraded: &h.degraded,
-            canary_degraded: &[],
-            secret: h.secret,
-        };
-        let kind = request.map(|r| StepKind::Http(Box::new(r)));
-        self.step(name, kind, &inner, parts)
+/// An HTTP request.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Absolute `http://` or `https://` URL.
+    pub url: S<String>,
+    /// GET (default), HEAD, POST, PUT, PATCH, DELETE, OPTIONS, or any other token.
+    #[schemars(extend("default" = "GET", "examples" = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]))]
+    pub method: Option<S<String>>,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<S<String>, S<String>>,
+    /// Query parameters, appended to the URL (URL-encoded).
+    #[serde(default)]
+    pub query: BTreeMap<String, S<String>>,
+    /// A text body, sent as is (set `Content-Type` yourself).
+    pub body: Option<S<String>>,
+    /// A JSON body; sets `Content-Type: application/json`. Strings may use `${…}`.
+    pub json: Option<S<Value>>,
+    /// A form body (`application/x-www-form-urlencoded`).
+    pub form: Option<S<BTreeMap<String, S<String>>>>,
+    /// Authentication: `{ basic: { username, password } }` or `{ bearer: TOKEN }`.
+    pub auth: Option<S<RawAuth>>,
+    /// Follow redirects. Default true.
+    #[schemars(extend("default" = true))]
+    pub follow_redirects: Option<bool>,
+    /// At most this many redirects are followed; more is an error. Default 10.
+    #[schemars(extend("default" = 10))]
+    pub max_redirects: Option<u32>,
+    /// TLS settings.
+    pub tls: Option<S<RawTls>>,
+    /// The most body bytes read (after decompression), e.g. `5MiB`; more is an error. Default `5MiB`.
+    #[schemars(extend("default" = "5MiB", "examples" = ["512KiB", "10MB"]))]
+    pub max_body: Option<S<Value>>,
+    /// Assertions on the response.
+    #[serde(default)]
+    pub assert: Vec<S<RawAssert>>,
+    /// Values to keep for later steps, by name.
+    #[serde(default)]
+    pub capture: BTreeMap<String, S<RawCapture>>,
+    /// Assertions that describe the healthy state more strictly; see the canary's `degraded:`.
+    #[serde(default)]
+    pub degraded: Vec<S<RawAssert>>,
+    /// The HTTP version: `"1.1"` (default) or `"2"` (ALPN `h2` over TLS, prior knowledge over
+    /// plain HTTP). The report says which version answered.
+    #[schemars(extend("default" = "1.1", "examples" = ["1.1", "2"]))]
+    pub http_version: Option<S<Value>>,
+    /// The cookies this request receives are secrets: redacted from every output. Default false.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// Request authentication.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// HTTP Basic authentication.
+    pub basic: Option<RawBasic>,
+    /// A bearer token: `Authorization: Bearer <token>`.
+    pub bearer: Option<S<String>>,
+}
+
+/// HTTP Basic credentials.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasic {
+    /// User name.
+    pub username: S<String>,
+    /// Password; use `${secret:NAME}`.
+    pub password: S<String>,
+}
+
+impl RawKind for RawHttp {
+    fn compile(&self, c: &mut Compiler<'_>, at: &Location) -> Option<StepKind> {
+        request(c, self, at).map(|r| StepKind::Http(Box::new(r)))
     }
 
+    fn inside(&self) -> Parts<'_> {
+        Parts {
+            secret: self.secret,
+            ..Parts::inside(&self.assert, &self.capture, &self.degraded)
+        }
+    }
+}
+
+impl Compiler<'_> {
     /// A proxy URL (`http://` or `https://`), or `none`/empty for no proxy.
     pub(super) fn proxy_url(&mut self, p: &S<String>) -> Option<url::Url> {
         let text = self.template(p)?.as_static().unwrap_or_default();
@@ -57,9 +128,7 @@ pub fn proxy(text: &str) -> Result<url::Url, String> {
     }
 }
 
-fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
-    let h = &raw.value;
-    let errors_before = c.errors.len();
+fn request(c: &mut Compiler<'_>, h: &RawHttp, at: &Location) -> Option<Request> {
     let method = match &h.method {
         None => Some(Method::GET),
         Some(m) => {
@@ -77,7 +146,7 @@ fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
         .iter()
         .filter_map(|(k, v)| Some((k.clone(), c.template(v)?)))
         .collect();
-    let body = body(c, raw);
+    let body = body(c, h, at);
     let auth = h.auth.as_ref().and_then(|a| auth(c, a));
     let tls = c.client_tls(&h.tls, &h.url.referenced);
     let version = version(c, h);
@@ -85,9 +154,6 @@ fn request(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Request> {
         None => Some(DEFAULT_MAX_BODY),
         Some(m) => c.check(&m.referenced, values::size(&m.value)),
     };
-    if c.errors.len() > errors_before {
-        return None;
-    }
     Some(Request {
         method: method?,
         url: url?,
@@ -127,14 +193,10 @@ fn headers(c: &mut Compiler<'_>, h: &RawHttp) -> Vec<(HeaderName, Template)> {
     out
 }
 
-fn body(c: &mut Compiler<'_>, raw: &S<RawHttp>) -> Option<Body> {
-    let h = &raw.value;
+fn body(c: &mut Compiler<'_>, h: &RawHttp, at: &Location) -> Option<Body> {
     let given = [h.body.is_some(), h.json.is_some(), h.form.is_some()];
     if given.iter().filter(|g| **g).count() > 1 {
-        c.fail(
-            &raw.referenced,
-            "give at most one of `body:`, `json:` and `form:`",
-        );
+        c.fail(at, "give at most one of `body:`, `json:` and `form:`");
         return None;
     }
     if let Some(b) = &h.body {
@@ -175,7 +237,7 @@ fn json_template(c: &mut Compiler<'_>, v: &Value, loc: &Location) -> Option<Json
     })
 }
 
-fn auth(c: &mut Compiler<'_>, a: &S<super::raw::RawAuth>) -> Option<Auth> {
+fn auth(c: &mut Compiler<'_>, a: &S<RawAuth>) -> Option<Auth> {
     match (&a.value.basic, &a.value.bearer) {
         (Some(b), None) => Some(Auth::Basic {
             username: c.template(&b.username)?,

@@ -20,6 +20,7 @@ mod one_key;
 pub mod project;
 mod raw;
 mod rule;
+mod section;
 mod shape;
 mod snippet;
 mod tcp;

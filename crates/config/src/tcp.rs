@@ -6,13 +6,16 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use serde_saphyr::Location;
+
 use super::compiler::{Compiler, Parts};
 use super::net::RawTlsSwitch;
 use super::raw::{RawAssert, RawCapture, S};
+use super::section::RawKind;
 use super::values;
+use crate::canary::StepKind;
 use crate::canary::net::Encoding;
 use crate::canary::tcp::TcpCheck;
-use crate::canary::{Step, StepKind};
 
 /// The most bytes a TCP check reads by default.
 pub const DEFAULT_MAX_BYTES: usize = 64 << 10;
@@ -49,59 +52,51 @@ pub struct RawTcp {
     pub degraded: Vec<S<RawAssert>>,
 }
 
-impl Compiler<'_> {
-    /// A TCP step named `name`, with `parts` written beside its `tcp:` section.
-    pub(super) fn tcp_step(
-        &mut self,
-        name: String,
-        raw: &S<RawTcp>,
-        parts: &Parts,
-    ) -> Option<Step> {
-        let t = &raw.value;
-        let errors_before = self.errors.len();
-        let host = self.host(&t.host);
-        let port = self.port(&t.port);
-        let tls = self.tls_switch(&t.tls, &raw.referenced);
+impl RawKind for RawTcp {
+    fn compile(&self, c: &mut Compiler<'_>, at: &Location) -> Option<StepKind> {
+        let t = self;
+        let host = c.host(&t.host);
+        let port = c.port(&t.port);
+        let tls = c.tls_switch(&t.tls, at);
         let encoding = match &t.encoding {
-            Some(e) => self.encoding(e),
+            Some(e) => c.encoding(e),
             None => Some(Encoding::Text),
         };
-        let send = t.send.as_ref().map(|s| self.template(s));
+        let send = t.send.as_ref().map(|s| c.template(s));
         let hex_send = match (&send, encoding) {
             (Some(Some(s)), Some(Encoding::Hex)) => s.as_static(),
             _ => None,
         };
         if let (Some(text), Some(at)) = (hex_send, &t.send) {
             let r = crate::canary::net::encode(&text, Encoding::Hex).map(|_| ());
-            self.check(&at.referenced, r);
+            c.check(&at.referenced, r);
         }
-        let expect = t.expect.as_ref().map(|e| self.regex(e));
-        let read_timeout = self.duration(&t.read_timeout);
+        let expect = t.expect.as_ref().map(|e| c.regex(e));
+        let read_timeout = c.duration(&t.read_timeout);
         let max_bytes = match &t.max_bytes {
             None => Some(DEFAULT_MAX_BYTES),
-            Some(m) => self
+            Some(m) => c
                 .check(&m.referenced, values::size(&m.value))
                 .map(|n| n as usize),
         };
-        let check = (self.errors.len() == errors_before)
-            .then(|| {
-                Some(TcpCheck {
-                    host: host?,
-                    port: port?,
-                    tls: tls?,
-                    send: send.flatten(),
-                    expect: expect.flatten(),
-                    encoding: encoding?,
-                    read_timeout: read_timeout?,
-                    max_bytes: max_bytes?,
-                })
-            })
-            .flatten();
-        let inner = Parts::inside(&t.assert, &t.capture, &t.degraded);
-        let kind = check.map(|c| StepKind::Tcp(Box::new(c)));
-        self.step(name, kind, &inner, parts)
+        Some(StepKind::Tcp(Box::new(TcpCheck {
+            host: host?,
+            port: port?,
+            tls: tls?,
+            send: send.flatten(),
+            expect: expect.flatten(),
+            encoding: encoding?,
+            read_timeout: read_timeout?,
+            max_bytes: max_bytes?,
+        })))
     }
 
+    fn inside(&self) -> Parts<'_> {
+        Parts::inside(&self.assert, &self.capture, &self.degraded)
+    }
+}
+
+impl Compiler<'_> {
     fn encoding(&mut self, e: &S<String>) -> Option<Encoding> {
         let r = match e.value.trim() {
             "text" => Ok(Encoding::Text),

@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use serde_saphyr::Location;
+
 use super::compiler::{Compiler, Parts};
 use super::raw::{RawAssert, RawCapture, RawTls, S};
+use super::section::RawKind;
+use crate::canary::StepKind;
 use crate::canary::tls::TlsCheck;
-use crate::canary::{Step, StepKind};
 
 /// A certificate-only TLS check.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -64,38 +67,27 @@ impl RawTlsCheck {
     }
 }
 
-impl Compiler<'_> {
-    /// A TLS step named `name`, with `parts` written beside its `tls:` section.
-    pub(super) fn tls_step(
-        &mut self,
-        name: String,
-        raw: &S<RawTlsCheck>,
-        parts: &Parts,
-    ) -> Option<Step> {
-        let t = &raw.value;
-        let errors_before = self.errors.len();
-        let host = self.host(&t.host);
-        let port = match &t.port {
-            Some(p) => self.port(p),
+impl RawKind for RawTlsCheck {
+    fn compile(&self, c: &mut Compiler<'_>, at: &Location) -> Option<StepKind> {
+        let host = c.host(&self.host);
+        let port = match &self.port {
+            Some(p) => c.port(p),
             None => Some(443),
         };
         let trust = S {
-            value: t.trust(),
-            referenced: raw.referenced,
-            defined: raw.defined,
+            value: self.trust(),
+            referenced: *at,
+            defined: *at,
         };
-        let target = self.tls_target(&Some(trust), &raw.referenced);
-        let check = (self.errors.len() == errors_before)
-            .then(|| {
-                Some(TlsCheck {
-                    host: host?,
-                    port: port?,
-                    target: target?,
-                })
-            })
-            .flatten();
-        let inner = Parts::inside(&t.assert, &t.capture, &t.degraded);
-        let kind = check.map(|c| StepKind::Tls(Box::new(c)));
-        self.step(name, kind, &inner, parts)
+        let target = c.tls_target(&Some(trust), at);
+        Some(StepKind::Tls(Box::new(TlsCheck {
+            host: host?,
+            port: port?,
+            target: target?,
+        })))
+    }
+
+    fn inside(&self) -> Parts<'_> {
+        Parts::inside(&self.assert, &self.capture, &self.degraded)
     }
 }

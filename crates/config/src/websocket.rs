@@ -5,11 +5,14 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use serde_saphyr::Location;
+
 use super::compiler::{Compiler, Parts};
 use super::raw::{RawAssert, RawCapture, RawTls, S};
+use super::section::RawKind;
+use crate::canary::StepKind;
 use crate::canary::assertion::Assertion;
 use crate::canary::websocket::WebSocketCheck;
-use crate::canary::{Step, StepKind};
 
 /// A WebSocket check.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -49,55 +52,47 @@ pub enum OneOrMany {
     Many(Vec<S<String>>),
 }
 
-impl Compiler<'_> {
-    /// A WebSocket step named `name`, with `parts` written beside its `websocket:` section.
-    pub(super) fn websocket_step(
-        &mut self,
-        name: String,
-        raw: &S<RawWebSocket>,
-        parts: &Parts,
-    ) -> Option<Step> {
-        let w = &raw.value;
-        let errors_before = self.errors.len();
-        let url = self.template(&w.url);
+impl RawKind for RawWebSocket {
+    fn compile(&self, c: &mut Compiler<'_>, _at: &Location) -> Option<StepKind> {
+        let w = self;
+        let url = c.template(&w.url);
         if let Some(u) = url.as_ref().and_then(|t| t.as_static()) {
-            self.check(&w.url.referenced, ws_url(&u));
+            c.check(&w.url.referenced, ws_url(&u));
         }
         let mut headers = Vec::new();
         for (k, v) in &w.headers {
             let valid = http::HeaderName::from_bytes(k.value.as_bytes()).is_ok();
             if !valid {
                 let name = &k.value;
-                self.fail(
+                c.fail(
                     &k.referenced,
                     format!("`{name}` is not a valid header name"),
                 );
             }
-            headers.extend(self.template(v).map(|t| (k.value.clone(), t)));
+            headers.extend(c.template(v).map(|t| (k.value.clone(), t)));
         }
         let send: Vec<_> = match w.send.as_ref().map(|s| &s.value) {
             None => Vec::new(),
-            Some(OneOrMany::One(s)) => self.template(s).into_iter().collect(),
-            Some(OneOrMany::Many(list)) => list.iter().filter_map(|s| self.template(s)).collect(),
+            Some(OneOrMany::One(s)) => c.template(s).into_iter().collect(),
+            Some(OneOrMany::Many(list)) => list.iter().filter_map(|s| c.template(s)).collect(),
         };
-        let expect = self.expectations(&w.expect);
-        let tls = self.tls_target(&w.tls, &w.url.referenced);
-        let check = (self.errors.len() == errors_before)
-            .then(|| {
-                Some(WebSocketCheck {
-                    url: url?,
-                    headers,
-                    send,
-                    expect,
-                    tls: tls?,
-                })
-            })
-            .flatten();
-        let inner = Parts::inside(&w.assert, &w.capture, &w.degraded);
-        let kind = check.map(|c| StepKind::WebSocket(Box::new(c)));
-        self.step(name, kind, &inner, parts)
+        let expect = c.expectations(&w.expect);
+        let tls = c.tls_target(&w.tls, &w.url.referenced);
+        Some(StepKind::WebSocket(Box::new(WebSocketCheck {
+            url: url?,
+            headers,
+            send,
+            expect,
+            tls: tls?,
+        })))
     }
 
+    fn inside(&self) -> Parts<'_> {
+        Parts::inside(&self.assert, &self.capture, &self.degraded)
+    }
+}
+
+impl Compiler<'_> {
     /// `expect:` — one assertion on the message body per entry (`body` or `json`).
     fn expectations(&mut self, raw: &[S<RawAssert>]) -> Vec<Assertion> {
         let mut out = Vec::new();

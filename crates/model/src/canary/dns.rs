@@ -72,3 +72,12 @@ impl fmt::Display for RecordType {
         f.write_str(name)
     }
 }
+
+impl super::CheckKind for DnsCheck {
+    const ASSERTION_KEYS: &'static [&'static str] =
+        &["rcode", "answers", "ttl", "authoritative", "latency"];
+
+    fn uses_tls(&self) -> bool {
+        false
+    }
+}

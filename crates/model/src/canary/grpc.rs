@@ -19,3 +19,11 @@ pub struct GrpcCheck {
 
 /// The serving statuses of `grpc.health.v1.HealthCheckResponse`, by number.
 pub const STATUSES: [&str; 4] = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"];
+
+impl super::CheckKind for GrpcCheck {
+    const ASSERTION_KEYS: &'static [&'static str] = &["latency", "tls"];
+
+    fn uses_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+}

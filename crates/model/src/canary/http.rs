@@ -137,3 +137,14 @@ pub fn parse_url(text: &str) -> Result<Url, String> {
         )),
     }
 }
+
+impl super::CheckKind for Request {
+    const ASSERTION_KEYS: &'static [&'static str] = &[
+        "status", "latency", "header", "body", "json", "tls", "cookie",
+    ];
+
+    fn uses_tls(&self) -> bool {
+        // A URL known only at run time may be either.
+        self.url.as_static().is_none_or(|u| u.starts_with("https:"))
+    }
+}

@@ -8,6 +8,7 @@ pub mod capture;
 pub mod dns;
 pub mod grpc;
 pub mod http;
+pub mod kinds;
 pub mod net;
 pub mod tcp;
 pub mod tls;
@@ -20,7 +21,7 @@ use crate::schedule::Schedule;
 use assertion::Assertion;
 use browser::BrowserCheck;
 use capture::Capture;
-use http::Request;
+pub use kinds::CheckKind;
 
 /// A canary, validated and compiled: nothing in it is parsed again at run time.
 #[derive(Debug, Clone)]
@@ -68,16 +69,7 @@ impl Canary {
     /// True when a step may speak TLS itself (HTTPS, a URL known only at run time, `tls:` on a
     /// connection, a certificate check); a browser's TLS is Chromium's.
     pub fn uses_tls(&self) -> bool {
-        // A URL known only at run time may be either.
-        let secure = |url: Option<&str>, scheme: &str| url.is_none_or(|u| u.starts_with(scheme));
-        self.steps.iter().any(|s| match &s.kind {
-            StepKind::Http(r) => secure(r.url.as_static(), "https:"),
-            StepKind::WebSocket(w) => secure(w.url.as_static().as_deref(), "wss:"),
-            StepKind::Tcp(t) => t.tls.is_some(),
-            StepKind::Grpc(g) => g.tls.is_some(),
-            StepKind::Tls(_) => true,
-            StepKind::Browser(_) | StepKind::Dns(_) => false,
-        })
+        self.steps.iter().any(|s| s.kind.uses_tls())
     }
 
     /// True when a step drives a browser.
@@ -126,49 +118,46 @@ impl Step {
     }
 }
 
-/// The kinds of step.
-#[derive(Debug, Clone)]
-pub enum StepKind {
-    /// An HTTP request.
-    Http(Box<Request>),
-    /// Browser actions in the attempt's browser session.
-    Browser(BrowserCheck),
-    /// A TCP connection (optionally TLS), optionally a banner exchange.
-    Tcp(Box<tcp::TcpCheck>),
-    /// A DNS query.
-    Dns(Box<dns::DnsCheck>),
-    /// A certificate-only TLS handshake.
-    Tls(Box<tls::TlsCheck>),
-    /// A WebSocket exchange.
-    WebSocket(Box<websocket::WebSocketCheck>),
-    /// The gRPC health check.
-    Grpc(Box<grpc::GrpcCheck>),
+/// Makes [`StepKind`] from the kinds' table ([`crate::for_each_kind`]).
+macro_rules! step_kind {
+    ({} $( $(#[$doc:meta])* $variant:ident $key:ident $check:ident $raw:ident; )*) => {
+        /// The kinds of step: `browser:`, and one per line of the kinds' table.
+        #[derive(Debug, Clone)]
+        pub enum StepKind {
+            /// Browser actions in the attempt's browser session.
+            Browser(BrowserCheck),
+            $( $(#[$doc])* $variant(Box<$key::$check>), )*
+        }
+
+        impl StepKind {
+            /// The sections a canary or step can hold, as the file spells them: `http`, `tcp`, …
+            pub const SECTIONS: &'static [&'static str] = &[$(stringify!($key)),*];
+
+            /// The assertion keys that mean something for this kind.
+            pub fn assertion_keys(&self) -> &'static [&'static str] {
+                match self {
+                    StepKind::Browser(_) => &["latency"],
+                    $( StepKind::$variant(_) => <$key::$check as CheckKind>::ASSERTION_KEYS, )*
+                }
+            }
+
+            /// The kind's name, as the canary file spells its section.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    StepKind::Browser(_) => "browser",
+                    $( StepKind::$variant(_) => stringify!($key), )*
+                }
+            }
+
+            /// True when the step may speak TLS itself; a browser's TLS is Chromium's.
+            pub fn uses_tls(&self) -> bool {
+                match self {
+                    StepKind::Browser(_) => false,
+                    $( StepKind::$variant(c) => c.uses_tls(), )*
+                }
+            }
+        }
+    };
 }
 
-impl StepKind {
-    /// The assertion keys that mean something for this kind.
-    pub fn assertion_keys(&self) -> &'static [&'static str] {
-        match self {
-            StepKind::Http(_) => &[
-                "status", "latency", "header", "body", "json", "tls", "cookie",
-            ],
-            StepKind::Browser(_) => &["latency"],
-            StepKind::Tcp(_) | StepKind::WebSocket(_) => &["latency", "body", "json", "tls"],
-            StepKind::Dns(_) => &["rcode", "answers", "ttl", "authoritative", "latency"],
-            StepKind::Tls(_) | StepKind::Grpc(_) => &["latency", "tls"],
-        }
-    }
-
-    /// The kind's name, as the canary file spells its section.
-    pub fn name(&self) -> &'static str {
-        match self {
-            StepKind::Http(_) => "http",
-            StepKind::Browser(_) => "browser",
-            StepKind::Tcp(_) => "tcp",
-            StepKind::Dns(_) => "dns",
-            StepKind::Tls(_) => "tls",
-            StepKind::WebSocket(_) => "websocket",
-            StepKind::Grpc(_) => "grpc",
-        }
-    }
-}
+crate::for_each_kind!(step_kind {});

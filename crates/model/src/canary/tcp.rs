@@ -27,3 +27,11 @@ pub struct TcpCheck {
     /// The most bytes read.
     pub max_bytes: usize,
 }
+
+impl super::CheckKind for TcpCheck {
+    const ASSERTION_KEYS: &'static [&'static str] = &["latency", "body", "json", "tls"];
+
+    fn uses_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+}

@@ -13,3 +13,11 @@ pub struct TlsCheck {
     /// Trust, SNI and the name checked.
     pub target: TlsTarget,
 }
+
+impl super::CheckKind for TlsCheck {
+    const ASSERTION_KEYS: &'static [&'static str] = &["latency", "tls"];
+
+    fn uses_tls(&self) -> bool {
+        true
+    }
+}

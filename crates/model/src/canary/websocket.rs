@@ -18,3 +18,12 @@ pub struct WebSocketCheck {
     /// TLS for `wss://`.
     pub tls: TlsTarget,
 }
+
+impl super::CheckKind for WebSocketCheck {
+    const ASSERTION_KEYS: &'static [&'static str] = &["latency", "body", "json", "tls"];
+
+    fn uses_tls(&self) -> bool {
+        // A URL known only at run time may be either.
+        self.url.as_static().is_none_or(|u| u.starts_with("wss:"))
+    }
+}
