@@ -634,6 +634,7 @@ fn scraped(scenarios: &[Scenario], minutes: u32, declared: bool) -> String {
                         }],
                         duration,
                         dimensions: vec![],
+                        maintenance: None,
                     },
                     None,
                 );

@@ -82,6 +82,7 @@ fn fake(takes: &[(&str, u64)]) -> (Arc<Fake>, RunFn) {
                 attempts: vec![attempt],
                 duration: took,
                 dimensions: Vec::new(),
+                maintenance: None,
             }
         })
     });

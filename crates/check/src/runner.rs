@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::task::JoinSet;
 
-use crate::canary::Canary;
+use crate::canary::{Canary, maintenance};
 use crate::run::{Attempt, CheckError, ErrorKind, Outcome, Run, StepRun};
 use crate::stop::Stop;
 use crate::{Context, Scope};
@@ -33,6 +33,7 @@ pub async fn run_canary(canary: &Canary, ctx: &Arc<Context>) -> Run {
         attempts,
         duration: start.elapsed(),
         dimensions: canary.dimensions.clone(),
+        maintenance: maintenance::open_at(&canary.maintenance, started_at).map(String::from),
     }
 }
 
@@ -287,6 +288,7 @@ pub fn cut_off(canary: &Canary, kind: ErrorKind, why: String, started: Started) 
     let mut run = not_run(canary, kind, why);
     let ran = started.instant.elapsed();
     run.started_at = started.at;
+    run.maintenance = maintenance::open_at(&canary.maintenance, started.at).map(String::from);
     run.duration = ran;
     run.attempts[0].duration = ran;
     run.attempts[0].steps[0].duration = ran;
@@ -300,10 +302,11 @@ pub fn not_run(canary: &Canary, kind: ErrorKind, why: String) -> Run {
     let mut step = StepRun::new(first);
     step.outcome = Outcome::Errored;
     step.error = Some(CheckError::new(kind, why));
+    let started_at = SystemTime::now();
     Run {
         canary: canary.name.clone(),
         file: canary.file.clone(),
-        started_at: SystemTime::now(),
+        started_at,
         attempts: vec![Attempt {
             outcome: Outcome::Errored,
             steps: vec![step],
@@ -311,5 +314,6 @@ pub fn not_run(canary: &Canary, kind: ErrorKind, why: String) -> Run {
         }],
         duration: Duration::ZERO,
         dimensions: canary.dimensions.clone(),
+        maintenance: maintenance::open_at(&canary.maintenance, started_at).map(String::from),
     }
 }

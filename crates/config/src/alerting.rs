@@ -73,6 +73,7 @@ pub struct AlertingPatch {
     recover: Option<u32>,
     degraded_fails: Option<bool>,
     notify: Option<Vec<String>>,
+    remind: Option<Option<std::time::Duration>>,
 }
 
 impl AlertingPatch {
@@ -83,6 +84,7 @@ impl AlertingPatch {
             recover: self.recover.or(base.recover),
             degraded_fails: self.degraded_fails.or(base.degraded_fails),
             notify: self.notify.clone().or_else(|| base.notify.clone()),
+            remind: self.remind.or(base.remind),
         }
     }
 
@@ -95,6 +97,7 @@ impl AlertingPatch {
             recover: self.recover.unwrap_or(1),
             degraded_fails: self.degraded_fails.unwrap_or(false),
             notify: self.notify.clone().unwrap_or_default(),
+            remind: self.remind.flatten(),
         }
     }
 }
@@ -131,6 +134,16 @@ impl Compiler<'_> {
             };
             self.check(&d.referenced, v)
         });
+        let remind = r.remind.as_ref().and_then(|d| {
+            let v = match d.value.trim() {
+                "never" => Ok(None),
+                text => super::values::duration(text).and_then(|t| match t.as_secs() {
+                    0 => Err("`remind:` is at least 1s (or `never`)".to_string()),
+                    _ => Ok(Some(t)),
+                }),
+            };
+            self.check(&d.referenced, v)
+        });
         let notify = r.notify.as_ref().map(|list| {
             let mut out = Vec::new();
             for n in list {
@@ -155,6 +168,7 @@ impl Compiler<'_> {
             recover,
             degraded_fails,
             notify,
+            remind,
         }
     }
 

@@ -88,6 +88,7 @@ pub fn compile(
         alarms,
         composites,
         alerting,
+        maintenance: Vec::new(),
     })
 }
 
@@ -142,15 +143,7 @@ fn schedule(c: &mut Compiler, raw: &RawCanary) -> Option<Schedule> {
         None => DEFAULT_SCHEDULE.parse().ok(),
     };
     let tz = match &raw.timezone {
-        Some(tz) => {
-            let r = tz.value.trim().parse::<chrono_tz::Tz>().map_err(|_| {
-                format!(
-                    "`{}` is not an IANA time zone, like UTC, Europe/Berlin or America/New_York",
-                    tz.value
-                )
-            });
-            Some(c.check(&tz.referenced, r)?)
-        }
+        Some(tz) => Some(c.timezone(tz)?),
         None => None,
     };
     let mut schedule = schedule?;
@@ -207,6 +200,19 @@ fn dimensions(c: &mut Compiler, raw: &RawCanary) -> Vec<(String, String)> {
         );
     }
     out
+}
+
+impl Compiler<'_> {
+    /// An IANA time zone, like `Europe/Berlin`.
+    pub(super) fn timezone(&mut self, tz: &S<String>) -> Option<chrono_tz::Tz> {
+        let r = tz.value.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+            format!(
+                "`{}` is not an IANA time zone, like UTC, Europe/Berlin or America/New_York",
+                tz.value
+            )
+        });
+        self.check(&tz.referenced, r)
+    }
 }
 
 fn canary_name(c: &mut Compiler, name: &S<String>) -> Option<String> {

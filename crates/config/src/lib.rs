@@ -15,6 +15,7 @@ mod file;
 mod grpc;
 mod http;
 pub mod jsonpath;
+mod maintenance;
 mod net;
 mod one_key;
 pub mod project;
@@ -119,6 +120,16 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
             ));
         }
     }
+    // A folder holds the whole project, so a window that names what is not there is a mistake;
+    // a few files given one by one are a part of it.
+    let whole = paths.iter().any(|p| p.is_dir());
+    let project_file = opts.project.file.as_deref().filter(|_| whole && errors.is_empty());
+    maintenance::assign(
+        &opts.project.maintenance,
+        &mut canaries,
+        project_file,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }

@@ -1,5 +1,5 @@
 //! The project file (`.canary.yaml`): what a team states once for all its canaries — the alarm
-//! names' prefix and owner, and the default alarms every canary gets.
+//! names' prefix and owner, the default alarms and alerting, channels, and maintenance windows.
 
 use schemars::JsonSchema;
 use std::collections::BTreeMap;
@@ -13,6 +13,7 @@ use super::alarms::AlarmPatch;
 use super::alerting::{AlertingPatch, RawChannel};
 use super::compiler::Compiler;
 use super::error::{ConfigError, ConfigErrors};
+use super::maintenance::{Covering, RawWindow};
 use super::raw::{RawAlarm, RawAlerting, S};
 use crate::canary::alerting::Channel;
 
@@ -40,6 +41,10 @@ pub struct RawProject {
     #[serde(default)]
     #[schemars(extend("examples" = [["rules/*.yml", "**/k8s/**"]]))]
     pub exclude: Vec<S<String>>,
+    /// Maintenance windows: the canaries they cover run and are recorded, but change no alert
+    /// state and notify nobody; one still failing when its window closes alerts then.
+    #[serde(default)]
+    pub maintenance: Vec<S<RawWindow>>,
 }
 
 /// `defaults:` of the project file.
@@ -72,6 +77,8 @@ pub struct Project {
     pub secrets: Vec<String>,
     /// Files a folder of canaries leaves out (`exclude:`), relative to the project's folder.
     pub exclude: Vec<glob::Pattern>,
+    /// The maintenance windows, and what each covers.
+    pub maintenance: Vec<Covering>,
 }
 
 impl Project {
@@ -92,6 +99,7 @@ impl Default for Project {
             channels: Vec::new(),
             secrets: Vec::new(),
             exclude: Vec::new(),
+            maintenance: Vec::new(),
         }
     }
 }
@@ -186,6 +194,7 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
         let pattern = glob::Pattern::new(&g.value).map_err(|e| format!("not a glob: {e}"));
         exclude.extend(c.check(&g.referenced, pattern));
     }
+    let maintenance = c.windows(&raw.maintenance);
     let errors = c.finish();
     if !errors.is_empty() {
         return Err(errors);
@@ -199,6 +208,7 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
         channels,
         secrets: c.vars.secrets.clone(),
         exclude,
+        maintenance,
     })
 }
 

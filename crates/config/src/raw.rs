@@ -78,6 +78,10 @@ pub struct RawAlerting {
     pub degraded: Option<S<String>>,
     /// The channels told (names from the project file's `notify:`); `[]` tells none.
     pub notify: Option<Vec<S<String>>>,
+    /// Tell the channels again this often while an ALARM lasts, e.g. `1h` or `90s` (a reminder,
+    /// with how long it has lasted and how many runs failed); `never` (the default) tells once.
+    #[schemars(extend("examples" = ["1h", "30m", "never"]))]
+    pub remind: Option<S<String>>,
 }
 
 /// A CloudWatch metric alarm, named `<prefix><canary>-<name>`.

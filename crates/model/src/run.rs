@@ -276,6 +276,8 @@ pub struct Run {
     pub duration: Duration,
     /// The canary's metric dimensions (`dimensions:`), besides `CanaryName`.
     pub dimensions: Vec<(String, String)>,
+    /// The maintenance window open when the run started: the run changes no alert state.
+    pub maintenance: Option<String>,
 }
 
 impl Run {

@@ -16,6 +16,8 @@ pub struct Alerting {
     pub degraded_fails: bool,
     /// The channels told of each change, by name.
     pub notify: Vec<String>,
+    /// Tell the channels again this often while an ALARM lasts (None: once).
+    pub remind: Option<std::time::Duration>,
 }
 
 /// A notification channel.

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod grpc;
 pub mod http;
 pub mod kinds;
+pub mod maintenance;
 pub mod net;
 pub mod tcp;
 pub mod tls;
@@ -52,6 +53,8 @@ pub struct Canary {
     pub composites: Vec<alarm::Composite>,
     /// The runner's own alert policy for it (None: no alert state, no notifications).
     pub alerting: Option<alerting::Alerting>,
+    /// The project's maintenance windows that cover it.
+    pub maintenance: Vec<std::sync::Arc<maintenance::Window>>,
 }
 
 impl Canary {

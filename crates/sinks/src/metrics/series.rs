@@ -235,6 +235,7 @@ mod tests {
             attempts: vec![attempt; attempts],
             duration: Duration::from_millis(80),
             dimensions: vec![("Environment".into(), "prod".into())],
+            maintenance: None,
         }
     }
 

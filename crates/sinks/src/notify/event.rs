@@ -52,6 +52,20 @@ pub struct Notice {
     pub run: RunNote,
     /// The policy that decided.
     pub policy: Policy,
+    /// Set when this is no change but a reminder that the ALARM goes on (`remind:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<ReminderNote>,
+}
+
+/// A reminder that an ALARM goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderNote {
+    /// How long the ALARM has lasted, in seconds.
+    pub lasted_seconds: u64,
+    /// The same, for people: `1h 2m`.
+    pub lasted: String,
+    /// The failed runs since it began.
+    pub failed_runs: u32,
 }
 
 /// The first thing that went wrong in a run.
@@ -154,6 +168,17 @@ impl Notice {
                 window: policy.window,
                 recover: policy.recover,
             },
+            reminder: t.reminder.map(|r| {
+                let minutes = std::time::Duration::from_secs(r.lasted.as_secs() / 60 * 60);
+                ReminderNote {
+                    lasted_seconds: r.lasted.as_secs(),
+                    lasted: match minutes.is_zero() {
+                        true => format!("{}s", r.lasted.as_secs()),
+                        false => humantime::format_duration(minutes).to_string(),
+                    },
+                    failed_runs: r.failed_runs,
+                }
+            }),
         }
     }
 }

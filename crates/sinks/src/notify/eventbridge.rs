@@ -78,6 +78,18 @@ fn run_detail(r: &RunNote) -> (&'static str, Value) {
 }
 
 fn change_detail(n: &Notice) -> (&'static str, Value) {
+    let message = match &n.reminder {
+        Some(r) => format!(
+            "Canary alert state is still {} after {} (a reminder)",
+            n.state.as_str(),
+            r.lasted
+        ),
+        None => format!(
+            "Canary alert state changed from {} to {}",
+            n.previous_state.as_str(),
+            n.state.as_str()
+        ),
+    };
     let detail = json!({
         "canary-id": canary_id(&n.canary),
         "canary-name": n.canary,
@@ -86,7 +98,7 @@ fn change_detail(n: &Notice) -> (&'static str, Value) {
         "source-location": n.run.file,
         "updated-on": n.run.completed,
         "changed-config": {},
-        "message": format!("Canary alert state changed from {} to {}", n.previous_state.as_str(), n.state.as_str()),
+        "message": message,
         "state-reason": n.reason,
     });
     ("Synthetics Canary Status Change", detail)

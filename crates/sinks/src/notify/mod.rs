@@ -331,7 +331,14 @@ fn tell<'a>(
     run: &Run,
     policy: &Alerting,
 ) {
-    tracing::warn!(canary = %t.canary, from = t.from.as_str(), to = t.to.as_str(), "alert state changed");
+    match &t.reminder {
+        Some(r) => {
+            tracing::warn!(canary = %t.canary, state = t.to.as_str(), lasted = ?r.lasted, failed_runs = r.failed_runs, "alert state goes on: reminder")
+        }
+        None => {
+            tracing::warn!(canary = %t.canary, from = t.from.as_str(), to = t.to.as_str(), "alert state changed")
+        }
+    }
     let notice = Notice::of(t, run, policy);
     for tx in channels {
         let _ = tx.send(Msg::Event(Event::Change(Box::new(notice.clone()))));

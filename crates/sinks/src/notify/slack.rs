@@ -37,8 +37,9 @@ pub fn message(events: &[Event], host: &str) -> Value {
         .filter(|n| n.state == AlertState::Alarm)
         .count();
     let oks = notices.len() - alarms;
+    let still = |n: &Notice| if n.reminder.is_some() { "still " } else { "" };
     let title = match (alarms, oks) {
-        (1, 0) => format!(":red_circle: {} is failing", notices[0].canary),
+        (1, 0) => format!(":red_circle: {} is {}failing", notices[0].canary, still(notices[0])),
         (0, 1) => format!(":large_green_circle: {} recovered", notices[0].canary),
         (a, 0) => format!(":red_circle: {a} canaries are failing"),
         (0, o) => format!(":large_green_circle: {o} canaries recovered"),
@@ -70,12 +71,21 @@ fn section(n: &Notice) -> String {
     } else {
         ":large_green_circle:"
     };
-    let mut text = format!(
-        "{mark} *{}* is {} (was {})",
-        n.canary,
-        n.state.as_str(),
-        n.previous_state.as_str()
-    );
+    let mut text = match &n.reminder {
+        Some(r) => format!(
+            "{mark} *{}* is still {}, for {} ({} failed runs) — a reminder",
+            n.canary,
+            n.state.as_str(),
+            r.lasted,
+            r.failed_runs
+        ),
+        None => format!(
+            "{mark} *{}* is {} (was {})",
+            n.canary,
+            n.state.as_str(),
+            n.previous_state.as_str()
+        ),
+    };
     if let Some(f) = &n.failure {
         text.push_str(&format!("\nstep `{}`: {}", f.step, f.subject));
         if let (Some(e), Some(a)) = (&f.expected, &f.actual) {

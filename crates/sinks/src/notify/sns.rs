@@ -34,6 +34,9 @@ pub fn subject(events: &[Event]) -> String {
         .filter(|n| n.state == AlertState::Alarm)
         .count();
     let s = match notices.as_slice() {
+        [one] if one.reminder.is_some() => {
+            format!("canary: still {} {}", one.state.as_str(), one.canary)
+        }
         [one] => format!("canary: {} {}", one.state.as_str(), one.canary),
         _ => format!("canary: {alarms} in ALARM, {} OK", notices.len() - alarms),
     };

@@ -1,6 +1,7 @@
 //! The runner's alert state per canary: OK → ALARM when "N of the last M runs" failed, ALARM →
-//! OK after enough passes in a row; kept in a small file in the state folder, so a restart
-//! neither sends an alarm again nor forgets one.
+//! OK after enough passes in a row, reminders while an ALARM lasts, nothing during maintenance;
+//! kept in a small file in the state folder, so a restart neither sends an alarm again nor
+//! forgets one.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
@@ -46,6 +47,16 @@ pub struct Entry {
     pub recent: String,
     /// Passes in a row (while in ALARM).
     pub passes: u32,
+    /// Failed runs since the ALARM began (while in ALARM).
+    #[serde(default)]
+    pub failed_runs: u32,
+    /// When the channels were last told of the ALARM (RFC 3339): its start or the last reminder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told: Option<String>,
+    /// The last run in a maintenance window failed: the window counts as one failure when it
+    /// closes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held_failure: bool,
 }
 
 impl Entry {
@@ -56,22 +67,35 @@ impl Entry {
             since: now(),
             recent: String::new(),
             passes: 0,
+            failed_runs: 0,
+            told: None,
+            held_failure: false,
         }
     }
 
-    /// Takes a finished run into account; returns the change of state it causes, if any.
+    /// Takes a finished run into account; returns the change of state it causes, or the
+    /// reminder that is due, if any. A run in a maintenance window changes nothing; its failure
+    /// is held, and counts once when the window has closed.
     pub fn observe(&mut self, policy: &Alerting, run: &Run) -> Option<Transition> {
         let failing = match run.outcome() {
             Outcome::Passed => false,
             Outcome::Degraded => policy.degraded_fails,
             Outcome::Failed | Outcome::Errored => true,
         };
+        if run.maintenance.is_some() {
+            self.held_failure = failing;
+            return None;
+        }
         let mut recent: VecDeque<char> = self.recent.chars().collect();
+        if std::mem::take(&mut self.held_failure) {
+            recent.push_back('F');
+        }
         recent.push_back(if failing { 'F' } else { 'P' });
         while recent.len() > policy.window.max(1) as usize {
             recent.pop_front();
         }
         self.passes = if failing { 0 } else { self.passes + 1 };
+        self.failed_runs += u32::from(failing);
         let failures = recent.iter().filter(|c| **c == 'F').count() as u32;
         let from = self.state;
         let to = match from {
@@ -85,17 +109,45 @@ impl Entry {
         }
         self.recent = recent.into_iter().collect();
         if to == from {
-            return None;
+            return self.reminder(policy, run);
         }
         self.state = to;
         self.since = now();
+        self.told = Some(self.since.clone());
         if to == AlertState::Alarm {
             self.passes = 0;
+            self.failed_runs = failures;
         }
         Some(Transition {
             canary: run.canary.clone(),
             from,
             to,
+            reminder: None,
+        })
+    }
+
+    /// The reminder due while in ALARM: `remind` after the channels were last told.
+    fn reminder(&mut self, policy: &Alerting, run: &Run) -> Option<Transition> {
+        let every = policy.remind?;
+        if self.state != AlertState::Alarm {
+            return None;
+        }
+        let at = |s: &Option<String>| s.as_deref().and_then(|t| humantime::parse_rfc3339(t).ok());
+        let now = SystemTime::now();
+        let told = at(&self.told).or(at(&Some(self.since.clone())))?;
+        if now.duration_since(told).unwrap_or_default() < every {
+            return None;
+        }
+        self.told = Some(humantime::format_rfc3339_seconds(now).to_string());
+        let since = at(&Some(self.since.clone())).unwrap_or(told);
+        Some(Transition {
+            canary: run.canary.clone(),
+            from: AlertState::Alarm,
+            to: AlertState::Alarm,
+            reminder: Some(Reminder {
+                lasted: now.duration_since(since).unwrap_or_default(),
+                failed_runs: self.failed_runs,
+            }),
         })
     }
 }
@@ -115,6 +167,17 @@ pub struct Transition {
     pub from: AlertState,
     /// The state now.
     pub to: AlertState,
+    /// Set when this is no change but a reminder that the ALARM goes on.
+    pub reminder: Option<Reminder>,
+}
+
+/// A reminder that an ALARM goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reminder {
+    /// How long the ALARM has lasted.
+    pub lasted: Duration,
+    /// The failed runs since it began.
+    pub failed_runs: u32,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -231,6 +294,7 @@ mod tests {
             }],
             duration: Duration::ZERO,
             dimensions: Vec::new(),
+            maintenance: None,
         }
     }
 
@@ -241,6 +305,7 @@ mod tests {
             recover,
             degraded_fails: false,
             notify: Vec::new(),
+            remind: None,
         }
     }
 
@@ -296,6 +361,66 @@ mod tests {
         assert_eq!(
             again.observe(&p, &run(Outcome::Passed)).map(|t| t.to),
             Some(AlertState::Ok)
+        );
+    }
+
+    fn in_window(outcome: Outcome) -> Run {
+        Run {
+            maintenance: Some("weekly-db".into()),
+            ..run(outcome)
+        }
+    }
+
+    #[test]
+    fn a_maintenance_window_changes_nothing_and_a_failure_through_it_counts_once_after() {
+        let mut book = AlertBook::open(None).unwrap();
+        let p = policy(2, 3, 1);
+        for _ in 0..5 {
+            assert_eq!(book.observe(&p, &in_window(Outcome::Failed)), None);
+        }
+        assert_eq!(book.state("c"), AlertState::Ok, "no ALARM in the window");
+        assert_eq!(
+            book.observe(&p, &run(Outcome::Failed)).map(|t| t.to),
+            Some(AlertState::Alarm),
+            "the window was the first failure, this run the second"
+        );
+        // In ALARM, a window does not clear it either.
+        assert_eq!(book.observe(&p, &in_window(Outcome::Passed)), None);
+        assert_eq!(book.state("c"), AlertState::Alarm);
+        // A window whose last run passed holds nothing.
+        let mut fresh = AlertBook::open(None).unwrap();
+        fresh.observe(&p, &in_window(Outcome::Failed));
+        fresh.observe(&p, &in_window(Outcome::Passed));
+        assert_eq!(fresh.observe(&p, &run(Outcome::Failed)), None);
+    }
+
+    #[test]
+    fn a_reminder_comes_when_remind_has_passed_since_the_channels_were_told() {
+        let mut book = AlertBook::open(None).unwrap();
+        let p = Alerting {
+            remind: Some(Duration::from_secs(3600)),
+            ..policy(1, 1, 1)
+        };
+        assert!(book.observe(&p, &run(Outcome::Failed)).is_some());
+        assert_eq!(book.observe(&p, &run(Outcome::Failed)), None, "not yet");
+        let hour_ago = SystemTime::now() - Duration::from_secs(3601);
+        let e = book.entries.get_mut("c").unwrap();
+        e.since = humantime::format_rfc3339_seconds(hour_ago - Duration::from_secs(60)).to_string();
+        e.told = Some(humantime::format_rfc3339_seconds(hour_ago).to_string());
+        let t = book.observe(&p, &run(Outcome::Errored)).unwrap();
+        assert_eq!((t.from, t.to), (AlertState::Alarm, AlertState::Alarm));
+        let r = t.reminder.unwrap();
+        assert_eq!(r.failed_runs, 3);
+        assert!(r.lasted >= Duration::from_secs(3660), "{:?}", r.lasted);
+        assert_eq!(book.observe(&p, &run(Outcome::Failed)), None, "told again just now");
+        assert_eq!(
+            book.observe(&p, &run(Outcome::Passed)).map(|t| t.to),
+            Some(AlertState::Ok)
+        );
+        assert_eq!(
+            book.observe(&p, &run(Outcome::Passed)),
+            None,
+            "no reminder while OK"
         );
     }
 }
