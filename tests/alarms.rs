@@ -600,6 +600,8 @@ struct Scenario {
     run: fn(u32) -> Option<(canary::run::Outcome, f64)>,
     /// Whether minute `m`'s instant is also skipped (an overrun).
     skips: bool,
+    /// Whether a maintenance window covers it all along.
+    maintained: bool,
 }
 
 /// Runs the scenarios for `minutes` minutes through canary's own Prometheus collector, scraped
@@ -610,9 +612,20 @@ fn scraped(scenarios: &[Scenario], minutes: u32, declared: bool) -> String {
     use canary::run::{Attempt, Run};
     use std::collections::BTreeMap;
     let prom = canary::metrics::prometheus::Prometheus::new(&[], None, false);
-    if declared {
-        prom.declare(scenarios.iter().map(|s| s.canary));
-    }
+    let always = [std::sync::Arc::new(canary::canary::maintenance::Window {
+        name: "all-along".into(),
+        when: canary::canary::maintenance::When::Once {
+            start: "2000-01-01T00:00:00Z".parse().unwrap(),
+            end: "2100-01-01T00:00:00Z".parse().unwrap(),
+        },
+    })];
+    // Canary declares every canary at load; the windows come with that.
+    let windows = |s: &Scenario| match s.maintained {
+        true => &always[..],
+        false => &[][..],
+    };
+    let declare = scenarios.iter().filter(|s| declared || s.maintained);
+    prom.declare(declare.map(|s| (s.canary, windows(s))));
     let mut series: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let scrapes = minutes * 4;
     for i in 0..=scrapes {
@@ -715,36 +728,49 @@ fn exported_prometheus_rules_fire_exactly_when_they_should_under_promtool() {
             canary: "healthy",
             run: |_| Some((Passed, 0.1)),
             skips: false,
+            maintained: false,
         },
         Scenario {
             canary: "failing",
             run: |_| Some((Failed, 1.0)),
             skips: false,
+            maintained: false,
         },
         Scenario {
             canary: "erroring",
             run: |_| Some((Errored, 2.0)),
             skips: false,
+            maintained: false,
         },
         Scenario {
             canary: "degraded",
             run: |_| Some((Degraded, 0.1)),
             skips: false,
+            maintained: false,
         },
         Scenario {
             canary: "overrunning",
             run: |_| Some((Passed, 0.1)),
             skips: true,
+            maintained: false,
         },
         Scenario {
             canary: "recovering",
             run: |m| Some(if m <= 5 { (Failed, 1.0) } else { (Passed, 0.1) }),
             skips: false,
+            maintained: false,
         },
         Scenario {
             canary: "idle",
             run: |_| None,
             skips: false,
+            maintained: false,
+        },
+        Scenario {
+            canary: "maintained",
+            run: |_| Some((Failed, 1.0)),
+            skips: true,
+            maintained: true,
         },
     ];
     let mut files = vec![(".canary.yaml".to_string(), project)];
@@ -793,6 +819,7 @@ fn exported_prometheus_rules_fire_exactly_when_they_should_under_promtool() {
         ("degraded", &["deg"]),
         ("overrunning", &["skip"]),
         ("idle", &[]),
+        ("maintained", &[]),
     ];
     // With no run at all, every alarm over runs has missing data; the skip counter is 0.
     let missing_only = [

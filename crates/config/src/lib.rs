@@ -123,7 +123,11 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Canary>, Config
     // A folder holds the whole project, so a window that names what is not there is a mistake;
     // a few files given one by one are a part of it.
     let whole = paths.iter().any(|p| p.is_dir());
-    let project_file = opts.project.file.as_deref().filter(|_| whole && errors.is_empty());
+    let project_file = opts
+        .project
+        .file
+        .as_deref()
+        .filter(|_| whole && errors.is_empty());
     maintenance::assign(
         &opts.project.maintenance,
         &mut canaries,

@@ -101,7 +101,10 @@ impl Compiler<'_> {
         };
         let pair = |s: &S<String>| (s.value.trim().to_string(), s.referenced);
         Some(Covering {
-            window: Arc::new(Window { name: name?, when: when? }),
+            window: Arc::new(Window {
+                name: name?,
+                when: when?,
+            }),
             tags: w.canaries.tags.iter().map(pair).collect(),
             names: w.canaries.names.iter().map(pair).collect(),
             at: w.name.referenced,
@@ -119,7 +122,10 @@ impl Compiler<'_> {
         });
         let tz = w.timezone.as_ref().map(|tz| self.timezone(tz));
         for stray in [&w.end].into_iter().flatten() {
-            self.fail(&stray.referenced, "`end:` goes with `start:`, not `schedule:`");
+            self.fail(
+                &stray.referenced,
+                "`end:` goes with `start:`, not `schedule:`",
+            );
         }
         let Some(d) = &w.duration else {
             let why = "a window with `schedule:` needs `duration:`, e.g. `duration: 2h`";

@@ -59,7 +59,7 @@ impl Sinks {
     /// The canaries now loaded (at start and after a reload).
     pub fn canaries(&self, canaries: &[Canary]) {
         if let Some(m) = &self.metrics {
-            m.canaries(canaries.iter().map(|c| &*c.name));
+            m.canaries(canaries);
         }
         if let Some(n) = &self.notifier {
             n.set_canaries(canaries);

@@ -1,6 +1,7 @@
 //! The alarms as Prometheus alerting rules over canary's own Prometheus series, for teams on
 //! Prometheus and Alertmanager. "M of N periods" becomes a subquery counting breaching periods;
-//! missing data is breaching, not breaching, or nothing, as the alarm says.
+//! missing data is breaching, not breaching, or nothing, as the alarm says; nothing fires while
+//! a maintenance window covers the canary.
 
 use std::fmt::Write;
 
@@ -70,8 +71,13 @@ fn rule(m: &MetricAlarmSpec, s: &Settings) -> Result<String, String> {
     };
     let p = m.period;
     let range = p * m.evaluation_periods;
+    // Silent while a maintenance window covers the canary (the gauge is absent otherwise).
+    let quiet = format!(
+        "max(canary_maintenance{{canary={}}}) == 1",
+        y(&m.canary)
+    );
     let expr = format!(
-        "sum_over_time(({breach})[{range}s:{p}s]) >= {}",
+        "(sum_over_time(({breach})[{range}s:{p}s]) >= {}) unless on() ({quiet})",
         m.datapoints
     );
     let summary = m.description.clone().unwrap_or_else(|| {

@@ -96,7 +96,11 @@ mod tests {
             (at("2026-12-20T01:00:00Z"), at("2026-12-20T03:00:00Z"))
         );
         let (start, _) = w.next(at("2026-12-13T02:00:00Z")).unwrap();
-        assert_eq!(start, at("2026-12-13T01:00:00Z"), "the open one comes first");
+        assert_eq!(
+            start,
+            at("2026-12-13T01:00:00Z"),
+            "the open one comes first"
+        );
     }
 
     #[test]

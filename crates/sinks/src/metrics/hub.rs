@@ -171,9 +171,13 @@ impl Metrics {
     }
 
     /// The canaries now loaded: Prometheus shows their counters at 0 before their first run.
-    pub fn canaries<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+    pub fn canaries<'a>(&self, canaries: impl IntoIterator<Item = &'a crate::canary::Canary>) {
         if let Some((_, p)) = &self.prometheus {
-            p.declare(names);
+            p.declare(
+                canaries
+                    .into_iter()
+                    .map(|c| (c.name.as_str(), &c.maintenance[..])),
+            );
         }
     }
 

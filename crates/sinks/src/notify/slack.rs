@@ -39,7 +39,11 @@ pub fn message(events: &[Event], host: &str) -> Value {
     let oks = notices.len() - alarms;
     let still = |n: &Notice| if n.reminder.is_some() { "still " } else { "" };
     let title = match (alarms, oks) {
-        (1, 0) => format!(":red_circle: {} is {}failing", notices[0].canary, still(notices[0])),
+        (1, 0) => format!(
+            ":red_circle: {} is {}failing",
+            notices[0].canary,
+            still(notices[0])
+        ),
         (0, 1) => format!(":large_green_circle: {} recovered", notices[0].canary),
         (a, 0) => format!(":red_circle: {a} canaries are failing"),
         (0, o) => format!(":large_green_circle: {o} canaries recovered"),

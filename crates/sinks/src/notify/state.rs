@@ -412,7 +412,11 @@ mod tests {
         let r = t.reminder.unwrap();
         assert_eq!(r.failed_runs, 3);
         assert!(r.lasted >= Duration::from_secs(3660), "{:?}", r.lasted);
-        assert_eq!(book.observe(&p, &run(Outcome::Failed)), None, "told again just now");
+        assert_eq!(
+            book.observe(&p, &run(Outcome::Failed)),
+            None,
+            "told again just now"
+        );
         assert_eq!(
             book.observe(&p, &run(Outcome::Passed)).map(|t| t.to),
             Some(AlertState::Ok)

@@ -26,6 +26,9 @@ pub struct CanaryJson<'a> {
     flaky: bool,
     started_at: String,
     duration_ms: f64,
+    /// The maintenance window open when the run started (the run changed no alert state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    maintenance: Option<&'a str>,
     steps: Vec<StepJson<'a>>,
     retried: Vec<RetriedJson>,
 }
@@ -91,6 +94,7 @@ pub fn canary(run: &Run) -> CanaryJson<'_> {
         flaky: run.flaky(),
         started_at: humantime::format_rfc3339_millis(run.started_at).to_string(),
         duration_ms: millis(run.duration),
+        maintenance: run.maintenance.as_deref(),
         steps: run.last().steps.iter().map(step).collect(),
         retried: earlier.iter().map(retried).collect(),
     }

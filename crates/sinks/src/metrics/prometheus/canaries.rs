@@ -9,6 +9,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 
+use crate::canary::maintenance::Window;
 use crate::run::Outcome;
 
 /// How many bounded duration buckets there are: 5 ms, doubling up to 40.96 s (then +Inf).
@@ -53,6 +54,8 @@ struct Series {
     /// Runs by duration bucket: `BOUNDS` bounded buckets, then +Inf (not cumulative). 32 bits
     /// hold a run a second for 136 years.
     duration_buckets: [AtomicU32; BOUNDS + 1],
+    /// The maintenance windows that cover the canary (set when it is declared).
+    windows: RwLock<Box<[Arc<Window>]>>,
 }
 
 impl Canaries {
@@ -75,8 +78,13 @@ impl Canaries {
     /// Declares a loaded canary: its counters (runs by every outcome, skips, the duration
     /// histogram) are shown at 0 from now on, so that a rule over an outcome that has not
     /// happened yet sees 0, not a missing series (Prometheus' advice for labelled counters).
-    pub fn declare(&self, canary: &str) {
-        self.with(canary, |_| {});
+    pub fn declare(&self, canary: &str, windows: &[Arc<Window>]) {
+        self.with(canary, |s| {
+            let mut w = s.windows.write().unwrap_or_else(|e| e.into_inner());
+            if **w != *windows {
+                *w = windows.into();
+            }
+        });
     }
 
     /// Records a skipped instant of `canary`.
@@ -153,6 +161,7 @@ impl Collector for Canaries {
         }
         encode_durations(&mut encoder, &sorted)?;
         encode_runs(&mut encoder, &sorted)?;
+        encode_maintenance(&mut encoder, &sorted)?;
         encode_simple(
             &mut encoder,
             "canary_skipped_runs",
@@ -240,6 +249,39 @@ fn encode_runs(
     Ok(())
 }
 
+/// `canary_maintenance{canary, window}`: 1 while the window is open, else 0, for every window
+/// that covers a canary — from the clock at the scrape, so it opens on time without a run.
+fn encode_maintenance(
+    encoder: &mut DescriptorEncoder,
+    sorted: &[(&Arc<str>, &Series)],
+) -> Result<(), std::fmt::Error> {
+    let covered = |s: &Series| {
+        !s.windows
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    };
+    if !sorted.iter().any(|(_, s)| covered(s)) {
+        return Ok(());
+    }
+    let mut family = encoder.encode_descriptor(
+        "canary_maintenance",
+        "1 while a maintenance window that covers the canary is open, else 0",
+        None,
+        MetricType::Gauge,
+    )?;
+    let now = chrono::Utc::now();
+    for (canary, s) in sorted {
+        let windows = s.windows.read().unwrap_or_else(|e| e.into_inner());
+        for w in windows.iter() {
+            let labels = [("canary", &***canary), ("window", w.name.as_str())];
+            let open = i64::from(w.open_at(now));
+            family.encode_family(&labels)?.encode_gauge(&open)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,7 +298,7 @@ mod tests {
     #[test]
     fn a_loaded_canary_shows_every_counter_at_0_and_no_gauge_before_it_runs() {
         let c = Arc::new(Canaries::default());
-        c.declare("new");
+        c.declare("new", &[]);
         let out = text(&c);
         for o in ["passed", "degraded", "failed", "errored"] {
             let line = format!("canary_runs_total{{canary=\"new\",outcome=\"{o}\"}} 0");

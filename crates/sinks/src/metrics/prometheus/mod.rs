@@ -2,6 +2,7 @@
 
 mod canaries;
 
+use crate::canary::maintenance::Window;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -201,10 +202,11 @@ impl Prometheus {
         self.notifications.get_or_create(&labels).inc_by(n);
     }
 
-    /// Declares the loaded canaries: their counters show 0 before their first run.
-    pub fn declare<'a>(&self, canaries: impl IntoIterator<Item = &'a str>) {
-        for c in canaries {
-            self.canaries.declare(c);
+    /// Declares the loaded canaries: their counters show 0 before their first run, and their
+    /// maintenance windows are shown open or closed.
+    pub fn declare<'a>(&self, canaries: impl IntoIterator<Item = (&'a str, &'a [Arc<Window>])>) {
+        for (name, windows) in canaries {
+            self.canaries.declare(name, windows);
         }
     }
 
