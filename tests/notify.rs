@@ -1,7 +1,8 @@
 //! The runner's own notifications through the real binary: a canary that fails then recovers
 //! reaches a webhook as exactly one ALARM and one OK — also across a restart in between — with a
 //! valid HMAC; SNS and EventBridge (as Synthetics' events) reach SQS queues on LocalStack; 200
-//! canaries failing at once arrive grouped, on a webhook and on Slack.
+//! canaries failing at once arrive grouped, on a webhook and on Slack; a maintenance window holds
+//! the ALARM until it closes, reminders repeat it, and a bad window is a config error.
 
 mod support;
 
@@ -458,4 +459,100 @@ fn once_runners_with_fresh_disks_share_the_alert_state_in_s3() {
     finish(a);
     finish(b);
     assert_eq!(sequence("payments"), ["ALARM"], "{:?}", states(&got));
+}
+
+/// canary in `dir`, with the webhook's key.
+fn keyed(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    support::aws::aws_command(dir, args)
+        .env("HOOK_KEY", "k3y-for-hmac")
+        .output()
+        .unwrap()
+}
+
+/// `canary run --once` in `dir`, with its alert state in `dir/state`.
+fn once(dir: &std::path::Path) {
+    let out = keyed(dir, &["run", ".", "--once", "--state-dir", "state"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::text(&out).1);
+}
+
+#[test]
+fn a_maintenance_window_holds_the_alarm_and_reminders_repeat_it() {
+    let (hook, got) = receiver("k3y-for-hmac");
+    let site = Server::http(|_| Reply::text(503, "down"));
+    let hour = chrono::TimeDelta::hours(1);
+    let now = chrono::Utc::now();
+    let rfc = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let base = format!(
+        "notify:\n  hook: {{ webhook: {{ url: \"{}\", secret: \"${{secret:HOOK_KEY}}\" }} }}\ndefaults:\n  alerting: {{ failures: 2 of 2, remind: 2s, notify: [hook] }}\n",
+        hook.url("/hook")
+    );
+    let window = format!(
+        "maintenance:\n  - name: migration\n    start: {}\n    end: {}\n    canaries: {{ names: [checkout] }}\n",
+        rfc(now - hour),
+        rfc(now + hour)
+    );
+    let canary = format!(
+        "name: checkout\nhttp: {{ url: '{}', assert: [ {{ status: 200 }} ] }}\n",
+        site.url("/")
+    );
+    let project = format!("{base}{window}");
+    let dir = support::canary_dir(&[(".canary.yaml", &project), ("checkout.yaml", &canary)]);
+    let d = dir.path();
+    let report = keyed(d, &["test", ".", "--json", "-"]);
+    let json: Value = serde_json::from_slice(&report.stdout)
+        .unwrap_or_else(|_| panic!("{}", support::text(&report).1));
+    assert_eq!(json["canaries"][0]["maintenance"], "migration");
+    let listed = keyed(d, &["maintenance", "."]);
+    let (out, _) = support::text(&listed);
+    assert!(
+        out.contains("migration  once\n  covers: all 1 canaries\n"),
+        "{out}"
+    );
+    assert!(out.contains("(open now)"), "{out}");
+
+    // Failing through the window: no ALARM, however often.
+    once(d);
+    once(d);
+    assert_eq!(states(&got), [], "nothing told during maintenance");
+    // The window closes (its end moved into the past): the window was the first failure, this
+    // run is the second, so 2 of 2 alarm at once.
+    let closed = window.replace(&rfc(now + hour), &rfc(now - chrono::TimeDelta::minutes(1)));
+    std::fs::write(d.join(".canary.yaml"), format!("{base}{closed}")).unwrap();
+    once(d);
+    assert_eq!(states(&got), [("checkout".into(), "ALARM".into())]);
+    // Not yet 2 s since the channels were told: no reminder; then one.
+    once(d);
+    assert_eq!(states(&got).len(), 1, "{:?}", states(&got));
+    std::thread::sleep(Duration::from_millis(2100));
+    once(d);
+    let all = got.lock().unwrap();
+    let reminder = &all.last().unwrap().0["notifications"][0];
+    assert_eq!(reminder["state"], "ALARM");
+    assert_eq!(reminder["previous_state"], "ALARM");
+    assert_eq!(reminder["reminder"]["failed_runs"], 4, "{reminder}");
+    assert!(reminder["reminder"]["lasted_seconds"].as_u64().unwrap() >= 2);
+    assert!(all.iter().all(|(_, signed)| *signed));
+}
+
+#[test]
+fn a_bad_maintenance_window_is_a_config_error_at_its_line() {
+    let canary = "name: web\ntags: [shop]\nhttp: { url: 'http://127.0.0.1:9/' }\n";
+    let bad = "maintenance:\n  - name: a\n    schedule: rate(1 day)\n    duration: 2h\n  - name: b\n    start: 2026-12-10T22:00:00Z\n    end: 2026-12-10T21:00:00Z\n";
+    let dir = support::canary_dir(&[(".canary.yaml", bad), ("web.yaml", canary)]);
+    let (_, err) = support::text(&support::canary(dir.path(), &["validate", "."]));
+    assert!(err.contains("a window's schedule is a cron"), "{err}");
+    assert!(err.contains(".canary.yaml:3:15"), "{err}");
+    assert!(
+        err.contains("the window ends (2026-12-10T21:00:00Z) before it starts"),
+        "{err}"
+    );
+    let unknown = "maintenance:\n  - name: c\n    schedule: cron(0 2 ? * SUN *)\n    duration: 1h\n    canaries: { tags: [db], names: [ghost] }\n";
+    std::fs::write(dir.path().join(".canary.yaml"), unknown).unwrap();
+    let (_, err) = support::text(&support::canary(dir.path(), &["validate", "."]));
+    assert!(err.contains("no canary has the tag `db`"), "{err}");
+    assert!(err.contains("no canary is named `ghost`"), "{err}");
+    assert!(err.contains("the window `c` covers no canary"), "{err}");
+    // One file of the project, given alone, is a part of it: not an error.
+    let one = support::canary(dir.path(), &["validate", "web.yaml"]);
+    assert!(one.status.success(), "{}", support::text(&one).1);
 }

@@ -199,6 +199,7 @@ pub(super) fn assign(
             .collect();
     }
     let Some(file) = check else { return };
+    let mut found = Vec::new();
     let names: BTreeSet<&str> = canaries.iter().map(|c| c.name.as_str()).collect();
     let tags: BTreeSet<&str> = canaries
         .iter()
@@ -208,18 +209,20 @@ pub(super) fn assign(
         for (n, at) in &w.names {
             if !names.contains(n.as_str()) {
                 let why = format!("no canary is named `{n}`");
-                errors.push(ConfigError::at(file, at, why));
+                found.push(ConfigError::at(file, at, why));
             }
         }
         for (t, at) in &w.tags {
             if !tags.contains(t.as_str()) {
                 let why = format!("no canary has the tag `{t}`");
-                errors.push(ConfigError::at(file, at, why));
+                found.push(ConfigError::at(file, at, why));
             }
         }
         if !canaries.iter().any(|c| w.covers(c)) {
             let why = format!("the window `{}` covers no canary", w.window.name);
-            errors.push(ConfigError::at(file, &w.at, why));
+            found.push(ConfigError::at(file, &w.at, why));
         }
     }
+    found.sort_by_key(|e| (e.line, e.column));
+    errors.append(&mut found);
 }

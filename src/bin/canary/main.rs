@@ -8,6 +8,7 @@ mod commands;
 mod history;
 mod import;
 mod init;
+mod maintenance;
 mod watch;
 
 use std::io::Write;
@@ -58,6 +59,8 @@ enum Command {
     Run(RunArgs),
     /// Print the next fire times of each canary.
     Next(NextArgs),
+    /// Print the next maintenance windows of the project file, and the canaries each covers.
+    Maintenance(NextArgs),
     /// Alarms as code: plan, apply or export the canaries' CloudWatch alarms.
     #[command(subcommand)]
     Alarms(alarms::AlarmsCommand),
@@ -175,6 +178,7 @@ fn run(cli: Cli, tap: WarningTap) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => commands::run_daemon(args, &tap),
+        Command::Maintenance(args) => maintenance::run(&args),
         Command::Next(args) => Ok(match commands::load(&args.load)? {
             Ok(canaries) => {
                 commands::emit(&commands::next_times(

@@ -72,10 +72,7 @@ fn rule(m: &MetricAlarmSpec, s: &Settings) -> Result<String, String> {
     let p = m.period;
     let range = p * m.evaluation_periods;
     // Silent while a maintenance window covers the canary (the gauge is absent otherwise).
-    let quiet = format!(
-        "max(canary_maintenance{{canary={}}}) == 1",
-        y(&m.canary)
-    );
+    let quiet = format!("max(canary_maintenance{{canary={}}}) == 1", y(&m.canary));
     let expr = format!(
         "(sum_over_time(({breach})[{range}s:{p}s]) >= {}) unless on() ({quiet})",
         m.datapoints
