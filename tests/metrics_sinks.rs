@@ -282,3 +282,109 @@ fn prometheus_is_scraped_during_a_run_and_passes_promtool() {
         );
     }
 }
+
+#[test]
+fn a_runners_location_is_a_dimension_a_label_a_record_field_and_a_variable() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    let srv = Server::http(move |req| {
+        let at = req.header("x-location").unwrap_or("").to_string();
+        keep.lock().unwrap().push(at);
+        Reply::text(200, "ok")
+    });
+    let canary = format!(
+        "name: shop\nhttp: {{ url: '{}', headers: {{ X-Location: '${{env:CANARY_LOCATION}}' }} }}\n",
+        srv.url("/")
+    );
+    let dir = support::canary_dir(&[("c.yaml", &canary)]);
+    let d = dir.path();
+    let out = support::canary(
+        d,
+        &[
+            "test",
+            "c.yaml",
+            "--location",
+            "eu-west-1",
+            "--metrics",
+            "emf",
+            "--emf-file",
+            "emf.jsonl",
+            "--archive",
+            "archive",
+        ],
+    );
+    assert!(out.status.success(), "{}", support::text(&out).1);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["eu-west-1"],
+        "${{env:CANARY_LOCATION}}"
+    );
+    let emf: Value = serde_json::from_str(
+        std::fs::read_to_string(d.join("emf.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["CanaryName", "Location"]])
+    );
+    assert_eq!(emf["Location"], "eu-west-1");
+    let record = walkdir(&d.join("archive"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("canary=shop"))
+        .expect("the canary's archive file");
+    let line = std::fs::read_to_string(record).unwrap();
+    let run: Value = serde_json::from_str(
+        line.lines()
+            .find(|l| l.contains("\"record\":\"run\""))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(run["runner"]["location"], "eu-west-1");
+    // The same name twice is refused rather than guessed.
+    let both = support::canary(
+        d,
+        &[
+            "test",
+            "c.yaml",
+            "--location",
+            "a",
+            "--metrics",
+            "emf",
+            "--dimension",
+            "Location=b",
+        ],
+    );
+    assert_eq!(both.status.code(), Some(2), "{}", support::text(&both).1);
+    assert!(support::text(&both).1.contains("say the same"));
+    let prom = canary::metrics::prometheus::Prometheus::new(
+        &[("Location".into(), "eu-west-1".into())],
+        None,
+        false,
+    );
+    prom.declare([("shop", &[][..])]);
+    assert!(
+        prom.encode().contains(
+            "canary_runs_total{location=\"eu-west-1\",canary=\"shop\",outcome=\"passed\"} 0"
+        ),
+        "{}",
+        prom.encode()
+    );
+}
+
+/// Every file under `dir`.
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

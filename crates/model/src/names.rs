@@ -60,8 +60,15 @@ pub fn check_dimension(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A Prometheus label name from a dimension name: invalid characters become `_`.
+/// The dimension a runner's `--location` adds to every series.
+pub const LOCATION: &str = "Location";
+
+/// A Prometheus label name from a dimension name: invalid characters become `_`; the
+/// runner's [`LOCATION`] is `location`, as Prometheus' conventions spell labels.
 pub fn label_name(name: &str) -> String {
+    if name == LOCATION {
+        return "location".into();
+    }
     let mut s: String = name
         .chars()
         .map(|c| {

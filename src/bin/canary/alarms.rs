@@ -72,12 +72,17 @@ pub struct TargetArgs {
     pub endpoint_url: Option<String>,
 }
 
-fn settings(opts: &LoadOptions, t: &TargetArgs) -> Settings {
+/// Where the alarms go and what they watch: `--location` adds its dimension, as on `canary run`.
+fn settings(opts: &LoadOptions, load: &LoadArgs, t: &TargetArgs) -> Settings {
+    let mut dimensions = t.dimensions.clone();
+    if let Some(location) = &load.location {
+        dimensions.insert(0, (canary::names::LOCATION.into(), location.clone()));
+    }
     Settings {
         namespace: t.namespace.clone(),
         prefix: opts.project.alarm_prefix.clone(),
         project: opts.project.name.clone(),
-        dimensions: t.dimensions.clone(),
+        dimensions,
     }
 }
 
@@ -94,7 +99,7 @@ fn against_cloudwatch(args: &AlarmsArgs, apply: bool) -> Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let s = settings(&opts, &args.target);
+    let s = settings(&opts, &args.load, &args.target);
     let wanted = desired(&canaries, &s);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async {
@@ -132,7 +137,7 @@ fn export_to(args: &ExportArgs) -> Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let s = settings(&opts, &args.target);
+    let s = settings(&opts, &args.load, &args.target);
     let out = export::render(args.format, &desired(&canaries, &s), &s);
     for l in &out.left_out {
         let _ = writeln!(std::io::stderr(), "warning: left out {l}");
@@ -168,7 +173,7 @@ async fn audit(args: &AlarmsArgs, plan: &canary::alarm::plan::Plan) {
         flush_every: std::time::Duration::ZERO,
         spool: None,
         endpoint_url: args.target.endpoint_url.clone(),
-        identity: crate::args::identity(args.load.shard),
+        identity: crate::args::identity(args.load.shard, args.load.location.clone()),
     };
     match Archive::start(settings).await {
         Ok(a) => {

@@ -120,6 +120,11 @@ pub struct LoadArgs {
     /// takes I from CANARY_SHARD_INDEX or HOSTNAME's trailing number (a StatefulSet pod's ordinal).
     #[arg(long, value_name = "I/N", env = "CANARY_SHARD", value_parser = parse_shard)]
     pub shard: Option<Shard>,
+    /// Where this runner runs, e.g. `eu-west-1`: the `Location` dimension on every metric (a
+    /// `location` label in Prometheus), `runner.location` in the archive, `location` in
+    /// notifications, and `${env:CANARY_LOCATION}` in canaries.
+    #[arg(long, value_name = "NAME", env = "CANARY_LOCATION", value_parser = parse_location)]
+    pub location: Option<String>,
     /// How config errors are printed to stderr: `human` (`file:line:col: message`) or `json`
     /// (one object per line: file, line, column, message, help). Under GitHub Actions
     /// (GITHUB_ACTIONS=true) each error is also an `::error` annotation on stdout.
@@ -132,6 +137,11 @@ pub struct LoadArgs {
 pub enum ErrorFormat {
     Human,
     Json,
+}
+
+fn parse_location(s: &str) -> Result<String, String> {
+    metrics::check_dimension(canary::names::LOCATION, s)?;
+    Ok(s.to_string())
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {
@@ -192,13 +202,20 @@ impl MetricsArgs {
         &self,
         canaries: impl IntoIterator<Item = &'a Canary>,
         heartbeat: Option<Arc<Heartbeat>>,
-        shard: Option<Shard>,
+        load: &LoadArgs,
     ) -> Result<Option<Metrics>> {
         if self.metrics.is_empty() {
             return Ok(None);
         }
+        let mut dimensions = self.dimensions.clone();
+        if let Some(location) = &load.location {
+            if dimensions.iter().any(|(k, _)| k == canary::names::LOCATION) {
+                bail!("--location and --dimension Location=… say the same: give one");
+            }
+            dimensions.insert(0, (canary::names::LOCATION.into(), location.clone()));
+        }
         for c in canaries {
-            let n = c.dimensions.len() + self.dimensions.len() + 3;
+            let n = c.dimensions.len() + dimensions.len() + 3;
             if n > 30 {
                 bail!(
                     "{}: {n} dimensions with CanaryName, StepName and Phase; CloudWatch allows 30",
@@ -210,7 +227,7 @@ impl MetricsArgs {
             sinks: self.metrics.clone(),
             namespace: self.namespace.clone(),
             series: metrics::SeriesOptions {
-                dimensions: self.dimensions.clone(),
+                dimensions,
                 phases: self.phase_metrics,
             },
             flush_interval: self.flush_interval,
@@ -220,7 +237,7 @@ impl MetricsArgs {
             emf_file: self.emf_file.clone(),
             high_resolution: self.high_resolution,
             heartbeat,
-            shard,
+            shard: load.shard,
         };
         Ok(Some(
             Metrics::start(config)
@@ -406,7 +423,7 @@ impl ArchiveArgs {
     pub async fn start(
         &self,
         metrics: &MetricsArgs,
-        shard: Option<Shard>,
+        load: &LoadArgs,
         tap: &WarningTap,
     ) -> Result<Vec<Arc<Archive>>> {
         let mut targets = Vec::new();
@@ -436,7 +453,7 @@ impl ArchiveArgs {
                 flush_every,
                 spool: metrics.spool.clone(),
                 endpoint_url: metrics.endpoint_url.clone(),
-                identity: identity(shard),
+                identity: identity(load.shard, load.location.clone()),
             };
             let archive = Archive::start(settings)
                 .await
@@ -451,14 +468,15 @@ impl ArchiveArgs {
     }
 }
 
-/// Who writes the records: this machine, its shard and AWS region, canary's version.
-pub fn identity(shard: Option<Shard>) -> Identity {
+/// Who writes the records: this machine, its shard, location and AWS region, canary's version.
+pub fn identity(shard: Option<Shard>, location: Option<String>) -> Identity {
     let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
     Identity {
         host: hostname(),
         shard: shard.map(|s| s.to_string()),
+        location,
         region,
         version: env!("CARGO_PKG_VERSION").to_string(),
     }

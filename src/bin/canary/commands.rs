@@ -18,7 +18,6 @@ use canary::metrics::Metrics;
 use canary::notify::{Notifier, Settings as NotifySettings};
 use canary::report::{self, Summary, console::Console};
 use canary::runner;
-use canary::shard::Shard;
 use canary::sinks::Sinks;
 use canary::stop::Stop;
 
@@ -35,7 +34,7 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
         (&args.metrics, &args.archive),
         &canaries.iter().collect::<Vec<_>>(),
         Some(heartbeat.clone()),
-        args.load.shard,
+        &args.load,
         async |metrics| notifier(&args, &canaries, &load_opts, metrics).await,
         tap,
     ))?;
@@ -110,16 +109,16 @@ async fn start_sinks(
     (metrics, archive): (&MetricsArgs, &ArchiveArgs),
     canaries: &[&Canary],
     heartbeat: Option<Arc<Heartbeat>>,
-    shard: Option<Shard>,
+    load: &LoadArgs,
     notifier: impl AsyncFnOnce(Option<Metrics>) -> Result<Option<Arc<Notifier>>>,
     tap: &WarningTap,
 ) -> Result<Sinks> {
     let metrics_sink = metrics
-        .start(canaries.iter().copied(), heartbeat, shard)
+        .start(canaries.iter().copied(), heartbeat, load)
         .await?;
     Ok(Sinks {
         notifier: notifier(metrics_sink.clone()).await?,
-        archives: archive.start(metrics, shard, tap).await?,
+        archives: archive.start(metrics, load, tap).await?,
         metrics: metrics_sink,
     })
 }
@@ -140,6 +139,7 @@ async fn notifier(
         endpoint_url: args.metrics.endpoint_url.clone(),
         secrets: project.secrets.clone(),
         host: crate::args::hostname(),
+        location: args.load.location.clone(),
         metrics,
     };
     let n = Notifier::start(&project.channels, settings)
@@ -247,6 +247,9 @@ fn report_errors(errors: &config::ConfigErrors, format: ErrorFormat) {
 
 fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
     let mut env: HashMap<String, String> = std::env::vars().collect();
+    if let Some(location) = &args.location {
+        env.insert("CANARY_LOCATION".into(), location.clone());
+    }
     let mut vars = HashMap::new();
     if let Some(file) = &args.env_file {
         let entries = dotenvy::from_path_iter(file)
@@ -349,7 +352,7 @@ pub fn test(args: TestArgs, tap: &WarningTap) -> Result<ExitCode> {
         (&args.metrics, &args.archive),
         &selected.iter().map(|c| &**c).collect::<Vec<_>>(),
         None,
-        args.load.shard,
+        &args.load,
         async |_| Ok(None),
         tap,
     ))?;

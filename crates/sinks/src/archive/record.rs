@@ -22,6 +22,9 @@ pub struct Identity {
     /// The runner's shard (`I/N`), when sharded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// Where the runner runs (`--location`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     /// The AWS region (AWS_REGION), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,

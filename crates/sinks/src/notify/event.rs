@@ -55,6 +55,9 @@ pub struct Notice {
     /// Set when this is no change but a reminder that the ALARM goes on (`remind:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminder: Option<ReminderNote>,
+    /// Where the runner that saw it runs (`--location`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// A reminder that an ALARM goes on.
@@ -152,8 +155,8 @@ impl RunNote {
 }
 
 impl Notice {
-    /// The notice of `t`, caused by `run` under `policy`.
-    pub fn of(t: &Transition, run: &Run, policy: &Alerting) -> Notice {
+    /// The notice of `t`, caused by `run` under `policy`, seen from `location`.
+    pub fn of(t: &Transition, run: &Run, policy: &Alerting, location: Option<String>) -> Notice {
         Notice {
             canary: t.canary.clone(),
             state: t.to,
@@ -179,6 +182,7 @@ impl Notice {
                     failed_runs: r.failed_runs,
                 }
             }),
+            location,
         }
     }
 }

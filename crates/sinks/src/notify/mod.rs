@@ -80,6 +80,8 @@ pub struct Settings {
     pub secrets: Vec<String>,
     /// Shown in messages as where canary runs.
     pub host: String,
+    /// Where the runner runs (`--location`), told with each change.
+    pub location: Option<String>,
     /// Where the counts go as metrics (Prometheus `canary_notifications_total`).
     pub metrics: Option<crate::metrics::Metrics>,
 }
@@ -154,6 +156,7 @@ pub struct Notifier {
     /// The runtime the S3 updates run on.
     runtime: tokio::runtime::Handle,
     policies: Mutex<HashMap<String, Alerting>>,
+    location: Option<String>,
     channels: HashMap<String, (mpsc::UnboundedSender<Msg>, Arc<dyn Sender>)>,
     counts: Arc<Mutex<HashMap<String, Counts>>>,
 }
@@ -213,6 +216,7 @@ impl Notifier {
             pending: Mutex::new(Vec::new()),
             runtime: tokio::runtime::Handle::current(),
             policies: Mutex::new(HashMap::new()),
+            location: s.location.clone(),
             channels: senders,
             counts,
         })
@@ -262,7 +266,8 @@ impl Notifier {
         }
         if let Some(t) = change {
             let channels = policy.notify.iter().filter_map(|n| self.channels.get(n));
-            tell(channels.map(|(tx, _)| tx), &t, run, &policy);
+            let notice = Notice::of(&t, run, &policy, self.location.clone());
+            tell(channels.map(|(tx, _)| tx), &t, notice);
         }
     }
 
@@ -270,6 +275,7 @@ impl Notifier {
     /// may come from threads whose runtimes end first), then tells the channels of a change.
     fn observe_shared(&self, shared: SharedBook, policy: Alerting, run: &Run) {
         let run = run.clone();
+        let location = self.location.clone();
         let channels: Vec<_> = (policy.notify.iter())
             .filter_map(|name| Some(self.channels.get(name)?.0.clone()))
             .collect();
@@ -286,7 +292,7 @@ impl Notifier {
                     return;
                 }
             };
-            tell(channels.iter(), &t, &run, &policy);
+            tell(channels.iter(), &t, Notice::of(&t, &run, &policy, location));
         }));
     }
 
@@ -324,12 +330,11 @@ impl Notifier {
     }
 }
 
-/// Logs a change of state and queues it for `channels`.
+/// Logs a change of state (or a reminder) and queues its notice for `channels`.
 fn tell<'a>(
     channels: impl Iterator<Item = &'a mpsc::UnboundedSender<Msg>>,
     t: &Transition,
-    run: &Run,
-    policy: &Alerting,
+    notice: Notice,
 ) {
     match &t.reminder {
         Some(r) => {
@@ -339,7 +344,6 @@ fn tell<'a>(
             tracing::warn!(canary = %t.canary, from = t.from.as_str(), to = t.to.as_str(), "alert state changed")
         }
     }
-    let notice = Notice::of(t, run, policy);
     for tx in channels {
         let _ = tx.send(Msg::Event(Event::Change(Box::new(notice.clone()))));
     }

@@ -90,6 +90,9 @@ fn section(n: &Notice) -> String {
             n.previous_state.as_str()
         ),
     };
+    if let Some(l) = &n.location {
+        text.push_str(&format!(" in {l}"));
+    }
     if let Some(f) = &n.failure {
         text.push_str(&format!("\nstep `{}`: {}", f.step, f.subject));
         if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
