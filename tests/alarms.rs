@@ -877,3 +877,200 @@ fn exported_prometheus_rules_fire_exactly_when_they_should_under_promtool() {
         );
     }
 }
+
+/// A project of three locations whose `checkout` alarms when 2 of them see it down.
+fn quorum_project(prefix: &str) -> Vec<(String, String)> {
+    let project = format!(
+        "project: {prefix}\nalarm_prefix: \"{prefix}-\"\nlocations: [eu-west-1, us-east-1, ap-southeast-2]\n"
+    );
+    let checkout = canary_file(
+        "checkout",
+        "alarms:\n  - { name: down, metric: SuccessPercent, threshold: { lt: 90 }, locations: 2 of 3, missing: notBreaching }\n  - { name: slow, metric: Duration, statistic: p90, threshold: { gt: 800 } }\n",
+    );
+    vec![
+        (".canary.yaml".into(), project),
+        ("checkout.yaml".into(), checkout),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quorum_alarm_is_metric_math_over_each_location_and_applies_once() {
+    let Some(url) = localstack() else { return };
+    let prefix = unique("ca", "quorum");
+    let ns = format!("canary-test/{prefix}");
+    let dir = support::canary_dir_owned(&quorum_project(&prefix));
+    let d = dir.path();
+    let out = alarms_cmd(d, "apply", &url, &ns);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let made = describe(&url, &[format!("{prefix}-checkout-down")]).await;
+    let down = &made[0];
+    assert_eq!(
+        (down.threshold(), down.comparison_operator()),
+        (
+            Some(2.0),
+            Some(&ComparisonOperator::GreaterThanOrEqualToThreshold)
+        )
+    );
+    let queries = down.metrics();
+    let ids: Vec<&str> = queries.iter().filter_map(|q| q.id()).collect();
+    assert_eq!(ids, ["m0", "m1", "m2", "b0", "b1", "b2", "q"]);
+    let location = |i: usize| {
+        let m = queries[i].metric_stat().unwrap().metric().unwrap();
+        let d = m.dimensions().iter();
+        d.map(|d| format!("{}={}", d.name().unwrap(), d.value().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(location(1), ["CanaryName=checkout", "Location=us-east-1"]);
+    assert_eq!(
+        queries[3].expression(),
+        Some("FILL(IF(m0 < 90, 1, 0), 0)"),
+        "a silent location does not breach (missing: notBreaching)"
+    );
+    assert_eq!(queries[6].expression(), Some("b0 + b1 + b2"));
+    assert_eq!(
+        queries
+            .iter()
+            .filter(|q| q.return_data() == Some(true))
+            .count(),
+        1
+    );
+    // Every location for the alarm without `locations:` too: 1 of 3.
+    let slow = &describe(&url, &[format!("{prefix}-checkout-slow")]).await[0];
+    assert_eq!(slow.threshold(), Some(1.0));
+    // Read back, the alarms are what the files say: nothing to change.
+    let out = alarms_cmd(d, "plan", &url, &ns);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("CloudWatch matches the files"),
+        "{}",
+        text(&out)
+    );
+    // A runner's --location does not go with the project's locations.
+    let out = alarms_cmd_with(d, "plan", &url, &ns, &["--location", "eu-west-1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("leave --location off"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_quorum_rule_fires_when_enough_locations_agree_under_promtool() {
+    let dir = support::canary_dir_owned(&quorum_project("q"));
+    let d = dir.path();
+    for (format, file) in [
+        ("prometheus", "rules.yml"),
+        ("cloudformation", "cfn.json"),
+        ("terraform", "main.tf"),
+    ] {
+        let out = support::canary(
+            d,
+            &["alarms", "export", ".", "--format", format, "-o", file],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ci/bin");
+    if venv.join("cfn-lint").exists() || std::env::var("CI").is_ok_and(|v| v == "true") {
+        let cfn = std::process::Command::new(venv.join("cfn-lint"))
+            .arg(d.join("cfn.json"))
+            .output()
+            .expect("cfn-lint (scripts/check-deploy installs it into .venv-ci)");
+        assert!(cfn.status.success(), "cfn-lint: {}", support::text(&cfn).0);
+        let hcl = std::process::Command::new(venv.join("python"))
+            .args(["-c", "import hcl2, sys; r = hcl2.load(open(sys.argv[1]))['resource']; a = list(list(r[0].values())[0].values())[0]; print(len(a['metric_query']))"])
+            .arg(d.join("main.tf"))
+            .output()
+            .expect("python-hcl2 in .venv-ci");
+        assert_eq!(
+            support::text(&hcl).0.trim(),
+            "7",
+            "{}",
+            support::text(&hcl).1
+        );
+    }
+    let series = |failing: &[&str]| {
+        let mut out = String::from("    input_series:\n");
+        for l in ["eu-west-1", "us-east-1", "ap-southeast-2"] {
+            let (failed, passed) = match failing.contains(&l) {
+                true => ("0+1x10", "0x10"),
+                false => ("0x10", "0+1x10"),
+            };
+            for (outcome, values) in [("failed", failed), ("passed", passed)] {
+                out += &format!(
+                    "      - series: 'canary_runs_total{{canary=\"checkout\",location=\"{l}\",outcome=\"{outcome}\"}}'\n        values: '{values}'\n"
+                );
+            }
+        }
+        out
+    };
+    let case = |failing: &[&str], fires: bool| {
+        let alerts = match fires {
+            true => {
+                "\n          - exp_labels: { canary: checkout, source: canary }\n            exp_annotations: { summary: \"Average SuccessPercent of canary checkout < 90 in 2 of 3 locations in 1 of the last 1 periods of 60s\" }\n"
+            }
+            false => " []\n",
+        };
+        format!(
+            "  - interval: 1m\n{}    alert_rule_test:\n      - eval_time: 5m\n        alertname: q-checkout-down\n        exp_alerts:{alerts}",
+            series(failing)
+        )
+    };
+    let unit = format!(
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n{}{}{}",
+        case(&["us-east-1"], false),
+        case(&["us-east-1", "ap-southeast-2"], true),
+        case(&[], false)
+    );
+    std::fs::write(d.join("unit.yml"), &unit).unwrap();
+    let test = std::process::Command::new("promtool")
+        .args(["test", "rules", "unit.yml"])
+        .current_dir(d)
+        .output()
+        .expect("promtool (scripts/test installs prometheus)");
+    let rules = std::fs::read_to_string(d.join("rules.yml")).unwrap();
+    assert!(test.status.success(), "{}\n{unit}\n{rules}", text(&test));
+}
+
+#[test]
+fn a_quorum_that_does_not_fit_the_projects_locations_is_a_config_error() {
+    let alarm = |spec: &str| {
+        canary_file(
+            "checkout",
+            &format!("alarms:\n  - {{ name: down, metric: SuccessPercent, {spec} }}\n"),
+        )
+    };
+    let three = "locations: [a, b, c]\n";
+    for (project, spec, says) in [
+        (
+            three,
+            "threshold: { lt: 90 }, locations: 2 of 4",
+            "`2 of 4` locations, but the project names 3: a, b, c",
+        ),
+        (
+            three,
+            "threshold: { lt: 90 }, locations: 4",
+            "4 locations cannot agree when the project names 3",
+        ),
+        (
+            three,
+            "anomaly: { band: 2 }, locations: 2",
+            "with `locations:` give a `threshold:`",
+        ),
+        (
+            "project: p\n",
+            "threshold: { lt: 90 }, locations: 2 of 3",
+            "the project file's `locations: [...]`, and it names none",
+        ),
+        (
+            "locations: [a, a]\n",
+            "threshold: { lt: 90 }",
+            "the location `a` is named twice",
+        ),
+    ] {
+        let dir = support::canary_dir(&[(".canary.yaml", project), ("c.yaml", &alarm(spec))]);
+        let out = support::canary(dir.path(), &["validate", "."]);
+        assert_eq!(out.status.code(), Some(2), "{spec}");
+        assert!(text(&out).contains(says), "{spec}: {}", text(&out));
+    }
+}

@@ -471,7 +471,15 @@ fn keyed(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
 
 /// `canary run --once` in `dir`, with its alert state in `dir/state`.
 fn once(dir: &std::path::Path) {
-    let args = ["run", ".", "--once", "--state-dir", "state", "--location", "lab"];
+    let args = [
+        "run",
+        ".",
+        "--once",
+        "--state-dir",
+        "state",
+        "--location",
+        "lab",
+    ];
     let out = keyed(dir, &args);
     assert_eq!(out.status.code(), Some(1), "{}", support::text(&out).1);
 }
@@ -529,7 +537,10 @@ fn a_maintenance_window_holds_the_alarm_and_reminders_repeat_it() {
     let all = got.lock().unwrap();
     let reminder = &all.last().unwrap().0["notifications"][0];
     assert_eq!(reminder["state"], "ALARM");
-    assert_eq!(reminder["location"], "lab", "where the runner that saw it runs");
+    assert_eq!(
+        reminder["location"], "lab",
+        "where the runner that saw it runs"
+    );
     assert_eq!(reminder["previous_state"], "ALARM");
     assert_eq!(reminder["reminder"]["failed_runs"], 4, "{reminder}");
     assert!(reminder["reminder"]["lasted_seconds"].as_u64().unwrap() >= 2);

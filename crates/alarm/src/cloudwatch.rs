@@ -12,7 +12,8 @@ use super::plan::{Change, Existing, Plan};
 use super::spec::{
     AlarmSpec, CompositeSpec, Detector, MetricAlarmSpec, Settings, TAG_CANARY, sorted,
 };
-use crate::canary::alarm::{Actions, Statistic};
+use crate::canary::alarm::{Actions, Quorum, Statistic};
+use crate::quorum;
 
 /// DeleteAlarms takes at most this many names a call.
 const DELETE_BATCH: usize = 100;
@@ -220,8 +221,12 @@ impl AlarmClient {
             .datapoints_to_alarm(m.datapoints as i32)
             .comparison_operator(ComparisonOperator::from(m.comparison.as_str()))
             .treat_missing_data(&m.missing);
-        req = match m.band {
-            None => {
+        req = match (m.band, &m.quorum) {
+            (_, Some(q)) => req
+                .set_metrics(Some(quorum_queries(m, q)))
+                .threshold(f64::from(q.need))
+                .comparison_operator(ComparisonOperator::from(quorum::COMPARISON)),
+            (None, None) => {
                 let r = req
                     .namespace(&m.namespace)
                     .metric_name(&m.metric)
@@ -233,7 +238,7 @@ impl AlarmClient {
                     Statistic::Extended(s) => r.extended_statistic(s),
                 }
             }
-            Some(band) => req
+            (Some(band), None) => req
                 .set_metrics(Some(anomaly_queries(m, band)))
                 .threshold_metric_id("ad1"),
         };
@@ -365,6 +370,42 @@ fn anomaly_queries(m: &MetricAlarmSpec, band: f64) -> Vec<MetricDataQuery> {
     ]
 }
 
+/// The metric math of an alarm over several locations.
+fn quorum_queries(m: &MetricAlarmSpec, q: &Quorum) -> Vec<MetricDataQuery> {
+    let query = |query: quorum::Query| match query {
+        quorum::Query::Metric { id, location } => {
+            let mut dims = m.dimensions.clone();
+            dims.push((crate::names::LOCATION.into(), location));
+            let metric = Metric::builder()
+                .namespace(&m.namespace)
+                .metric_name(&m.metric)
+                .set_dimensions(Some(dimensions(&dims)))
+                .build();
+            let stat = MetricStat::builder()
+                .metric(metric)
+                .period(m.period as i32)
+                .stat(m.statistic.as_str())
+                .build();
+            MetricDataQuery::builder()
+                .id(id)
+                .metric_stat(stat)
+                .return_data(false)
+                .build()
+        }
+        quorum::Query::Expression {
+            id,
+            expression,
+            result,
+        } => MetricDataQuery::builder()
+            .id(id)
+            .expression(expression)
+            .set_label(result.then(|| "locations breaching".to_string()))
+            .return_data(result)
+            .build(),
+    };
+    quorum::queries(m, q).into_iter().map(query).collect()
+}
+
 /// `ANOMALY_DETECTION_BAND(m1, 2)`.
 pub fn band_expression(band: f64) -> String {
     format!("ANOMALY_DETECTION_BAND(m1, {band})")
@@ -433,6 +474,7 @@ fn metric_spec(m: &MetricAlarm) -> AlarmSpec {
             m.ok_actions(),
             m.insufficient_data_actions(),
         ),
+        quorum: None,
     };
     if let Some(stat) = m.metrics().iter().find_map(MetricDataQuery::metric_stat) {
         if let Some(metric) = stat.metric() {
@@ -462,10 +504,40 @@ fn metric_spec(m: &MetricAlarm) -> AlarmSpec {
             .iter()
             .filter_map(MetricDataQuery::expression)
             .find_map(parse_band);
+        read_quorum(m, &mut spec, &mut dims);
     }
     dims.sort();
     spec.dimensions = dims;
     AlarmSpec::Metric(spec)
+}
+
+/// The locations, the per-location comparison and threshold, and N of an alarm over several
+/// locations; the `Location` dimension is the locations', not the alarm's.
+fn read_quorum(m: &MetricAlarm, spec: &mut MetricAlarmSpec, dims: &mut Vec<(String, String)>) {
+    let query = |id: &str| m.metrics().iter().find(|q| q.id() == Some(id));
+    if query(quorum::RESULT).is_none() {
+        return;
+    }
+    let location = |q: &MetricDataQuery| {
+        let metric = q.metric_stat()?.metric()?;
+        let d = metric.dimensions().iter();
+        d.filter(|d| d.name() == Some(crate::names::LOCATION))
+            .find_map(|d| d.value().map(str::to_string))
+    };
+    let locations: Vec<String> = (0..)
+        .map_while(|i| query(&format!("m{i}")))
+        .filter_map(location)
+        .collect();
+    let breach = query("b0").and_then(MetricDataQuery::expression);
+    if let Some((comparison, threshold)) = breach.and_then(quorum::read_breach) {
+        spec.comparison = comparison;
+        spec.threshold = Some(threshold);
+    }
+    dims.retain(|(k, _)| k != crate::names::LOCATION);
+    spec.quorum = Some(Quorum {
+        need: m.threshold().unwrap_or_default() as u32,
+        locations,
+    });
 }
 
 /// The band of `ANOMALY_DETECTION_BAND(m1, 2)`.

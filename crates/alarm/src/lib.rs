@@ -8,6 +8,7 @@ use canary_model::{canary, names};
 pub mod cloudwatch;
 pub mod export;
 pub mod plan;
+pub mod quorum;
 pub mod spec;
 
 pub use cloudwatch::{AlarmClient, AlarmError, Applied};

@@ -228,6 +228,7 @@ fn metric_fields(
     );
     field("Threshold", num(a.threshold), num(b.threshold));
     field("AnomalyBand", num(a.band), num(b.band));
+    field("Locations", quorum(a), quorum(b));
     field("TreatMissingData", a.missing.clone(), b.missing.clone());
     field("AlarmDescription", opt(&a.description), opt(&b.description));
     actions(&a.actions, &b.actions, field);
@@ -258,6 +259,14 @@ fn opt(s: &Option<String>) -> String {
     s.clone().unwrap_or_default()
 }
 
+/// `2 of eu-west-1,us-east-1,ap-southeast-2`, or `-`.
+fn quorum(m: &MetricAlarmSpec) -> String {
+    m.quorum.as_ref().map_or_else(
+        || "-".into(),
+        |q| format!("{} of {}", q.need, q.locations.join(",")),
+    )
+}
+
 fn dims(d: &[(String, String)]) -> String {
     d.iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -274,8 +283,11 @@ pub fn describe(s: &AlarmSpec) -> String {
                 (None, Some(b)) => format!("{} outside a {b}σ anomaly band", m.statistic),
                 _ => m.statistic.to_string(),
             };
+            let places = m.quorum.as_ref().map_or_else(String::new, |q| {
+                format!(" in {} of {} locations", q.need, q.locations.len())
+            });
             format!(
-                "{} {condition}, {} of {} × {}s",
+                "{} {condition}{places}, {} of {} × {}s",
                 m.metric, m.datapoints, m.evaluation_periods, m.period
             )
         }

@@ -2,7 +2,7 @@
 //! dimensions and actions, as CloudWatch stores it — compared with what is there, and exported.
 
 use crate::canary::Canary;
-use crate::canary::alarm::{Actions, Alarm, Composite, Condition, Statistic};
+use crate::canary::alarm::{Actions, Alarm, Composite, Condition, Quorum, Statistic};
 
 /// Tags on every alarm canary manages; nothing without them is ever changed or deleted.
 pub const TAG_MANAGED: &str = "canary:managed";
@@ -84,6 +84,9 @@ pub struct MetricAlarmSpec {
     pub missing: String,
     /// Actions per state, each list sorted.
     pub actions: Actions,
+    /// Agreement between locations: the metric, comparison and threshold are each location's,
+    /// and the alarm breaches when `need` of them do (a metric-math alarm).
+    pub quorum: Option<Quorum>,
 }
 
 impl MetricAlarmSpec {
@@ -201,6 +204,7 @@ fn metric_alarm(c: &Canary, a: &Alarm, s: &Settings) -> MetricAlarmSpec {
         band,
         missing: a.missing.cloudwatch().to_string(),
         actions: sorted(&a.actions),
+        quorum: a.locations.clone(),
     }
 }
 

@@ -11,8 +11,8 @@ use super::file::RawCanary;
 use super::raw::{RawAlarm, RawComposite, S};
 use super::{rule, values};
 use crate::canary::alarm::{
-    Actions, Alarm, Comparison, Composite, Condition, METRICS, Missing, Rule, STEP_METRICS, Side,
-    Statistic,
+    Actions, Alarm, Comparison, Composite, Condition, METRICS, Missing, Quorum, Rule, STEP_METRICS,
+    Side, Statistic,
 };
 
 /// The longest evaluation range CloudWatch accepts: periods × seconds per period.
@@ -35,6 +35,8 @@ pub struct AlarmPatch {
     insufficient: Option<Vec<String>>,
     description: Option<String>,
     enabled: Option<bool>,
+    /// `locations:` as written: N, and M when given.
+    locations: Option<(u32, Option<u32>)>,
 }
 
 impl AlarmPatch {
@@ -66,13 +68,19 @@ impl AlarmPatch {
                 .clone()
                 .or_else(|| base.description.clone()),
             enabled: self.enabled.or(base.enabled),
+            locations: self.locations.or(base.locations),
         }
     }
 
     /// The alarm, or what is missing or inconsistent. `steps` are the canary's step names
-    /// (None: not known yet, for a project default).
-    pub fn complete(&self, steps: Option<&[String]>) -> Result<Alarm, String> {
+    /// (None: not known yet, for a project default); `locations` the project's.
+    pub fn complete(
+        &self,
+        steps: Option<&[String]>,
+        locations: &[String],
+    ) -> Result<Alarm, String> {
         let name = &self.name;
+        let quorum = self.quorum(locations)?;
         let metric = self.metric.clone().ok_or_else(|| {
             format!(
                 "alarm `{name}` has no `metric:` (one of {})",
@@ -127,7 +135,45 @@ impl AlarmPatch {
                 insufficient_data: self.insufficient.clone().unwrap_or_default(),
             },
             description: self.description.clone(),
+            locations: quorum,
         })
+    }
+
+    /// "N of M" of the project's locations; `1 of M` when the alarm says nothing.
+    fn quorum(&self, locations: &[String]) -> Result<Option<Quorum>, String> {
+        let name = &self.name;
+        let m = locations.len() as u32;
+        let need = match (self.locations, m) {
+            (None, 0) => return Ok(None),
+            (Some(_), 0) => {
+                return Err(format!(
+                    "alarm `{name}`: `locations:` counts the project file's `locations: [...]`, and it names none"
+                ));
+            }
+            (None, _) => 1,
+            (Some((n, None)), _) => n,
+            (Some((n, Some(of))), _) if of == m => n,
+            (Some((n, Some(of))), _) => {
+                return Err(format!(
+                    "alarm `{name}`: `{n} of {of}` locations, but the project names {m}: {}",
+                    locations.join(", ")
+                ));
+            }
+        };
+        if need > m {
+            return Err(format!(
+                "alarm `{name}`: {need} locations cannot agree when the project names {m}"
+            ));
+        }
+        if matches!(self.condition, Some(Condition::Anomaly { .. })) {
+            return Err(format!(
+                "alarm `{name}`: an anomaly band is learnt per series; with `locations:` give a `threshold:`"
+            ));
+        }
+        Ok(Some(Quorum {
+            need,
+            locations: locations.to_vec(),
+        }))
     }
 }
 
@@ -177,6 +223,12 @@ impl Compiler<'_> {
             };
             self.check(&m.referenced, v)
         });
+        let locations = r.locations.as_ref().and_then(|l| {
+            let given = values::text(&l.value);
+            let r = self::datapoints(&l.value, "locations breaching")
+                .map(|(n, m)| (n, given.contains(" of ").then_some(m)));
+            self.check(&l.referenced, r)
+        });
         let actions = r.actions.as_ref().map(|v| self.arns(v));
         let ok_actions = r.ok_actions.as_ref().map(|v| self.arns(v));
         let insufficient = r.insufficient_data_actions.as_ref().map(|v| self.arns(v));
@@ -202,6 +254,7 @@ impl Compiler<'_> {
             insufficient,
             description,
             enabled: r.enabled,
+            locations,
         })
     }
 
@@ -325,6 +378,7 @@ impl Compiler<'_> {
         raw: &RawCanary,
         defaults: &[AlarmPatch],
         steps: &[String],
+        locations: &[String],
     ) -> (Vec<Alarm>, Vec<Composite>) {
         let own: Vec<AlarmPatch> = match &raw.alarms {
             Some(list) if list.value.is_empty() => {
@@ -343,7 +397,7 @@ impl Compiler<'_> {
             .filter(|d| !own.iter().any(|o| o.name == d.name))
         {
             if d.enabled != Some(false) {
-                match d.complete(Some(steps)) {
+                match d.complete(Some(steps), locations) {
                     Ok(a) => alarms.push(a),
                     Err(e) => self.fail(&raw.name.referenced, format!("project default: {e}")),
                 }
@@ -361,7 +415,7 @@ impl Compiler<'_> {
             if merged.enabled == Some(false) {
                 continue;
             }
-            let r = merged.complete(Some(steps));
+            let r = merged.complete(Some(steps), locations);
             if let Some(a) = self.check(&o.at, r) {
                 alarms.push(a);
             }

@@ -49,7 +49,13 @@ pub fn compile(
         false => Vec::new(),
         true => steps.iter().map(|s| s.name.clone()).collect(),
     };
-    let (alarms, composites) = c.alarms(raw, &opts.project.default_alarms, &step_names);
+    let project = &opts.project;
+    let (alarms, composites) = c.alarms(
+        raw,
+        &project.default_alarms,
+        &step_names,
+        &project.locations,
+    );
     let alerting = c.canary_alerting(
         &raw.alerting,
         opts.project.default_alerting.as_ref(),

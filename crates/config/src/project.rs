@@ -45,6 +45,12 @@ pub struct RawProject {
     /// state and notify nobody; one still failing when its window closes alerts then.
     #[serde(default)]
     pub maintenance: Vec<S<RawWindow>>,
+    /// Where the project's runners run (their `--location`s), e.g. `[eu-west-1, us-east-1]`:
+    /// every alarm then watches each location's series, and fires when its `locations: N of M`
+    /// agree (default `1 of M`).
+    #[serde(default)]
+    #[schemars(extend("examples" = [["eu-west-1", "us-east-1", "ap-southeast-2"]]))]
+    pub locations: Vec<S<String>>,
 }
 
 /// `defaults:` of the project file.
@@ -79,6 +85,8 @@ pub struct Project {
     pub exclude: Vec<glob::Pattern>,
     /// The maintenance windows, and what each covers.
     pub maintenance: Vec<Covering>,
+    /// Where the project's runners run (`locations:`), in the file's order.
+    pub locations: Vec<String>,
 }
 
 impl Project {
@@ -100,6 +108,7 @@ impl Default for Project {
             secrets: Vec::new(),
             exclude: Vec::new(),
             maintenance: Vec::new(),
+            locations: Vec::new(),
         }
     }
 }
@@ -162,6 +171,7 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
         Some(p) => c.alarm_prefix(p),
         None => Some(defaults.alarm_prefix),
     };
+    let locations = c.locations(&raw.locations);
     let mut default_alarms: Vec<AlarmPatch> = Vec::new();
     for a in &raw.defaults.alarms {
         let Some(patch) = c.alarm_patch(a) else {
@@ -174,7 +184,7 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
             );
             continue;
         }
-        let r = patch.complete(None).map(|_| ());
+        let r = patch.complete(None, &locations).map(|_| ());
         if c.check(&a.referenced, r).is_some() {
             default_alarms.push(patch);
         }
@@ -209,10 +219,28 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
         secrets: c.vars.secrets.clone(),
         exclude,
         maintenance,
+        locations,
     })
 }
 
 impl Compiler<'_> {
+    /// `locations:`: each a valid `Location` dimension value, each once.
+    fn locations(&mut self, raw: &[S<String>]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for l in raw {
+            let v = l.value.trim().to_string();
+            let r =
+                crate::names::check_dimension(crate::names::LOCATION, &v).and_then(|()| match out
+                    .contains(&v)
+                {
+                    true => Err(format!("the location `{v}` is named twice")),
+                    false => Ok(v),
+                });
+            out.extend(self.check(&l.referenced, r));
+        }
+        out
+    }
+
     fn owner_name(&mut self, p: &S<String>) -> Option<String> {
         self.identifier(p, "a project name", 128)
     }

@@ -125,6 +125,10 @@ pub struct RawAlarm {
     pub description: Option<S<String>>,
     /// `false` turns a project default off for this canary.
     pub enabled: Option<bool>,
+    /// `N of M`: in ALARM only when N of the project's M `locations:` breach (a number N means
+    /// N of all). Default, when the project names locations: `1 of M`, any location.
+    #[schemars(extend("examples" = ["2 of 3", 2]))]
+    pub locations: Option<S<Value>>,
 }
 
 /// An anomaly-detection band.

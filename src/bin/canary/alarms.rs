@@ -73,17 +73,22 @@ pub struct TargetArgs {
 }
 
 /// Where the alarms go and what they watch: `--location` adds its dimension, as on `canary run`.
-fn settings(opts: &LoadOptions, load: &LoadArgs, t: &TargetArgs) -> Settings {
+fn settings(opts: &LoadOptions, load: &LoadArgs, t: &TargetArgs) -> Result<Settings> {
     let mut dimensions = t.dimensions.clone();
     if let Some(location) = &load.location {
+        if !opts.project.locations.is_empty() {
+            anyhow::bail!(
+                "the project file's `locations:` makes every alarm watch each location: leave --location off `canary alarms`"
+            );
+        }
         dimensions.insert(0, (canary::names::LOCATION.into(), location.clone()));
     }
-    Settings {
+    Ok(Settings {
         namespace: t.namespace.clone(),
         prefix: opts.project.alarm_prefix.clone(),
         project: opts.project.name.clone(),
         dimensions,
-    }
+    })
 }
 
 pub fn run(cmd: AlarmsCommand) -> Result<ExitCode> {
@@ -99,7 +104,7 @@ fn against_cloudwatch(args: &AlarmsArgs, apply: bool) -> Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let s = settings(&opts, &args.load, &args.target);
+    let s = settings(&opts, &args.load, &args.target)?;
     let wanted = desired(&canaries, &s);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async {
@@ -137,7 +142,7 @@ fn export_to(args: &ExportArgs) -> Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let s = settings(&opts, &args.load, &args.target);
+    let s = settings(&opts, &args.load, &args.target)?;
     let out = export::render(args.format, &desired(&canaries, &s), &s);
     for l in &out.left_out {
         let _ = writeln!(std::io::stderr(), "warning: left out {l}");

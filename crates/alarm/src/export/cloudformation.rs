@@ -4,8 +4,9 @@
 use serde_json::{Map, Value, json};
 
 use super::{Exported, detectors, identifier};
-use crate::canary::alarm::{Actions, Statistic};
+use crate::canary::alarm::{Actions, Quorum, Statistic};
 use crate::cloudwatch::band_expression;
+use crate::quorum;
 use crate::spec::{AlarmSpec, CompositeSpec, Detector, MetricAlarmSpec, Settings};
 
 /// The template.
@@ -110,8 +111,13 @@ fn metric(m: &MetricAlarmSpec, s: &Settings) -> Value {
     p.insert("DatapointsToAlarm".into(), json!(m.datapoints));
     p.insert("ComparisonOperator".into(), json!(m.comparison));
     p.insert("TreatMissingData".into(), json!(m.missing));
-    match m.band {
-        None => {
+    match (m.band, &m.quorum) {
+        (_, Some(q)) => {
+            p.insert("ComparisonOperator".into(), json!(quorum::COMPARISON));
+            p.insert("Threshold".into(), json!(q.need));
+            p.insert("Metrics".into(), quorum_metrics(m, q));
+        }
+        (None, None) => {
             p.insert("Namespace".into(), json!(m.namespace));
             p.insert("MetricName".into(), json!(m.metric));
             p.insert("Dimensions".into(), dimensions(&m.dimensions));
@@ -122,7 +128,7 @@ fn metric(m: &MetricAlarmSpec, s: &Settings) -> Value {
                 Statistic::Extended(st) => p.insert("ExtendedStatistic".into(), json!(st)),
             };
         }
-        Some(band) => {
+        (Some(band), None) => {
             p.insert(
                 "Metrics".into(),
                 json!([
@@ -143,6 +149,36 @@ fn metric(m: &MetricAlarmSpec, s: &Settings) -> Value {
     }
     p.insert("Tags".into(), tags(s, &m.canary));
     json!({ "Type": "AWS::CloudWatch::Alarm", "Properties": p })
+}
+
+/// The metric math of an alarm over several locations.
+fn quorum_metrics(m: &MetricAlarmSpec, q: &Quorum) -> Value {
+    let query = |query: quorum::Query| match query {
+        quorum::Query::Metric { id, location } => {
+            let mut dims = m.dimensions.clone();
+            dims.push((crate::names::LOCATION.into(), location));
+            json!({
+                "Id": id,
+                "ReturnData": false,
+                "MetricStat": {
+                    "Metric": { "Namespace": m.namespace, "MetricName": m.metric, "Dimensions": dimensions(&dims) },
+                    "Period": m.period,
+                    "Stat": m.statistic.as_str(),
+                }
+            })
+        }
+        quorum::Query::Expression {
+            id,
+            expression,
+            result: true,
+        } => {
+            json!({ "Id": id, "Expression": expression, "Label": "locations breaching", "ReturnData": true })
+        }
+        quorum::Query::Expression { id, expression, .. } => {
+            json!({ "Id": id, "Expression": expression, "ReturnData": false })
+        }
+    };
+    Value::Array(quorum::queries(m, q).into_iter().map(query).collect())
 }
 
 fn composite(c: &CompositeSpec, s: &Settings) -> Value {

@@ -55,7 +55,6 @@ fn rule(m: &MetricAlarmSpec, s: &Settings) -> Result<String, String> {
         return Err("canary's Prometheus series are per canary, not per step".into());
     }
     let threshold = m.threshold.ok_or("no threshold")?;
-    let value = value_expr(m, s)?;
     let op = match m.comparison.as_str() {
         "LessThanThreshold" => "<",
         "LessThanOrEqualToThreshold" => "<=",
@@ -63,11 +62,31 @@ fn rule(m: &MetricAlarmSpec, s: &Settings) -> Result<String, String> {
         "GreaterThanOrEqualToThreshold" => ">=",
         other => return Err(format!("comparison {other} has no Prometheus equivalent")),
     };
-    let breach = format!("({value}) {op} bool {threshold}");
-    let breach = match m.missing.as_str() {
-        "breaching" => format!("({breach}) or on() vector(1)"),
-        "notBreaching" => format!("({breach}) or on() vector(0)"),
-        _ => breach,
+    let breach = |s: &Settings, fill: Option<u8>| -> Result<String, String> {
+        let breach = format!("({}) {op} bool {threshold}", value_expr(m, s)?);
+        Ok(match fill {
+            Some(v) => format!("({breach}) or on() vector({v})"),
+            None => breach,
+        })
+    };
+    let missing = match m.missing.as_str() {
+        "breaching" => Some(1),
+        "notBreaching" => Some(0),
+        _ => None,
+    };
+    let breach = match &m.quorum {
+        None => breach(s, missing)?,
+        // Each location breaches (a silent one as `missing:` says; otherwise not), and the
+        // period breaches when N of them do.
+        Some(q) => {
+            let mut each = Vec::new();
+            for l in &q.locations {
+                let mut at = s.clone();
+                at.dimensions.push((names::LOCATION.into(), l.clone()));
+                each.push(format!("({})", breach(&at, Some(missing.unwrap_or(0)))?));
+            }
+            format!("({}) >= bool {}", each.join(" + on() "), q.need)
+        }
     };
     let p = m.period;
     let range = p * m.evaluation_periods;
@@ -77,9 +96,12 @@ fn rule(m: &MetricAlarmSpec, s: &Settings) -> Result<String, String> {
         "(sum_over_time(({breach})[{range}s:{p}s]) >= {}) unless on() ({quiet})",
         m.datapoints
     );
+    let places = m.quorum.as_ref().map_or_else(String::new, |q| {
+        format!(" in {} of {} locations", q.need, q.locations.len())
+    });
     let summary = m.description.clone().unwrap_or_else(|| {
         format!(
-            "{} {} of canary {} {op} {threshold} in {} of the last {} periods of {p}s",
+            "{} {} of canary {} {op} {threshold}{places} in {} of the last {} periods of {p}s",
             m.statistic, m.metric, m.canary, m.datapoints, m.evaluation_periods
         )
     });
@@ -194,6 +216,7 @@ mod tests {
             band: None,
             missing: "breaching".into(),
             actions: Actions::default(),
+            quorum: None,
         }
     }
 

@@ -4,8 +4,9 @@
 use std::fmt::Write;
 
 use super::{Exported, identifier};
-use crate::canary::alarm::{Actions, Statistic};
+use crate::canary::alarm::{Actions, Quorum, Statistic};
 use crate::cloudwatch::band_expression;
+use crate::quorum;
 use crate::spec::{AlarmSpec, CompositeSpec, MetricAlarmSpec, Settings};
 
 /// The Terraform file.
@@ -96,7 +97,11 @@ fn metric(out: &mut String, id: &str, m: &MetricAlarmSpec, s: &Settings) {
     if let Some(d) = &m.description {
         let _ = writeln!(out, "  alarm_description         = {}", q(d));
     }
-    let _ = writeln!(out, "  comparison_operator       = {}", q(&m.comparison));
+    let comparison = match m.quorum {
+        Some(_) => quorum::COMPARISON,
+        None => &m.comparison,
+    };
+    let _ = writeln!(out, "  comparison_operator       = {}", q(comparison));
     let _ = writeln!(
         out,
         "  evaluation_periods        = {}",
@@ -105,8 +110,9 @@ fn metric(out: &mut String, id: &str, m: &MetricAlarmSpec, s: &Settings) {
     let _ = writeln!(out, "  datapoints_to_alarm       = {}", m.datapoints);
     let _ = writeln!(out, "  treat_missing_data        = {}", q(&m.missing));
     actions(out, &m.actions);
-    match m.band {
-        None => {
+    match (m.band, &m.quorum) {
+        (_, Some(qr)) => quorum_queries(out, m, qr),
+        (None, None) => {
             let _ = writeln!(out, "  namespace                 = {}", q(&m.namespace));
             let _ = writeln!(out, "  metric_name               = {}", q(&m.metric));
             let _ = writeln!(out, "  dimensions                = {}", map(&m.dimensions));
@@ -125,7 +131,7 @@ fn metric(out: &mut String, id: &str, m: &MetricAlarmSpec, s: &Settings) {
                 }
             }
         }
-        Some(band) => {
+        (Some(band), None) => {
             let _ = writeln!(out, "  threshold_metric_id       = \"ad1\"");
             let _ = writeln!(
                 out,
@@ -155,6 +161,44 @@ fn metric(out: &mut String, id: &str, m: &MetricAlarmSpec, s: &Settings) {
         map(&s.tags(&m.canary))
     );
     out.push_str("}\n");
+}
+
+/// The metric math of an alarm over several locations: `threshold` is N, one `metric_query`
+/// per query.
+fn quorum_queries(out: &mut String, m: &MetricAlarmSpec, qr: &Quorum) {
+    let _ = writeln!(out, "  threshold                 = {}", qr.need);
+    for query in quorum::queries(m, qr) {
+        match query {
+            quorum::Query::Metric { id, location } => {
+                let mut dims = m.dimensions.clone();
+                dims.push((crate::names::LOCATION.into(), location));
+                let _ = writeln!(
+                    out,
+                    "\n  metric_query {{\n    id          = {}\n    return_data = false\n    metric {{",
+                    q(&id)
+                );
+                let _ = writeln!(out, "      namespace   = {}", q(&m.namespace));
+                let _ = writeln!(out, "      metric_name = {}", q(&m.metric));
+                let _ = writeln!(out, "      period      = {}", m.period);
+                let _ = writeln!(out, "      stat        = {}", q(m.statistic.as_str()));
+                let _ = writeln!(out, "      dimensions  = {}", map(&dims));
+                let _ = writeln!(out, "    }}\n  }}");
+            }
+            quorum::Query::Expression {
+                id,
+                expression,
+                result,
+            } => {
+                let _ = writeln!(out, "\n  metric_query {{\n    id          = {}", q(&id));
+                let _ = writeln!(out, "    expression  = {}", q(&expression));
+                if result {
+                    let _ = writeln!(out, "    label       = \"locations breaching\"");
+                }
+                let _ = writeln!(out, "    return_data = {result}\n  }}");
+            }
+        }
+    }
+    out.push('\n');
 }
 
 fn composite(out: &mut String, id: &str, c: &CompositeSpec, s: &Settings, depends: &[String]) {

@@ -30,6 +30,19 @@ pub struct Alarm {
     pub actions: Actions,
     /// Free text shown with the alarm.
     pub description: Option<String>,
+    /// Agreement between the project's locations: in ALARM only when enough of them breach
+    /// (None: the runner's own series, one location or none).
+    pub locations: Option<Quorum>,
+}
+
+/// "N of M" locations: the alarm breaches in a period when at least `need` of `locations`
+/// breach; a location without data counts as the alarm's `missing:` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quorum {
+    /// N.
+    pub need: u32,
+    /// The locations (the project file's `locations:`), M of them.
+    pub locations: Vec<String>,
 }
 
 /// A composite alarm of one canary: a rule over alarms.
