@@ -2,7 +2,8 @@
 //! reaches a webhook as exactly one ALARM and one OK — also across a restart in between — with a
 //! valid HMAC; SNS and EventBridge (as Synthetics' events) reach SQS queues on LocalStack; 200
 //! canaries failing at once arrive grouped, on a webhook and on Slack; a maintenance window holds
-//! the ALARM until it closes, reminders repeat it, and a bad window is a config error.
+//! the ALARM until it closes, reminders repeat it, and a bad window is a config error; runners in
+//! three locations sharing S3 alert once when two agree.
 
 mod support;
 
@@ -568,4 +569,109 @@ fn a_bad_maintenance_window_is_a_config_error_at_its_line() {
     // One file of the project, given alone, is a part of it: not an error.
     let one = support::canary(dir.path(), &["validate", "web.yaml"]);
     assert!(one.status.success(), "{}", support::text(&one).1);
+}
+
+#[test]
+fn runners_in_three_locations_alert_once_when_two_agree() {
+    let Some(url) = support::aws::localstack() else {
+        return;
+    };
+    let bucket = support::aws::unique("state", "where").to_lowercase();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(support::aws::s3_with_bucket(&url, &bucket));
+    let (hook, got) = receiver("k3y-for-hmac");
+    // The service fails for the locations listed here (each runner's canary says where it runs).
+    let down: Arc<Mutex<Vec<String>>> = Arc::default();
+    let d = down.clone();
+    let site = Server::http(move |req| {
+        let at = req.target.rsplit('=').next().unwrap_or("").to_string();
+        match d.lock().unwrap().contains(&at) {
+            true => Reply::text(503, "down"),
+            false => Reply::text(200, "up"),
+        }
+    });
+    let project = format!(
+        "locations: [eu, us, ap]\nnotify:\n  hook: {{ webhook: {{ url: \"{}\", secret: \"${{secret:HOOK_KEY}}\" }} }}\ndefaults:\n  alerting: {{ failures: 1 of 1, locations: 2 of 3, notify: [hook] }}\n",
+        hook.url("/hook")
+    );
+    let canary = format!(
+        "name: checkout\nhttp: {{ url: '{}?at=${{env:CANARY_LOCATION}}', assert: [ {{ status: 200 }} ] }}\n",
+        site.url("/")
+    );
+    let dir = support::canary_dir(&[(".canary.yaml", &project), ("c.yaml", &canary)]);
+    let state = format!("s3://{bucket}/prod");
+    let once = |at: &str| {
+        let args = [
+            "run",
+            ".",
+            "--once",
+            "--location",
+            at,
+            "--state-dir",
+            &state,
+            "--endpoint-url",
+            &url,
+        ];
+        let out = keyed(dir.path(), &args);
+        let (_, err) = support::text(&out);
+        assert!(!err.contains("cannot update the alert state"), "{err}");
+        assert_ne!(out.status.code(), Some(2), "{err}");
+    };
+    let set_down = |at: &[&str]| {
+        *down.lock().unwrap() = at.iter().map(|s| s.to_string()).collect();
+    };
+    // One location sees it down: nobody is told.
+    set_down(&["eu"]);
+    for at in ["eu", "us", "ap"] {
+        once(at);
+    }
+    assert_eq!(states(&got), [], "one location of three");
+    // A second location agrees: one ALARM, from the runner whose view made two.
+    set_down(&["eu", "us"]);
+    for at in ["eu", "us", "ap"] {
+        once(at);
+    }
+    assert_eq!(states(&got), [("checkout".into(), "ALARM".into())]);
+    let notice = got.lock().unwrap()[0].0["notifications"][0].clone();
+    assert_eq!(notice["location"], "us", "{notice}");
+    // Back to one: one OK.
+    set_down(&["eu"]);
+    for at in ["eu", "us", "ap"] {
+        once(at);
+    }
+    assert_eq!(
+        states(&got),
+        [
+            ("checkout".into(), "ALARM".into()),
+            ("checkout".into(), "OK".into())
+        ]
+    );
+    // Without S3, or without its location, a runner says what it needs.
+    let out = keyed(dir.path(), &["run", ".", "--once", "--location", "eu"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::text(&out).1);
+    assert!(support::text(&out).1.contains("--state-dir s3://"));
+    // Without --location, a canary that reads it does not load, and a runner without it
+    // cannot say which view is its own.
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        canary.replace("?at=${env:CANARY_LOCATION}", ""),
+    )
+    .unwrap();
+    let args = [
+        "run",
+        ".",
+        "--once",
+        "--state-dir",
+        &state,
+        "--endpoint-url",
+        &url,
+    ];
+    let out = keyed(dir.path(), &args);
+    assert!(
+        support::text(&out)
+            .1
+            .contains("needs --location (one of eu, us, ap)"),
+        "{}",
+        support::text(&out).1
+    );
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::compiler::Compiler;
 use super::raw::{RawAlerting, S};
+use crate::canary::alarm::Quorum;
 use crate::canary::alerting::{Alerting, Channel, ChannelKind, RunEvents};
 
 /// A notification channel as written: exactly one kind.
@@ -74,6 +75,7 @@ pub struct AlertingPatch {
     degraded_fails: Option<bool>,
     notify: Option<Vec<String>>,
     remind: Option<Option<std::time::Duration>>,
+    locations: Option<Quorum>,
 }
 
 impl AlertingPatch {
@@ -85,6 +87,7 @@ impl AlertingPatch {
             degraded_fails: self.degraded_fails.or(base.degraded_fails),
             notify: self.notify.clone().or_else(|| base.notify.clone()),
             remind: self.remind.or(base.remind),
+            locations: self.locations.clone().or_else(|| base.locations.clone()),
         }
     }
 
@@ -98,8 +101,34 @@ impl AlertingPatch {
             degraded_fails: self.degraded_fails.unwrap_or(false),
             notify: self.notify.clone().unwrap_or_default(),
             remind: self.remind.flatten(),
+            locations: self.locations.clone(),
         }
     }
+}
+
+/// `N` (of `M`, when given) of the project's `locations`.
+fn quorum(n: u32, m: Option<u32>, locations: &[String]) -> Result<Quorum, String> {
+    let all = locations.len() as u32;
+    if all == 0 {
+        return Err(
+            "`locations:` counts the project file's `locations: [...]`, and it names none".into(),
+        );
+    }
+    if let Some(m) = m.filter(|m| *m != all) {
+        return Err(format!(
+            "`{n} of {m}` locations, but the project names {all}: {}",
+            locations.join(", ")
+        ));
+    }
+    if n > all {
+        return Err(format!(
+            "{n} locations cannot agree when the project names {all}"
+        ));
+    }
+    Ok(Quorum {
+        need: n,
+        locations: locations.to_vec(),
+    })
 }
 
 impl Compiler<'_> {
@@ -108,8 +137,16 @@ impl Compiler<'_> {
         &mut self,
         a: &S<RawAlerting>,
         channels: &[String],
+        locations: &[String],
     ) -> AlertingPatch {
         let r = &a.value;
+        let quorum = r.locations.as_ref().and_then(|l| {
+            let q = super::alarms::datapoints(&l.value, "locations in ALARM").and_then(|(n, m)| {
+                let given = super::values::text(&l.value).contains(" of ");
+                quorum(n, given.then_some(m), locations)
+            });
+            self.check(&l.referenced, q)
+        });
         let failures = r.failures.as_ref().and_then(|f| {
             self.check(
                 &f.referenced,
@@ -169,6 +206,7 @@ impl Compiler<'_> {
             degraded_fails,
             notify,
             remind,
+            locations: quorum,
         }
     }
 
@@ -178,8 +216,11 @@ impl Compiler<'_> {
         own: &Option<S<RawAlerting>>,
         default: Option<&AlertingPatch>,
         channels: &[String],
+        locations: &[String],
     ) -> Option<Alerting> {
-        let own = own.as_ref().map(|a| self.alerting_patch(a, channels));
+        let own = own
+            .as_ref()
+            .map(|a| self.alerting_patch(a, channels, locations));
         match (own, default) {
             (None, None) => None,
             (Some(o), None) => Some(o.complete()),

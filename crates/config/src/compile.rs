@@ -60,6 +60,7 @@ pub fn compile(
         &raw.alerting,
         opts.project.default_alerting.as_ref(),
         &opts.project.channel_names(),
+        &project.locations,
     );
     if let Some(n) = &name {
         alarm_name_lengths(

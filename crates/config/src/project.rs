@@ -198,7 +198,7 @@ fn compile(path: &Path, raw: &RawProject, opts: &LoadOptions) -> Result<Project,
         .defaults
         .alerting
         .as_ref()
-        .map(|a| c.alerting_patch(a, &names));
+        .map(|a| c.alerting_patch(a, &names, &locations));
     let mut exclude = Vec::new();
     for g in &raw.exclude {
         let pattern = glob::Pattern::new(&g.value).map_err(|e| format!("not a glob: {e}"));

@@ -82,6 +82,11 @@ pub struct RawAlerting {
     /// with how long it has lasted and how many runs failed); `never` (the default) tells once.
     #[schemars(extend("examples" = ["1h", "30m", "never"]))]
     pub remind: Option<S<String>>,
+    /// `N of M`: the state is shared by the runners of the project's `locations:` (through
+    /// `--state-dir s3://…`), and is ALARM only while N of them see the canary in ALARM; one
+    /// message, from the runner that flips it. A number N means N of all.
+    #[schemars(extend("examples" = ["2 of 3", 2]))]
+    pub locations: Option<S<Value>>,
 }
 
 /// A CloudWatch metric alarm, named `<prefix><canary>-<name>`.

@@ -133,6 +133,7 @@ async fn notifier(
     if project.channels.is_empty() && canaries.iter().all(|c| c.alerting.is_none()) {
         return Ok(None);
     }
+    shared_locations(args, canaries, project)?;
     let settings = NotifySettings {
         state_dir: args.state_dir.clone(),
         window: args.notify_window,
@@ -147,6 +148,39 @@ async fn notifier(
         .context("cannot start the notifications")?;
     n.set_canaries(canaries);
     Ok(Some(Arc::new(n)))
+}
+
+/// Runners that share an alert state between locations (`alerting.locations`) keep it in S3,
+/// and each says which of the project's locations it is.
+fn shared_locations(
+    args: &RunArgs,
+    canaries: &[Canary],
+    project: &config::project::Project,
+) -> Result<()> {
+    let Some(c) = canaries
+        .iter()
+        .find(|c| c.alerting.as_ref().is_some_and(|a| a.locations.is_some()))
+    else {
+        return Ok(());
+    };
+    if !matches!(args.state_dir, Some(canary::notify::StateDir::S3(_))) {
+        bail!(
+            "{}: `alerting.locations` is agreed between the runners of each location through --state-dir s3://BUCKET/PREFIX",
+            c.name
+        );
+    }
+    match &args.load.location {
+        Some(l) if project.locations.contains(l) => Ok(()),
+        Some(l) => bail!(
+            "--location {l} is not among the project's locations: {}",
+            project.locations.join(", ")
+        ),
+        None => bail!(
+            "{}: `alerting.locations` needs --location (one of {})",
+            c.name,
+            project.locations.join(", ")
+        ),
+    }
 }
 
 /// `canary run --once`: every canary once, logged and recorded, sinks flushed; `test`'s exit codes.

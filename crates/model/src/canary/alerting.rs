@@ -18,6 +18,9 @@ pub struct Alerting {
     pub notify: Vec<String>,
     /// Tell the channels again this often while an ALARM lasts (None: once).
     pub remind: Option<std::time::Duration>,
+    /// Agreement between the project's locations: the shared state is ALARM only while this
+    /// many locations' runners each see an ALARM (None: this runner's own view decides).
+    pub locations: Option<super::alarm::Quorum>,
 }
 
 /// A notification channel.

@@ -283,8 +283,13 @@ impl Notifier {
             return;
         };
         pending.retain(|t| !t.is_finished());
+        let here = self.location.clone();
         pending.push(self.runtime.spawn(async move {
-            let t = match shared.observe(&policy, &run).await {
+            let observed = match (&policy.locations, &here) {
+                (Some(q), Some(here)) => shared.observe_at(&policy, &run, here, q).await,
+                _ => shared.observe(&policy, &run).await,
+            };
+            let t = match observed {
                 Ok(Some(t)) => t,
                 Ok(None) => return,
                 Err(e) => {

@@ -2,14 +2,16 @@
 //! empty disk each time — `run --once` in a CronJob or a scheduled task: one object per canary,
 //! replaced only by a conditional write on the ETag it was read at (`If-Match`, or
 //! `If-None-Match: *` for the first), so that two runners racing on one canary change its state,
-//! and notify, once.
+//! and notify, once. Runners in several locations that must agree keep a view each, and share
+//! the incident.
 
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
-use super::state::{Entry, Transition};
+use super::state::{AlertState, Entry, Transition};
 use crate::archive::s3::Location;
+use crate::canary::alarm::Quorum;
 use crate::canary::alerting::Alerting;
 use crate::run::Run;
 
@@ -68,12 +70,73 @@ impl SharedBook {
         policy: &Alerting,
         run: &Run,
     ) -> Result<Option<Transition>, String> {
-        let key = self.key(&run.canary);
+        let mut change = None;
+        self.update(&self.key(&run.canary), &run.canary, |e| {
+            change = e.observe(policy, run);
+            true
+        })
+        .await?;
+        Ok(change)
+    }
+
+    /// Applies `run`, seen from location `here`, to this location's own view of its canary
+    /// (`alert-state/<canary>/<here>.json`), counts the locations whose views are in ALARM, and
+    /// sets the incident they share (`alert-state/<canary>.json`) to ALARM when `quorum.need` of
+    /// them are, else OK — by a conditional write, so that of the runners that see it flip, one
+    /// changes it and notifies. A location without a view (yet) is not in ALARM.
+    pub async fn observe_at(
+        &self,
+        policy: &Alerting,
+        run: &Run,
+        here: &str,
+        quorum: &Quorum,
+    ) -> Result<Option<Transition>, String> {
+        let canary = &run.canary;
+        let own = self.key_at(canary, here);
+        let view = self.update(&own, canary, |e| {
+            e.observe(policy, run);
+            true
+        });
+        let view = view.await?;
+        let mut alarming = 0;
+        for l in &quorum.locations {
+            let state = match l == here {
+                true => view.state,
+                false => self.read(&self.key_at(canary, l)).await?.0.state,
+            };
+            alarming += u32::from(state == AlertState::Alarm);
+        }
+        let wanted = match alarming >= quorum.need {
+            true => AlertState::Alarm,
+            false => AlertState::Ok,
+        };
+        let mut change = None;
+        self.update(&self.key(canary), canary, |e| {
+            change = e.settle(wanted, policy, canary, view.failed_runs);
+            change.is_some()
+        })
+        .await?;
+        Ok(change)
+    }
+
+    /// Read, `apply`, and write back if it says so, on the condition that nobody wrote in
+    /// between (else again, on what they wrote); returns the entry as left.
+    async fn update(
+        &self,
+        key: &str,
+        canary: &str,
+        mut apply: impl FnMut(&mut Entry) -> bool,
+    ) -> Result<Entry, String> {
         for _ in 0..ATTEMPTS {
-            let (mut entry, etag) = self.read(&key).await?;
-            let change = entry.observe(policy, run);
-            match self.write(&key, &run.canary, entry, etag.as_deref()).await {
-                Ok(()) => return Ok(change),
+            let (mut entry, etag) = self.read(key).await?;
+            if !apply(&mut entry) {
+                return Ok(entry);
+            }
+            match self
+                .write(key, canary, entry.clone(), etag.as_deref())
+                .await
+            {
+                Ok(()) => return Ok(entry),
                 Err(WriteError::Lost) => continue,
                 Err(WriteError::Failed(e)) => return Err(e),
             }
@@ -86,6 +149,12 @@ impl SharedBook {
 
     fn key(&self, canary: &str) -> String {
         self.location.key(&format!("alert-state/{canary}.json"))
+    }
+
+    /// Where location `at`'s own view of `canary` is kept.
+    fn key_at(&self, canary: &str, at: &str) -> String {
+        self.location
+            .key(&format!("alert-state/{canary}/{at}.json"))
     }
 
     /// The canary's entry and the ETag it was read at (a new entry and none when there is none).

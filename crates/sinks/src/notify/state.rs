@@ -109,7 +109,7 @@ impl Entry {
         }
         self.recent = recent.into_iter().collect();
         if to == from {
-            return self.reminder(policy, run);
+            return self.reminder(policy, &run.canary);
         }
         self.state = to;
         self.since = now();
@@ -126,8 +126,34 @@ impl Entry {
         })
     }
 
+    /// Sets the state several locations agree on (`wanted`), for the incident they share;
+    /// returns the change, or the reminder that is due. `failed_runs` is the failed runs the
+    /// runner that settles it has seen.
+    pub fn settle(
+        &mut self,
+        wanted: AlertState,
+        policy: &Alerting,
+        canary: &str,
+        failed_runs: u32,
+    ) -> Option<Transition> {
+        self.failed_runs = failed_runs;
+        let from = self.state;
+        if wanted == from {
+            return self.reminder(policy, canary);
+        }
+        self.state = wanted;
+        self.since = now();
+        self.told = Some(self.since.clone());
+        Some(Transition {
+            canary: canary.to_string(),
+            from,
+            to: wanted,
+            reminder: None,
+        })
+    }
+
     /// The reminder due while in ALARM: `remind` after the channels were last told.
-    fn reminder(&mut self, policy: &Alerting, run: &Run) -> Option<Transition> {
+    fn reminder(&mut self, policy: &Alerting, canary: &str) -> Option<Transition> {
         let every = policy.remind?;
         if self.state != AlertState::Alarm {
             return None;
@@ -141,7 +167,7 @@ impl Entry {
         self.told = Some(humantime::format_rfc3339_seconds(now).to_string());
         let since = at(&Some(self.since.clone())).unwrap_or(told);
         Some(Transition {
-            canary: run.canary.clone(),
+            canary: canary.to_string(),
             from: AlertState::Alarm,
             to: AlertState::Alarm,
             reminder: Some(Reminder {
@@ -306,6 +332,7 @@ mod tests {
             degraded_fails: false,
             notify: Vec::new(),
             remind: None,
+            locations: None,
         }
     }
 
