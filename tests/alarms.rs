@@ -1074,3 +1074,136 @@ fn a_quorum_that_does_not_fit_the_projects_locations_is_a_config_error() {
         assert!(text(&out).contains(says), "{spec}: {}", text(&out));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_maintenance_window_silences_cloudwatch_actions_through_a_suppressor() {
+    let prefix = unique("ca", "quiet");
+    let project = format!(
+        "project: {prefix}\nalarm_prefix: \"{prefix}-\"\nmaintenance:\n  - {{ name: weekly, schedule: cron(0 2 ? * SUN *), duration: 2h, canaries: {{ names: [shop] }} }}\n"
+    );
+    let topic = "arn:aws:sns:us-east-1:000000000000:oncall";
+    let shop = canary_file(
+        "shop",
+        &format!(
+            "alarms:\n  - {{ name: down, metric: SuccessPercent, threshold: {{ lt: 90 }}, actions: [ '{topic}' ] }}\n  - {{ name: quiet, metric: Duration, threshold: {{ gt: 900 }} }}\ncomposite:\n  - {{ name: both, rule: down AND quiet, actions: [ '{topic}' ] }}\n"
+        ),
+    );
+    let dir = support::canary_dir(&[
+        (".canary.yaml", &project),
+        ("shop.yaml", &shop),
+        (
+            "blog.yaml",
+            &canary_file(
+                "blog",
+                "alarms:\n  - { name: down, metric: SuccessPercent, threshold: { lt: 90 } }\n",
+            ),
+        ),
+    ]);
+    let d = dir.path();
+    for (format, file) in [("cloudformation", "cfn.json"), ("terraform", "main.tf")] {
+        let out = support::canary(
+            d,
+            &["alarms", "export", ".", "--format", format, "-o", file],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let tf = std::fs::read_to_string(d.join("main.tf")).unwrap();
+    assert!(
+        tf.contains(&format!("alarm            = \"{prefix}-shop-maintenance\"")),
+        "{tf}"
+    );
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ci/bin");
+    if venv.join("cfn-lint").exists() || std::env::var("CI").is_ok_and(|v| v == "true") {
+        let cfn = std::process::Command::new(venv.join("cfn-lint"))
+            .arg(d.join("cfn.json"))
+            .output()
+            .expect("cfn-lint (scripts/check-deploy installs it into .venv-ci)");
+        assert!(cfn.status.success(), "cfn-lint: {}", support::text(&cfn).0);
+    }
+    let Some(url) = localstack() else { return };
+    let ns = format!("canary-test/{prefix}");
+    let out = alarms_cmd(d, "apply", &url, &ns);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let c = support::aws::cloudwatch(&url).await;
+    let all = c
+        .describe_alarms()
+        .alarm_name_prefix(format!("{prefix}-"))
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+        .send()
+        .await
+        .unwrap();
+    let mut metric: Vec<&str> = all
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    let mut composite: Vec<&str> = all
+        .composite_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    let full = |n: &str| format!("{prefix}-{n}");
+    metric.sort();
+    composite.sort();
+    assert_eq!(
+        metric,
+        [
+            full("blog-down"),
+            full("shop-down"),
+            full("shop-maintenance"),
+            full("shop-quiet")
+        ],
+        "the covered canary gets a maintenance alarm; the other does not"
+    );
+    assert_eq!(composite, [full("shop-both"), full("shop-down-notify")]);
+    let down = all
+        .metric_alarms()
+        .iter()
+        .find(|a| a.alarm_name() == Some(&full("shop-down")))
+        .unwrap();
+    assert!(
+        down.alarm_actions().is_empty(),
+        "its actions moved to its -notify composite"
+    );
+    let quiet = all
+        .metric_alarms()
+        .iter()
+        .find(|a| a.alarm_name() == Some(&full("shop-maintenance")))
+        .unwrap();
+    assert_eq!(
+        (
+            quiet.metric_name(),
+            quiet.threshold(),
+            quiet.treat_missing_data()
+        ),
+        (Some("Maintenance"), Some(1.0), Some("notBreaching"))
+    );
+    for name in ["shop-down-notify", "shop-both"] {
+        let comp = all
+            .composite_alarms()
+            .iter()
+            .find(|a| a.alarm_name() == Some(&full(name)))
+            .unwrap();
+        assert_eq!(
+            comp.actions_suppressor(),
+            Some(full("shop-maintenance").as_str()),
+            "{name}"
+        );
+        assert_eq!(comp.alarm_actions(), [topic], "{name}");
+        assert_eq!(
+            (
+                comp.actions_suppressor_wait_period(),
+                comp.actions_suppressor_extension_period()
+            ),
+            (Some(300), Some(60))
+        );
+    }
+    let out = alarms_cmd(d, "plan", &url, &ns);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("CloudWatch matches the files"),
+        "{}",
+        text(&out)
+    );
+}

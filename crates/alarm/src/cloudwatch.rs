@@ -10,7 +10,8 @@ use aws_sdk_cloudwatch::types::{
 
 use super::plan::{Change, Existing, Plan};
 use super::spec::{
-    AlarmSpec, CompositeSpec, Detector, MetricAlarmSpec, Settings, TAG_CANARY, sorted,
+    AlarmSpec, CompositeSpec, Detector, MetricAlarmSpec, SUPPRESSOR_EXTENSION, SUPPRESSOR_WAIT,
+    Settings, TAG_CANARY, sorted,
 };
 use crate::canary::alarm::{Actions, Quorum, Statistic};
 use crate::quorum;
@@ -258,6 +259,13 @@ impl AlarmClient {
             .set_alarm_actions(Some(c.actions.alarm.clone()))
             .set_ok_actions(Some(c.actions.ok.clone()))
             .set_insufficient_data_actions(Some(c.actions.insufficient_data.clone()))
+            .set_actions_suppressor(c.suppressor.clone())
+            .set_actions_suppressor_wait_period(
+                c.suppressor.as_ref().map(|_| SUPPRESSOR_WAIT as i32),
+            )
+            .set_actions_suppressor_extension_period(
+                c.suppressor.as_ref().map(|_| SUPPRESSOR_EXTENSION as i32),
+            )
             .send()
             .await
             .map_err(call_error("PutCompositeAlarm", &c.name))?;
@@ -561,6 +569,13 @@ fn composite_spec(c: &CompositeAlarm) -> AlarmSpec {
             c.ok_actions(),
             c.insufficient_data_actions(),
         ),
+        // Given by name; CloudWatch may say it by ARN (`…:alarm:<name>`).
+        suppressor: c
+            .actions_suppressor()
+            .map(|s| match s.split_once(":alarm:") {
+                Some((_, name)) => name.to_string(),
+                None => s.to_string(),
+            }),
     })
 }
 

@@ -188,6 +188,7 @@ pub fn differences(old: &AlarmSpec, new: &AlarmSpec) -> Vec<FieldChange> {
         (AlarmSpec::Metric(a), AlarmSpec::Metric(b)) => metric_fields(a, b, &mut field),
         (AlarmSpec::Composite(a), AlarmSpec::Composite(b)) => {
             field("AlarmRule", a.rule.clone(), b.rule.clone());
+            field("ActionsSuppressor", opt(&a.suppressor), opt(&b.suppressor));
             field("AlarmDescription", opt(&a.description), opt(&b.description));
             actions(&a.actions, &b.actions, &mut field);
         }

@@ -2,7 +2,9 @@
 //! dimensions and actions, as CloudWatch stores it — compared with what is there, and exported.
 
 use crate::canary::Canary;
-use crate::canary::alarm::{Actions, Alarm, Composite, Condition, Quorum, Statistic};
+use crate::canary::alarm::{
+    Actions, Alarm, Comparison, Composite, Condition, Missing, Quorum, Statistic,
+};
 
 /// Tags on every alarm canary manages; nothing without them is ever changed or deleted.
 pub const TAG_MANAGED: &str = "canary:managed";
@@ -129,7 +131,20 @@ pub struct CompositeSpec {
     pub children: Vec<String>,
     /// Actions per state, each list sorted.
     pub actions: Actions,
+    /// The alarm that silences the actions while it is in ALARM: the canary's maintenance
+    /// alarm, when a window covers the canary.
+    pub suppressor: Option<String>,
 }
+
+/// How long a composite waits for its suppressor to go into ALARM: the runner publishes a
+/// window's first runs up to a minute and 5 s after, and CloudWatch evaluates a period later.
+pub const SUPPRESSOR_WAIT: u32 = 300;
+/// How long a composite stays silent after its suppressor leaves ALARM; then, still in ALARM,
+/// it acts.
+pub const SUPPRESSOR_EXTENSION: u32 = 60;
+/// Added to a metric alarm's name for the composite that carries its actions when a
+/// maintenance window covers its canary.
+pub const NOTIFY_SUFFIX: &str = "-notify";
 
 /// One alarm of the desired (or actual) state.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,17 +174,65 @@ impl AlarmSpec {
 }
 
 /// The alarms `canaries` ask for, in order: each canary's metric alarms, then its composites.
+/// A canary a maintenance window covers also gets its maintenance alarm, and its metric alarms'
+/// actions move to a composite each that the maintenance alarm silences.
 pub fn desired(canaries: &[Canary], s: &Settings) -> Vec<AlarmSpec> {
     let mut out = Vec::new();
     for c in canaries {
+        let quiet = (!c.maintenance.is_empty()).then(|| maintenance_alarm(c, s));
+        let suppressor = quiet.as_ref().map(|m| m.name.clone());
+        let mut notify = Vec::new();
         for a in &c.alarms {
-            out.push(AlarmSpec::Metric(metric_alarm(c, a, s)));
+            let mut m = metric_alarm(c, a, s);
+            if let Some(sup) = &suppressor
+                && m.actions != Actions::default()
+            {
+                notify.push(CompositeSpec {
+                    name: format!("{}{NOTIFY_SUFFIX}", m.name),
+                    canary: c.name.clone(),
+                    description: m.description.clone(),
+                    // Names hold no quotes (checked at load).
+                    rule: format!("ALARM(\"{}\")", m.name),
+                    children: vec![m.name.clone()],
+                    actions: std::mem::take(&mut m.actions),
+                    suppressor: Some(sup.clone()),
+                });
+            }
+            out.push(AlarmSpec::Metric(m));
         }
+        out.extend(quiet.map(AlarmSpec::Metric));
+        out.extend(notify.into_iter().map(AlarmSpec::Composite));
         for comp in &c.composites {
-            out.push(AlarmSpec::Composite(composite(c, comp, s)));
+            let mut spec = composite(c, comp, s);
+            spec.suppressor = suppressor.clone();
+            out.push(AlarmSpec::Composite(spec));
         }
     }
     out
+}
+
+/// The canary's maintenance alarm: in ALARM while its runs say a window is open (in any of the
+/// project's locations), silencing the composites that carry its alarms' actions.
+fn maintenance_alarm(c: &Canary, s: &Settings) -> MetricAlarmSpec {
+    let quorum = c.alarms.iter().find_map(|a| a.locations.clone());
+    let alarm = Alarm {
+        name: crate::names::MAINTENANCE_ALARM.into(),
+        metric: crate::names::MAINTENANCE.into(),
+        step: None,
+        statistic: Statistic::Simple("Maximum".into()),
+        condition: Condition::Threshold(Comparison::Gte, 1.0),
+        period: 60,
+        datapoints: 1,
+        evaluation_periods: 1,
+        missing: Missing::NotBreaching,
+        actions: Actions::default(),
+        description: Some(format!(
+            "canary {}: a maintenance window is open (silences the -notify alarms)",
+            c.name
+        )),
+        locations: quorum.map(|q| Quorum { need: 1, ..q }),
+    };
+    metric_alarm(c, &alarm, s)
 }
 
 fn metric_alarm(c: &Canary, a: &Alarm, s: &Settings) -> MetricAlarmSpec {
@@ -220,6 +283,7 @@ fn composite(c: &Canary, comp: &Composite, s: &Settings) -> CompositeSpec {
         rule: comp.rule.render(&full),
         children,
         actions: sorted(&comp.actions),
+        suppressor: None,
     }
 }
 

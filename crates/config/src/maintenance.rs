@@ -15,6 +15,7 @@ use super::raw::S;
 use super::values;
 use crate::canary::Canary;
 use crate::canary::maintenance::{When, Window};
+use crate::names::MAINTENANCE_ALARM;
 use crate::schedule::{Schedule, ScheduleKind};
 
 /// A maintenance window: a cron with a duration, or a start and an end.
@@ -197,6 +198,14 @@ pub(super) fn assign(
             .filter(|w| w.covers(c))
             .map(|w| w.window.clone())
             .collect();
+        let taken = c.alarms.iter().any(|a| a.name == MAINTENANCE_ALARM);
+        if taken && !c.maintenance.is_empty() {
+            let why = format!(
+                "canary `{}` has an alarm named `{MAINTENANCE_ALARM}`, the name of the alarm this window adds to it: rename that alarm",
+                c.name
+            );
+            errors.push(ConfigError::file(&c.file, why));
+        }
     }
     let Some(file) = check else { return };
     let mut found = Vec::new();

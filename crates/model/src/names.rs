@@ -23,6 +23,11 @@ pub const RETRY_COUNT: &str = "RetryCount";
 pub const SKIPPED_RUNS: &str = "SkippedRuns";
 /// A phase's duration in milliseconds (`--phase-metrics`), with a `Phase` dimension.
 pub const PHASE_DURATION: &str = "PhaseDuration";
+/// 1 for a run in a maintenance window (published only then): what the CloudWatch alarms'
+/// actions suppressor watches.
+pub const MAINTENANCE: &str = "Maintenance";
+/// The short name of the alarm on [`MAINTENANCE`] that a window adds to each canary it covers.
+pub const MAINTENANCE_ALARM: &str = "maintenance";
 
 /// The metrics an alarm can watch: the series canary publishes (CloudWatch Synthetics' names).
 pub const METRICS: [&str; 10] = [

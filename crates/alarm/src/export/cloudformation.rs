@@ -7,7 +7,10 @@ use super::{Exported, detectors, identifier};
 use crate::canary::alarm::{Actions, Quorum, Statistic};
 use crate::cloudwatch::band_expression;
 use crate::quorum;
-use crate::spec::{AlarmSpec, CompositeSpec, Detector, MetricAlarmSpec, Settings};
+use crate::spec::{
+    AlarmSpec, CompositeSpec, Detector, MetricAlarmSpec, SUPPRESSOR_EXTENSION, SUPPRESSOR_WAIT,
+    Settings,
+};
 
 /// The template.
 pub fn render(alarms: &[AlarmSpec], s: &Settings) -> Exported {
@@ -43,7 +46,7 @@ pub fn render(alarms: &[AlarmSpec], s: &Settings) -> Exported {
             AlarmSpec::Composite(c) => {
                 let depends = ids
                     .iter()
-                    .filter(|(n, _)| c.children.contains(n))
+                    .filter(|(n, _)| c.children.contains(n) || c.suppressor.as_ref() == Some(n))
                     .map(|(_, id)| id.clone())
                     .collect();
                 with_depends(composite(c, s), depends)
@@ -189,6 +192,14 @@ fn composite(c: &CompositeSpec, s: &Settings) -> Value {
         p.insert("AlarmDescription".into(), json!(d));
     }
     actions(&mut p, &c.actions);
+    if let Some(sup) = &c.suppressor {
+        p.insert("ActionsSuppressor".into(), json!(sup));
+        p.insert("ActionsSuppressorWaitPeriod".into(), json!(SUPPRESSOR_WAIT));
+        p.insert(
+            "ActionsSuppressorExtensionPeriod".into(),
+            json!(SUPPRESSOR_EXTENSION),
+        );
+    }
     p.insert("Tags".into(), tags(s, &c.canary));
     json!({ "Type": "AWS::CloudWatch::CompositeAlarm", "Properties": p })
 }

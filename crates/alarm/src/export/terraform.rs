@@ -7,7 +7,9 @@ use super::{Exported, identifier};
 use crate::canary::alarm::{Actions, Quorum, Statistic};
 use crate::cloudwatch::band_expression;
 use crate::quorum;
-use crate::spec::{AlarmSpec, CompositeSpec, MetricAlarmSpec, Settings};
+use crate::spec::{
+    AlarmSpec, CompositeSpec, MetricAlarmSpec, SUPPRESSOR_EXTENSION, SUPPRESSOR_WAIT, Settings,
+};
 
 /// The Terraform file.
 pub fn render(alarms: &[AlarmSpec], s: &Settings) -> Exported {
@@ -27,7 +29,7 @@ pub fn render(alarms: &[AlarmSpec], s: &Settings) -> Exported {
             AlarmSpec::Composite(c) => {
                 let depends: Vec<String> = ids
                     .iter()
-                    .filter(|(n, _)| c.children.contains(n))
+                    .filter(|(n, _)| c.children.contains(n) || c.suppressor.as_ref() == Some(n))
                     .map(|(n, dep)| {
                         let kind = match alarms.iter().find(|x| x.name() == n) {
                             Some(AlarmSpec::Composite(_)) => "aws_cloudwatch_composite_alarm",
@@ -212,6 +214,13 @@ fn composite(out: &mut String, id: &str, c: &CompositeSpec, s: &Settings, depend
         let _ = writeln!(out, "  alarm_description         = {}", q(d));
     }
     actions(out, &c.actions);
+    if let Some(sup) = &c.suppressor {
+        let _ = writeln!(
+            out,
+            "\n  actions_suppressor {{\n    alarm            = {}\n    wait_period      = {SUPPRESSOR_WAIT}\n    extension_period = {SUPPRESSOR_EXTENSION}\n  }}\n",
+            q(sup)
+        );
+    }
     let _ = writeln!(
         out,
         "  tags                      = {}",

@@ -126,6 +126,9 @@ pub fn samples(run: &Run, opts: &SeriesOptions) -> Vec<Sample> {
             .count();
         add(name, Unit::Count, &base, n as f64);
     }
+    if run.maintenance.is_some() {
+        add(names::MAINTENANCE, Unit::Count, &base, 1.0);
+    }
     if run.attempts.len() > 1 {
         add(
             names::RETRY_COUNT,
