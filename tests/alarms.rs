@@ -1207,3 +1207,111 @@ async fn a_maintenance_window_silences_cloudwatch_actions_through_a_suppressor()
         text(&out)
     );
 }
+
+/// An HTTP/1.0 request (so the answer is never chunked): the status and the body.
+fn http10(addr: &str, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    let head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body.as_bytes()).ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    Some((status, text.split_once("\r\n\r\n")?.1.to_string()))
+}
+
+#[test]
+fn alertmanager_holds_back_a_covered_canarys_alerts_during_its_window() {
+    let project = "project: q\nalarm_prefix: \"q-\"\nmaintenance:\n  - { name: weekly, schedule: cron(0 2 ? * SUN *), duration: 2h, canaries: { names: [checkout] } }\n";
+    let alarm = "alarms:\n  - { name: down, metric: SuccessPercent, threshold: { lt: 90 } }\n";
+    let dir = support::canary_dir(&[
+        (".canary.yaml", project),
+        ("checkout.yaml", &canary_file("checkout", alarm)),
+        ("blog.yaml", &canary_file("blog", alarm)),
+    ]);
+    let d = dir.path();
+    for (format, file) in [("alertmanager", "am.yml"), ("prometheus", "rules.yml")] {
+        let out = support::canary(
+            d,
+            &["alarms", "export", ".", "--format", format, "-o", file],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let tool = |name: &str, args: &[&str]| {
+        let out = std::process::Command::new(name)
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap_or_else(|_| {
+                panic!("{name} (scripts/test installs prometheus and prometheus-alertmanager)")
+            });
+        assert!(out.status.success(), "{name}: {}", text(&out));
+    };
+    tool("amtool", &["check-config", "am.yml"]);
+    tool("promtool", &["check", "rules", "rules.yml"]);
+    let unit = "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n      - series: 'canary_maintenance{canary=\"checkout\",window=\"weekly\"}'\n        values: '0 0 1 1 1 0'\n    alert_rule_test:\n      - eval_time: 1m\n        alertname: canary-maintenance\n        exp_alerts: []\n      - eval_time: 3m\n        alertname: canary-maintenance\n        exp_alerts:\n          - exp_labels: { canary: checkout, source: canary-maintenance }\n            exp_annotations: { summary: \"A maintenance window covers canary checkout\" }\n";
+    std::fs::write(d.join("unit.yml"), unit).unwrap();
+    tool("promtool", &["test", "rules", "unit.yml"]);
+
+    // The real Alertmanager, on loopback, with the exported config.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let storage = d.join("am-data");
+    let mut am = std::process::Command::new("prometheus-alertmanager")
+        .args([
+            "--config.file=am.yml",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ])
+        .arg(format!("--web.listen-address={listen}"))
+        .arg(format!("--storage.path={}", storage.display()))
+        .current_dir(d)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus-alertmanager (scripts/test installs prometheus-alertmanager)");
+    let alert = |name: &str, canary: &str, source: &str| serde_json::json!({ "labels": { "alertname": name, "canary": canary, "source": source } });
+    let alerts = serde_json::json!([
+        alert("canary-maintenance", "checkout", "canary-maintenance"),
+        alert("q-checkout-down", "checkout", "canary"),
+        alert("q-blog-down", "blog", "canary"),
+    ])
+    .to_string();
+    let until = Instant::now() + Duration::from_secs(30);
+    let states = loop {
+        let posted = http10(&listen, "POST", "/api/v2/alerts", &alerts);
+        if posted.is_some_and(|(status, _)| status == 200) {
+            let (_, body) = http10(&listen, "GET", "/api/v2/alerts", "").unwrap();
+            let got: Value = serde_json::from_str(&body).unwrap();
+            let states: std::collections::BTreeMap<String, String> = got
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    let name = a["labels"]["alertname"].as_str().unwrap().to_string();
+                    (name, a["status"]["state"].as_str().unwrap().to_string())
+                })
+                .collect();
+            if states.len() == 3 {
+                break states;
+            }
+        }
+        assert!(
+            Instant::now() < until,
+            "Alertmanager did not take the alerts"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = am.kill();
+    let _ = am.wait();
+    assert_eq!(states["q-checkout-down"], "suppressed", "{states:?}");
+    assert_eq!(states["q-blog-down"], "active", "{states:?}");
+    assert_eq!(states["canary-maintenance"], "active", "{states:?}");
+}

@@ -1,6 +1,8 @@
 //! Exporting the alarms for teams that deploy through infrastructure as code: a CloudFormation
-//! template, Terraform, or Prometheus alerting rules over canary's own Prometheus series.
+//! template, Terraform, or Prometheus alerting rules over canary's own Prometheus series (and
+//! Alertmanager inhibit rules for maintenance windows).
 
+pub mod alertmanager;
 pub mod cloudformation;
 pub mod prometheus;
 pub mod terraform;
@@ -16,6 +18,8 @@ pub enum Format {
     Terraform,
     /// Prometheus alerting rules (for Alertmanager) over canary's Prometheus series.
     Prometheus,
+    /// Alertmanager inhibit rules for the maintenance windows.
+    Alertmanager,
 }
 
 impl Format {
@@ -36,6 +40,11 @@ impl Format {
             "prometheus",
             "Prometheus alerting rules (for Alertmanager) over canary's Prometheus series",
         ),
+        (
+            Format::Alertmanager,
+            "alertmanager",
+            "Alertmanager inhibit rules: alerts about a canary wait while a maintenance window covers it",
+        ),
     ];
 }
 
@@ -54,6 +63,7 @@ pub fn render(format: Format, alarms: &[AlarmSpec], s: &Settings) -> Exported {
         Format::Cloudformation => cloudformation::render(alarms, s),
         Format::Terraform => terraform::render(alarms, s),
         Format::Prometheus => prometheus::render(alarms, s),
+        Format::Alertmanager => alertmanager::render(alarms, s),
     }
 }
 

@@ -5,17 +5,22 @@
 
 use std::fmt::Write;
 
-use super::Exported;
+use super::{Exported, alertmanager};
 use crate::canary::alarm::Statistic;
 use crate::names::{self, label_name};
-use crate::spec::{AlarmSpec, MetricAlarmSpec, Settings};
+use crate::spec::{AlarmSpec, MetricAlarmSpec, NOTIFY_SUFFIX, Settings};
 
 /// The rule file (YAML), and what has no Prometheus equivalent.
 pub fn render(alarms: &[AlarmSpec], s: &Settings) -> Exported {
     let mut left_out = Vec::new();
     let mut rules = String::new();
+    let mut covered = false;
     for a in alarms {
         match a {
+            // A window is the `canary-maintenance` alert below, and silences every rule.
+            AlarmSpec::Metric(_) if alertmanager::is_maintenance(a) => covered = true,
+            // CloudWatch's way to silence an alarm's actions: nothing of Prometheus'.
+            AlarmSpec::Composite(c) if c.name.ends_with(NOTIFY_SUFFIX) && c.suppressor.is_some() => {}
             AlarmSpec::Metric(m) => match rule(m, s) {
                 Ok(r) => rules.push_str(&r),
                 Err(why) => left_out.push(format!("{}: {why}", m.name)),
@@ -34,12 +39,24 @@ pub fn render(alarms: &[AlarmSpec], s: &Settings) -> Exported {
         let _ = writeln!(text, "# left out: {l}");
     }
     text.push_str("groups:\n  - name: canary-alarms\n    rules:\n");
+    if covered {
+        rules.push_str(&maintenance_rule());
+    }
     if rules.is_empty() {
         text.truncate(text.len() - "    rules:\n".len());
         text.push_str("    rules: []\n");
     }
     text.push_str(&rules);
     Exported { text, left_out }
+}
+
+/// The alert that fires while a window covers a canary: Alertmanager's inhibit rules
+/// (`--format alertmanager`) hold back the canary's other alerts while it does.
+fn maintenance_rule() -> String {
+    let alert = alertmanager::ALERT;
+    format!(
+        "      - alert: {alert}\n        expr: max by (canary) (canary_maintenance) == 1\n        labels:\n          source: canary-maintenance\n        annotations:\n          summary: \"A maintenance window covers canary {{{{ $labels.canary }}}}\"\n"
+    )
 }
 
 /// A quoted YAML (and JSON) string.
