@@ -2,7 +2,9 @@
 //! a second apply changes nothing, an edit updates and a removal deletes, alarms canary does not
 //! own are never touched; a failing canary drives its alarm to ALARM and its SNS action reaches
 //! an HTTP subscriber; the anomaly detector request checked at the wire; the exports load in
-//! cfn-lint, an HCL parser and promtool (rules and a unit test).
+//! cfn-lint, an HCL parser and promtool (rules and a unit test); alarms over several locations
+//! (metric math, and a rule promtool proves); maintenance windows as an actions suppressor and
+//! as Alertmanager inhibit rules the real Alertmanager applies.
 
 mod support;
 
@@ -49,6 +51,40 @@ fn project(prefix: &str) -> String {
 
 fn canary_file(name: &str, extra: &str) -> String {
     format!("name: {name}\nhttp: {{ url: 'http://127.0.0.1:9/' }}\n{extra}")
+}
+
+/// `canary alarms export . --format F -o FILE` in `dir`, for each `(F, FILE)`.
+fn export(dir: &Path, formats: &[(&str, &str)]) {
+    for (format, file) in formats {
+        let args = ["alarms", "export", ".", "--format", format, "-o", file];
+        let out = support::canary(dir, &args);
+        assert!(out.status.success(), "{format}: {}", text(&out));
+    }
+}
+
+/// A validator from .venv-ci (cfn-lint, python with hcl2); None outside CI when it is missing.
+fn validator(name: &str) -> Option<std::path::PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".venv-ci/bin")
+        .join(name);
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        p.exists() || !ci,
+        "{name} is missing: run scripts/check-deploy first (it installs the validators)"
+    );
+    p.exists().then_some(p)
+}
+
+/// cfn-lint passes `template` (skipped, outside CI, without cfn-lint).
+fn cfn_lint(template: &Path) {
+    let Some(lint) = validator("cfn-lint") else {
+        return;
+    };
+    let cfn = std::process::Command::new(lint)
+        .arg(template)
+        .output()
+        .unwrap();
+    assert!(cfn.status.success(), "cfn-lint: {}", support::text(&cfn).0);
 }
 
 async fn describe(url: &str, names: &[String]) -> Vec<MetricAlarm> {
@@ -959,29 +995,21 @@ async fn a_quorum_alarm_is_metric_math_over_each_location_and_applies_once() {
 fn a_quorum_rule_fires_when_enough_locations_agree_under_promtool() {
     let dir = support::canary_dir_owned(&quorum_project("q"));
     let d = dir.path();
-    for (format, file) in [
-        ("prometheus", "rules.yml"),
-        ("cloudformation", "cfn.json"),
-        ("terraform", "main.tf"),
-    ] {
-        let out = support::canary(
-            d,
-            &["alarms", "export", ".", "--format", format, "-o", file],
-        );
-        assert!(out.status.success(), "{}", text(&out));
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ci/bin");
-    if venv.join("cfn-lint").exists() || std::env::var("CI").is_ok_and(|v| v == "true") {
-        let cfn = std::process::Command::new(venv.join("cfn-lint"))
-            .arg(d.join("cfn.json"))
-            .output()
-            .expect("cfn-lint (scripts/check-deploy installs it into .venv-ci)");
-        assert!(cfn.status.success(), "cfn-lint: {}", support::text(&cfn).0);
-        let hcl = std::process::Command::new(venv.join("python"))
+    export(
+        d,
+        &[
+            ("prometheus", "rules.yml"),
+            ("cloudformation", "cfn.json"),
+            ("terraform", "main.tf"),
+        ],
+    );
+    cfn_lint(&d.join("cfn.json"));
+    if let Some(python) = validator("python") {
+        let hcl = std::process::Command::new(python)
             .args(["-c", "import hcl2, sys; r = hcl2.load(open(sys.argv[1]))['resource']; a = list(list(r[0].values())[0].values())[0]; print(len(a['metric_query']))"])
             .arg(d.join("main.tf"))
             .output()
-            .expect("python-hcl2 in .venv-ci");
+            .unwrap();
         assert_eq!(
             support::text(&hcl).0.trim(),
             "7",
@@ -1100,26 +1128,16 @@ async fn a_maintenance_window_silences_cloudwatch_actions_through_a_suppressor()
         ),
     ]);
     let d = dir.path();
-    for (format, file) in [("cloudformation", "cfn.json"), ("terraform", "main.tf")] {
-        let out = support::canary(
-            d,
-            &["alarms", "export", ".", "--format", format, "-o", file],
-        );
-        assert!(out.status.success(), "{}", text(&out));
-    }
+    export(
+        d,
+        &[("cloudformation", "cfn.json"), ("terraform", "main.tf")],
+    );
     let tf = std::fs::read_to_string(d.join("main.tf")).unwrap();
     assert!(
         tf.contains(&format!("alarm            = \"{prefix}-shop-maintenance\"")),
         "{tf}"
     );
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ci/bin");
-    if venv.join("cfn-lint").exists() || std::env::var("CI").is_ok_and(|v| v == "true") {
-        let cfn = std::process::Command::new(venv.join("cfn-lint"))
-            .arg(d.join("cfn.json"))
-            .output()
-            .expect("cfn-lint (scripts/check-deploy installs it into .venv-ci)");
-        assert!(cfn.status.success(), "cfn-lint: {}", support::text(&cfn).0);
-    }
+    cfn_lint(&d.join("cfn.json"));
     let Some(url) = localstack() else { return };
     let ns = format!("canary-test/{prefix}");
     let out = alarms_cmd(d, "apply", &url, &ns);
@@ -1234,13 +1252,10 @@ fn alertmanager_holds_back_a_covered_canarys_alerts_during_its_window() {
         ("blog.yaml", &canary_file("blog", alarm)),
     ]);
     let d = dir.path();
-    for (format, file) in [("alertmanager", "am.yml"), ("prometheus", "rules.yml")] {
-        let out = support::canary(
-            d,
-            &["alarms", "export", ".", "--format", format, "-o", file],
-        );
-        assert!(out.status.success(), "{}", text(&out));
-    }
+    export(
+        d,
+        &[("alertmanager", "am.yml"), ("prometheus", "rules.yml")],
+    );
     let tool = |name: &str, args: &[&str]| {
         let out = std::process::Command::new(name)
             .args(args)

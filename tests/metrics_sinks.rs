@@ -1,5 +1,6 @@
-//! EMF lines checked against AWS's specification, the series a run produces, and Prometheus
-//! scraped during a real `canary run` and checked with `promtool`.
+//! EMF lines checked against AWS's specification, the series a run produces, Prometheus
+//! scraped during a real `canary run` and checked with `promtool`, and a runner's `--location`
+//! in every output.
 
 mod support;
 

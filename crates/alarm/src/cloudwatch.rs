@@ -353,16 +353,7 @@ fn single(d: &Detector) -> SingleMetricAnomalyDetector {
 
 /// `m1`, the metric, and `ad1`, its anomaly-detection band the alarm compares with.
 fn anomaly_queries(m: &MetricAlarmSpec, band: f64) -> Vec<MetricDataQuery> {
-    let metric = Metric::builder()
-        .namespace(&m.namespace)
-        .metric_name(&m.metric)
-        .set_dimensions(Some(dimensions(&m.dimensions)))
-        .build();
-    let stat = MetricStat::builder()
-        .metric(metric)
-        .period(m.period as i32)
-        .stat(m.statistic.as_str())
-        .build();
+    let stat = metric_stat(m, &m.dimensions);
     vec![
         MetricDataQuery::builder()
             .id("m1")
@@ -384,19 +375,9 @@ fn quorum_queries(m: &MetricAlarmSpec, q: &Quorum) -> Vec<MetricDataQuery> {
         quorum::Query::Metric { id, location } => {
             let mut dims = m.dimensions.clone();
             dims.push((crate::names::LOCATION.into(), location));
-            let metric = Metric::builder()
-                .namespace(&m.namespace)
-                .metric_name(&m.metric)
-                .set_dimensions(Some(dimensions(&dims)))
-                .build();
-            let stat = MetricStat::builder()
-                .metric(metric)
-                .period(m.period as i32)
-                .stat(m.statistic.as_str())
-                .build();
             MetricDataQuery::builder()
                 .id(id)
-                .metric_stat(stat)
+                .metric_stat(metric_stat(m, &dims))
                 .return_data(false)
                 .build()
         }
@@ -412,6 +393,20 @@ fn quorum_queries(m: &MetricAlarmSpec, q: &Quorum) -> Vec<MetricDataQuery> {
             .build(),
     };
     quorum::queries(m, q).into_iter().map(query).collect()
+}
+
+/// The alarm's metric with `dims`, its period and statistic.
+fn metric_stat(m: &MetricAlarmSpec, dims: &[(String, String)]) -> MetricStat {
+    let metric = Metric::builder()
+        .namespace(&m.namespace)
+        .metric_name(&m.metric)
+        .set_dimensions(Some(dimensions(dims)))
+        .build();
+    MetricStat::builder()
+        .metric(metric)
+        .period(m.period as i32)
+        .stat(m.statistic.as_str())
+        .build()
 }
 
 /// `ANOMALY_DETECTION_BAND(m1, 2)`.
