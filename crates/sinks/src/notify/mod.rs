@@ -283,9 +283,8 @@ impl Notifier {
             return;
         };
         pending.retain(|t| !t.is_finished());
-        let here = self.location.clone();
         pending.push(self.runtime.spawn(async move {
-            let observed = match (&policy.locations, &here) {
+            let observed = match (&policy.locations, &location) {
                 (Some(q), Some(here)) => shared.observe_at(&policy, &run, here, q).await,
                 _ => shared.observe(&policy, &run).await,
             };

@@ -158,14 +158,15 @@ impl Entry {
         if self.state != AlertState::Alarm {
             return None;
         }
-        let at = |s: &Option<String>| s.as_deref().and_then(|t| humantime::parse_rfc3339(t).ok());
+        let parse = |t: &str| humantime::parse_rfc3339(t).ok();
+        let since = parse(&self.since);
+        let told = self.told.as_deref().and_then(parse).or(since)?;
         let now = SystemTime::now();
-        let told = at(&self.told).or(at(&Some(self.since.clone())))?;
         if now.duration_since(told).unwrap_or_default() < every {
             return None;
         }
         self.told = Some(humantime::format_rfc3339_seconds(now).to_string());
-        let since = at(&Some(self.since.clone())).unwrap_or(told);
+        let since = since.unwrap_or(told);
         Some(Transition {
             canary: canary.to_string(),
             from: AlertState::Alarm,
