@@ -3,7 +3,8 @@
 //! JSON and form bodies, a captured token used in a later request's Basic auth), runs `canary test` against a
 //! server that echoes everything back, and reads every output — console, JSON, JUnit, HTML, the
 //! archive — for the secret raw, percent-encoded (`+` and `%20` for spaces), form-encoded,
-//! JSON-escaped, HTML-escaped, or as the base64 of `user:secret`.
+//! JSON-escaped, HTML-escaped, or as the base64 of `user:secret`. A `${totp:…}` code signs in
+//! to a server that checks it with its own computation, and its seed never shows.
 
 mod support;
 
@@ -138,4 +139,64 @@ proptest! {
             }
         }
     }
+}
+
+/// The RFC 6238 TOTP code of `key` (raw bytes) at `unix`, 6 digits, HMAC-SHA1: written here
+/// apart from canary's own, to check it.
+fn totp(key: &[u8], unix: u64) -> String {
+    use aws_lc_rs::hmac;
+    let k = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
+    let mac = hmac::sign(&k, &(unix / 30).to_be_bytes());
+    let m = mac.as_ref();
+    let o = (m[19] & 0xf) as usize;
+    let n = u32::from_be_bytes([m[o] & 0x7f, m[o + 1], m[o + 2], m[o + 3]]) % 1_000_000;
+    format!("{n:06}")
+}
+
+#[test]
+fn a_totp_code_signs_in_and_its_seed_never_shows() {
+    let key = b"12345678901234567890";
+    let seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let srv = Server::http(move |req| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let given = [body["otp"].as_str(), req.header("x-otp")];
+        // The code of this 30 s step or the one before (a step may turn during the request).
+        let valid =
+            |c: Option<&str>| c.is_some_and(|c| c == totp(key, now) || c == totp(key, now - 30));
+        match given.into_iter().all(valid) {
+            true => Reply::text(200, "welcome"),
+            false => Reply::text(401, "wrong code"),
+        }
+    });
+    let canary = format!(
+        "name: login\nvariables:\n  code: ${{totp:MFA_SEED}}\nhttp:\n  url: '{}'\n  method: POST\n  headers: {{ X-Otp: '${{totp:MFA_SEED}}' }}\n  json: {{ otp: '${{code}}' }}\n  assert: [ {{ status: 200 }} ]\n",
+        srv.url("/login")
+    );
+    let dir = support::canary_dir(&[("c.yaml", &canary)]);
+    let out = std::process::Command::new(support::binary())
+        .args(["test", "c.yaml", "--json", "report.json"])
+        .current_dir(dir.path())
+        .env("MFA_SEED", seed)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", support::text(&out));
+    let report = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    assert!(!report.contains(seed), "{report}");
+    // A seed that is not base32 is a config error that says what a seed is.
+    let bad = std::process::Command::new(support::binary())
+        .args(["validate", "c.yaml"])
+        .current_dir(dir.path())
+        .env("MFA_SEED", "not a seed!")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        support::text(&bad).1.contains("a TOTP seed is base32"),
+        "{:?}",
+        support::text(&bad)
+    );
 }

@@ -38,7 +38,8 @@ canary_model::for_each_kind!(with_kind_sections {
         /// Free-form labels, shown by `canary list`.
         #[serde(default)]
         pub tags: Vec<String>,
-        /// Named values for `${name}`; they may use `${env:…}`, `${secret:…}` and each other.
+        /// Named values for `${name}`; they may use `${env:…}`, `${secret:…}`, `${totp:…}` and
+        /// each other.
         /// `--var` and `--env-file` override them.
         #[serde(default)]
         pub variables: BTreeMap<String, S<String>>,

@@ -11,7 +11,7 @@ use crate::template::{Source, Template, Token, tokenize};
 pub struct Vars<'a> {
     opts: &'a LoadOptions,
     variables: &'a BTreeMap<String, S<String>>,
-    resolved: HashMap<String, String>,
+    resolved: HashMap<String, Template>,
     /// Names captured by the steps compiled so far.
     pub captures: HashSet<String>,
     /// Names captured anywhere in the canary, for a better error.
@@ -59,17 +59,27 @@ impl<'a> Vars<'a> {
                 out.push_capture(&r.name);
                 continue;
             }
-            let found = match r.source {
-                Source::Var => self.static_var(&r.name, stack)?,
-                Source::Env | Source::Secret => self.opts.env.get(&r.name).cloned(),
-            };
-            let value = found
+            if r.source == Source::Var {
+                let found = self.static_var(&r.name, stack)?;
+                let value = found
+                    .or(r.default.map(Template::literal))
+                    .ok_or_else(|| self.undefined(r.source, &r.name))?;
+                out.push_template(&value);
+                continue;
+            }
+            let value = (self.opts.env.get(&r.name).cloned())
                 .or(r.default)
                 .ok_or_else(|| self.undefined(r.source, &r.name))?;
-            if r.source == Source::Secret {
+            if matches!(r.source, Source::Secret | Source::Totp) {
                 self.secrets.push(value.clone());
             }
-            out.push_text(&value);
+            match r.source {
+                Source::Totp => out.push_totp(
+                    canary_model::totp::Totp::parse(&value)
+                        .map_err(|e| format!("`${{totp:{}}}`: {e}", r.name))?,
+                ),
+                _ => out.push_text(&value),
+            }
         }
         Ok(out)
     }
@@ -78,8 +88,11 @@ impl<'a> Vars<'a> {
         &mut self,
         name: &str,
         stack: &mut Vec<String>,
-    ) -> Result<Option<String>, String> {
-        if let Some(v) = self.opts.vars.get(name).or_else(|| self.resolved.get(name)) {
+    ) -> Result<Option<Template>, String> {
+        if let Some(v) = self.opts.vars.get(name) {
+            return Ok(Some(Template::literal(v.clone())));
+        }
+        if let Some(v) = self.resolved.get(name) {
             return Ok(Some(v.clone()));
         }
         let Some(raw) = self.variables.get(name) else {
@@ -94,7 +107,7 @@ impl<'a> Vars<'a> {
         stack.push(name.to_string());
         let value = self.expand_with(&raw.value, stack);
         stack.pop();
-        let value = value?.as_static().unwrap_or_default();
+        let value = value?;
         self.resolved.insert(name.to_string(), value.clone());
         Ok(Some(value))
     }
@@ -110,7 +123,7 @@ impl<'a> Vars<'a> {
             Source::Env => format!(
                 "environment variable `{name}` is not set (give a default: ${{env:{name}:-…}})"
             ),
-            Source::Secret => {
+            Source::Secret | Source::Totp => {
                 format!("secret `{name}` is not set: export {name}=… or put it in the --env-file")
             }
         }

@@ -14,3 +14,4 @@ pub mod shard;
 pub mod template;
 pub mod text;
 pub mod tls;
+pub mod totp;

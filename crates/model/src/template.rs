@@ -1,4 +1,5 @@
-//! `${…}` interpolation: tokenized at load time; only references to captures are left for run time.
+//! `${…}` interpolation: tokenized at load time; only references to captures and one-time codes
+//! are left for run time.
 
 use std::collections::HashMap;
 
@@ -11,6 +12,8 @@ pub enum Source {
     Env,
     /// `${secret:NAME}`: like `env:`, and the value is redacted from every output.
     Secret,
+    /// `${totp:NAME}`: the one-time code now, from the seed in NAME (a secret, like `secret:`).
+    Totp,
 }
 
 /// One `${…}` reference as written.
@@ -72,9 +75,10 @@ fn parse_reference(body: &str) -> Result<Reference, String> {
         None => (Source::Var, body),
         Some(("env", name)) => (Source::Env, name),
         Some(("secret", name)) => (Source::Secret, name),
+        Some(("totp", name)) => (Source::Totp, name),
         Some((other, _)) => {
             return Err(format!(
-                "unknown source `{other}:` in `${{{body}}}`: use ${{NAME}}, ${{env:NAME}} or ${{secret:NAME}}"
+                "unknown source `{other}:` in `${{{body}}}`: use ${{NAME}}, ${{env:NAME}}, ${{secret:NAME}} or ${{totp:NAME}}"
             ));
         }
     };
@@ -110,6 +114,8 @@ pub struct Template {
 enum Part {
     Text(String),
     Capture(String),
+    /// A one-time code, computed when the template is rendered.
+    Totp(std::sync::Arc<crate::totp::Totp>),
 }
 
 impl Template {
@@ -139,6 +145,7 @@ impl Template {
         for part in &mut self.parts {
             match part {
                 Part::Text(t) | Part::Capture(t) => t.shrink_to_fit(),
+                Part::Totp(_) => {}
             }
         }
         self.parts.shrink_to_fit();
@@ -149,18 +156,33 @@ impl Template {
         Template { parts: Vec::new() }
     }
 
-    /// True when the template refers to no capture.
+    /// Adds a one-time code, computed at each render.
+    pub fn push_totp(&mut self, totp: crate::totp::Totp) {
+        self.parts.push(Part::Totp(std::sync::Arc::new(totp)));
+    }
+
+    /// Adds `other`'s parts.
+    pub fn push_template(&mut self, other: &Template) {
+        for part in &other.parts {
+            match part {
+                Part::Text(t) => self.push_text(t),
+                p => self.parts.push(p.clone()),
+            }
+        }
+    }
+
+    /// True when the template's text is known at load: no capture, no one-time code.
     pub fn is_static(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Text(_)))
     }
 
-    /// The text, when the template refers to no capture.
+    /// The text, when it is known at load (no capture, no one-time code).
     pub fn as_static(&self) -> Option<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Capture(_) => return None,
+                Part::Capture(_) | Part::Totp(_) => return None,
             }
         }
         Some(out)
@@ -176,6 +198,7 @@ impl Template {
                 Part::Capture(name) => {
                     out.push_str(captures.get(name).map(String::as_str).unwrap_or(""))
                 }
+                Part::Totp(totp) => out.push_str(&totp.now()),
             }
         }
         out
@@ -237,6 +260,7 @@ mod tests {
         assert_eq!(t.parts.capacity(), 2);
         assert!(t.parts.iter().all(|p| match p {
             Part::Text(s) | Part::Capture(s) => s.capacity() == s.len(),
+            Part::Totp(_) => true,
         }));
         let caps = HashMap::from([("id".to_string(), "7".to_string())]);
         assert_eq!(t.render(&caps), "https://example.com/7");
