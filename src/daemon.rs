@@ -22,6 +22,9 @@ use crate::sinks::Sinks;
 pub struct Options {
     /// The canary files and folders (re-read on reload).
     pub paths: Vec<PathBuf>,
+    /// The project file, and whether it must exist (re-read on reload; one that appears later
+    /// is read then).
+    pub project: (PathBuf, bool),
     /// Variables and environment for loading.
     pub load: LoadOptions,
     /// The scheduler's settings.
@@ -66,7 +69,10 @@ pub async fn run(canaries: Vec<Canary>, opts: Options) -> std::io::Result<()> {
         ctl.clone(),
     )?);
     if let Some(every) = opts.watch {
-        tokio::spawn(watch(opts.paths.clone(), every, reloads));
+        // The project file too: its windows, defaults and locations change what runs.
+        let mut watched = opts.paths.clone();
+        watched.push(opts.project.0.clone());
+        tokio::spawn(watch(watched, every, reloads));
     }
     drop(ctl);
     // On a worker, not on the thread that waits for the runtime: a run's event then costs no
@@ -144,10 +150,14 @@ fn signals(
     })
 }
 
-/// Loads the canaries again: applies a valid set, or logs every error and keeps the old set.
-/// It blocks on the files, so only [`reload_aside`] calls it, for [`Reloads`].
+/// Loads the project file and the canaries again: applies a valid set, or logs every error and
+/// keeps the old set. (The notification channels stay those read at start.) It blocks on the
+/// files, so only [`reload_aside`] calls it, for [`Reloads`].
 fn reload(opts: &Options, ctl: &mpsc::UnboundedSender<Control>) {
-    match config::load(&opts.paths, &opts.load) {
+    let mut load = opts.load.clone();
+    let (file, required) = &opts.project;
+    let loaded = config::project::load(file, *required, &opts.load).map(|p| load.project = p);
+    match loaded.and_then(|()| config::load(&opts.paths, &load)) {
         Ok(canaries) => {
             opts.sinks.canaries(&canaries);
             keep_warm(opts, &canaries);
@@ -267,15 +277,16 @@ pub fn log_run(run: &Run, scheduled: Option<(&chrono::DateTime<chrono::Utc>, &Du
     let lateness_ms = scheduled.map(|(_, l)| crate::report::millis(*l));
     let planned = scheduled.map(|(p, _)| p.to_rfc3339());
     let attempts = run.attempts.len();
+    let maintenance = run.maintenance.as_deref();
     match run.last().reason() {
         None => {
-            tracing::info!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, "run")
+            tracing::info!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, maintenance, "run")
         }
         Some(reason) if matches!(run.outcome(), Outcome::Failed | Outcome::Degraded) => {
-            tracing::warn!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, reason, "run")
+            tracing::warn!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, maintenance, reason, "run")
         }
         Some(reason) => {
-            tracing::error!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, reason, "run")
+            tracing::error!(canary = %run.canary, outcome, duration_ms, lateness_ms, attempts, planned, maintenance, reason, "run")
         }
     }
 }

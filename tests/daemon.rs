@@ -319,3 +319,34 @@ fn once_runs_everything_and_exits_like_test() {
             .any(|v| message(v) == "all canaries ran once" && v["failed"] == 1)
     );
 }
+
+#[test]
+fn an_edited_project_file_is_reloaded_and_its_window_applies_to_the_next_runs() {
+    let srv = Server::http(|_| Reply::text(200, "ok"));
+    let (dir, d) = watched_canary_a(&srv, "rate(1 second)");
+    d.wait_for("a run outside any window", |v| {
+        run_of(std::slice::from_ref(v), "a").is_some_and(|r| r.get("maintenance").is_none())
+    });
+    let now = chrono::Utc::now();
+    let rfc = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let window = format!(
+        "maintenance:\n  - {{ name: now, start: {}, end: {} }}\n",
+        rfc(now - chrono::TimeDelta::hours(1)),
+        rfc(now + chrono::TimeDelta::hours(1))
+    );
+    std::fs::write(dir.path().join(".canary.yaml"), window).unwrap();
+    d.wait_for("a run in the new window", |v| {
+        run_of(std::slice::from_ref(v), "a").is_some_and(|r| r["maintenance"] == "now")
+    });
+    std::fs::write(
+        dir.path().join(".canary.yaml"),
+        "maintenance:\n  - { name: bad }\n",
+    )
+    .unwrap();
+    d.wait_for("the rejected project file", |v| {
+        message(v).starts_with("reload rejected")
+    });
+    d.signal("-TERM");
+    let (code, _) = d.exit();
+    assert_eq!(code, Some(0));
+}

@@ -64,6 +64,7 @@ pub fn run_daemon(args: RunArgs, tap: &WarningTap) -> Result<ExitCode> {
     }
     let opts = canary::daemon::Options {
         paths: args.load.paths.clone(),
+        project: project_file(&args.load),
         load: load_opts,
         scheduler: canary::scheduler::Options {
             max_concurrent: args.max_concurrent.into(),
@@ -244,13 +245,19 @@ pub fn load(args: &LoadArgs) -> Result<Result<Vec<Canary>, ExitCode>> {
     Ok(load_with(args)?.map(|(canaries, _)| canaries))
 }
 
+/// The project file `args` name (it must exist), or `.canary.yaml` in the current folder (if
+/// it exists).
+fn project_file(args: &LoadArgs) -> (std::path::PathBuf, bool) {
+    match &args.project {
+        Some(p) => (p.clone(), true),
+        None => (std::path::PathBuf::from(config::project::FILE), false),
+    }
+}
+
 /// Loads the project file and the canaries, and says with which options (for reloads).
 pub fn load_with(args: &LoadArgs) -> Result<Result<(Vec<Canary>, LoadOptions), ExitCode>> {
     let mut opts = load_options(args)?;
-    let (path, required) = match &args.project {
-        Some(p) => (p.clone(), true),
-        None => (std::path::PathBuf::from(config::project::FILE), false),
-    };
+    let (path, required) = project_file(args);
     let loaded = config::project::load(&path, required, &opts).and_then(|project| {
         opts.project = project;
         config::load(&args.paths, &opts)
