@@ -141,6 +141,32 @@ proptest! {
     }
 }
 
+/// True when pyotp (in .venv-ci, which scripts/tools fills) says `code` is valid now for the
+/// base32 `seed`, or the one before (a step may turn during the request). Outside CI without
+/// it, the code is checked against [`totp`].
+fn pyotp_accepts(seed: &str, key: &[u8], code: &str) -> bool {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ci/bin/python");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if !python.exists() && !ci {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        return code == totp(key, now) || code == totp(key, now - 30);
+    }
+    let out = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).verify(sys.argv[2], valid_window=1))",
+            seed,
+            code,
+        ])
+        .output()
+        .expect("pyotp in .venv-ci (scripts/tools installs it)");
+    assert!(out.status.success(), "pyotp: {:?}", support::text(&out));
+    String::from_utf8_lossy(&out.stdout).trim() == "True"
+}
+
 /// The RFC 6238 TOTP code of `key` (raw bytes) at `unix`, 6 digits, HMAC-SHA1: written here
 /// apart from canary's own, to check it.
 fn totp(key: &[u8], unix: u64) -> String {

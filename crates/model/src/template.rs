@@ -171,6 +171,17 @@ impl Template {
         }
     }
 
+    /// How long to wait before rendering, so that no one-time code in it is about to expire.
+    pub fn totp_wait(&self) -> std::time::Duration {
+        (self.parts.iter())
+            .filter_map(|p| match p {
+                Part::Totp(t) => Some(t.wait()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or_default()
+    }
+
     /// True when the template's text is known at load: no capture, no one-time code.
     pub fn is_static(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Text(_)))
@@ -219,6 +230,22 @@ pub enum JsonTemplate {
 }
 
 impl JsonTemplate {
+    /// How long to wait before rendering (see [`Template::totp_wait`]).
+    pub fn totp_wait(&self) -> std::time::Duration {
+        match self {
+            JsonTemplate::Plain(_) => std::time::Duration::ZERO,
+            JsonTemplate::String(t) => t.totp_wait(),
+            JsonTemplate::Array(items) => {
+                items.iter().map(Self::totp_wait).max().unwrap_or_default()
+            }
+            JsonTemplate::Object(fields) => fields
+                .iter()
+                .map(|(_, v)| v.totp_wait())
+                .max()
+                .unwrap_or_default(),
+        }
+    }
+
     /// The JSON value with captures filled in.
     pub fn render(&self, captures: &Captures) -> serde_json::Value {
         use serde_json::Value;

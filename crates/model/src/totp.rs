@@ -5,6 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::hmac;
 
+/// A code ending within this long is not sent: the next one is waited for.
+pub const FRESH: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A TOTP generator. Its seed is a secret: it never shows in `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Totp {
@@ -62,6 +65,26 @@ impl Totp {
         let bin = u32::from_be_bytes([mac[at] & 0x7f, mac[at + 1], mac[at + 2], mac[at + 3]]);
         let code = u64::from(bin) % 10u64.pow(self.digits);
         format!("{code:0width$}", width = self.digits as usize)
+    }
+
+    /// How long to wait for a code that lives long enough to be checked: until the next step
+    /// when this one ends within [`FRESH`], else nothing.
+    pub fn wait(&self) -> std::time::Duration {
+        self.wait_at(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+        )
+    }
+
+    /// [`Totp::wait`] at `now`, since 1970.
+    fn wait_at(&self, now: std::time::Duration) -> std::time::Duration {
+        let period_ms = u128::from(self.period) * 1000;
+        let left = period_ms - now.as_millis() % period_ms;
+        match left < FRESH.as_millis() {
+            true => std::time::Duration::from_millis(left as u64 + 20),
+            false => std::time::Duration::ZERO,
+        }
     }
 
     /// The code now.
@@ -169,6 +192,19 @@ mod tests {
                 "T = {t}"
             );
         }
+    }
+
+    #[test]
+    fn a_code_about_to_expire_is_waited_out() {
+        let t = Totp::parse("GEZDGNBVGY3TQOJQ").unwrap();
+        let at = |ms: u64| t.wait_at(std::time::Duration::from_millis(ms));
+        assert_eq!(at(60_000), std::time::Duration::ZERO, "a fresh step");
+        assert_eq!(at(86_999), std::time::Duration::ZERO, "3.001 s left");
+        assert_eq!(
+            at(87_500),
+            std::time::Duration::from_millis(2_520),
+            "2.5 s left"
+        );
     }
 
     #[test]

@@ -125,7 +125,10 @@ pub async fn perform(
             .map_err(|e| Stop::Errored(classify(&what, &e)))?,
         Action::Click(sel) => element(sel).await?.click().await.map_err(wd)?,
         Action::Fill(sel, value) => {
-            fill(c, &element(sel).await?, &value.render(captures), &what).await?
+            let el = element(sel).await?;
+            // A one-time code about to expire is not typed: the next one is.
+            tokio::time::sleep(value.totp_wait()).await;
+            fill(c, &el, &value.render(captures), &what).await?
         }
         Action::Select(sel, value, by_label) => {
             let el = element(sel).await?;

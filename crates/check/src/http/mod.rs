@@ -35,6 +35,11 @@ struct Failure {
 
 /// Runs an HTTP step: the request, then its judgement. Everything reported is redacted.
 pub async fn run(step: &Step, req: &Request, scope: &mut Scope) -> StepRun {
+    // A one-time code about to expire is not sent: the next one is (at most 3 s later).
+    let fresh = req.totp_wait();
+    if !fresh.is_zero() {
+        tokio::time::sleep(fresh).await;
+    }
     let started = Instant::now();
     let deadline = step
         .timeout

@@ -37,6 +37,40 @@ pub struct Request {
     pub proxy: Option<Box<Url>>,
 }
 
+impl Request {
+    /// How long to wait before sending, so that no one-time code (`${totp:…}`) in the request
+    /// expires within [`crate::totp::FRESH`] of it.
+    pub fn totp_wait(&self) -> std::time::Duration {
+        let url = match &self.url {
+            RequestUrl::Captured(t) => Some(t),
+            RequestUrl::Fixed { .. } => None,
+        };
+        let (user, secret) = match &self.auth {
+            Some(Auth::Basic { username, password }) => (Some(username), Some(password)),
+            Some(Auth::Bearer(t)) => (None, Some(t)),
+            None => (None, None),
+        };
+        let templates = (self.headers.iter().map(|(_, t)| t))
+            .chain(self.query.iter().map(|(_, t)| t))
+            .chain(url)
+            .chain(user)
+            .chain(secret);
+        let body = match &self.body {
+            Body::Empty => std::time::Duration::ZERO,
+            Body::Text(t) => t.totp_wait(),
+            Body::Json(j) => j.totp_wait(),
+            Body::Form(pairs) => {
+                (pairs.iter().map(|(_, t)| t.totp_wait()).max()).unwrap_or_default()
+            }
+        };
+        templates
+            .map(Template::totp_wait)
+            .max()
+            .unwrap_or_default()
+            .max(body)
+    }
+}
+
 /// A request's URL.
 #[derive(Debug, Clone)]
 pub enum RequestUrl {
