@@ -1,6 +1,8 @@
 //! Sessions: a login form with a CSRF token and a session cookie, cookie rules (path, Secure,
 //! expiry), no cookie carried to another attempt or canary (run one after another or all at
-//! once), `cookies: false`, secret cookies, and the `cookie` assertion and capture.
+//! once), `cookies: false`, secret cookies, and the `cookie` assertion and capture; OAuth2
+//! client credentials: one token for canaries that start together, renewed on 401, a refused
+//! client as an `auth` error, and the secret and token never shown.
 
 mod support;
 
@@ -335,4 +337,150 @@ fn each_kept_its_own(runs: &[Run]) {
             );
         }
     }
+}
+
+/// A token endpoint on loopback for client `app`/`s3cret`: issues `tok-1`, `tok-2`, … and says
+/// `invalid_client` to anyone else; and an API that takes only the newest token, and after its
+/// first answer (when `revoke` is set) no longer takes the token it answered.
+struct SignIn {
+    tokens: Server,
+    api: Server,
+    issued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn sign_in(revoke: bool) -> SignIn {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let issued = Arc::new(AtomicUsize::new(0));
+    let n = issued.clone();
+    let tokens = Server::http(move |req: &Req| {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode("app:s3cret");
+        let form = String::from_utf8_lossy(&req.body).to_string();
+        let ok = req.header("authorization") == Some(&format!("Basic {basic}"))
+            && form.contains("grant_type=client_credentials")
+            && form.contains("scope=orders.read+orders.write")
+            && form.contains("audience=https%3A%2F%2Fapi");
+        if !ok {
+            let e = serde_json::json!({ "error": "invalid_client", "error_description": "unknown client" });
+            return Reply::json(401, e);
+        }
+        // Slow enough that canaries starting together all wait for this one answer.
+        std::thread::sleep(Duration::from_millis(300));
+        let t = n.fetch_add(1, Ordering::SeqCst) + 1;
+        Reply::json(
+            200,
+            serde_json::json!({ "access_token": format!("tok-{t}"), "token_type": "Bearer", "expires_in": 3600 }),
+        )
+    });
+    let newest = issued.clone();
+    let revoked = Arc::new(AtomicBool::new(false));
+    let api = Server::http(move |req: &Req| {
+        let want = format!("Bearer tok-{}", newest.load(Ordering::SeqCst));
+        if req.header("authorization") != Some(want.as_str())
+            || revoked.load(Ordering::SeqCst) && want.ends_with("-1")
+        {
+            return Reply::text(401, "no");
+        }
+        if revoke {
+            revoked.store(true, Ordering::SeqCst);
+        }
+        Reply::text(200, "orders")
+    });
+    SignIn {
+        tokens,
+        api,
+        issued,
+    }
+}
+
+fn oauth_canary(name: &str, s: &SignIn, secret: &str, steps: usize) -> String {
+    let step = |i: usize| {
+        format!(
+            "  - name: s{i}\n    http:\n      url: '{}'\n      auth:\n        oauth2: {{ token_url: '{}', client_id: app, client_secret: '{secret}', scopes: [orders.read, orders.write], audience: 'https://api' }}\n      assert: [ {{ status: 200 }} ]\n",
+            s.api.url("/orders"),
+            s.tokens.url("/token")
+        )
+    };
+    let steps: String = (1..=steps).map(step).collect();
+    format!("name: {name}\nsteps:\n{steps}")
+}
+
+#[test]
+fn oauth2_fetches_one_token_for_everyone_and_renews_it_on_401() {
+    let s = sign_in(false);
+    let dir = support::canary_dir(&[
+        ("a.yaml", &oauth_canary("a", &s, "s3cret", 1)),
+        ("b.yaml", &oauth_canary("b", &s, "s3cret", 1)),
+        ("c.yaml", &oauth_canary("c", &s, "s3cret", 2)),
+    ]);
+    let out = support::canary(dir.path(), &["test", ".", "--json", "report.json"]);
+    assert!(out.status.success(), "{:?}", support::text(&out));
+    assert_eq!(
+        s.issued.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one token for all"
+    );
+    let report = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    assert!(
+        !report.contains("tok-1") && !report.contains("s3cret"),
+        "{report}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let fetched: Vec<f64> = json["canaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["steps"].as_array().unwrap().clone())
+        .filter_map(|s| s["auth_ms"].as_f64())
+        .collect();
+    // The step that fetched it, and those that waited for it, say how long.
+    assert!(fetched.iter().any(|ms| *ms >= 300.0), "{report}");
+    let durations: Vec<f64> = json["canaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["steps"][0]["duration_ms"].as_f64().unwrap())
+        .collect();
+    assert!(
+        durations.iter().all(|d| *d < 300.0),
+        "the token's time is not the check's: {durations:?}"
+    );
+
+    // A token the API stops taking is renewed once, and the request sent again.
+    let s = sign_in(true);
+    let dir = support::canary_dir(&[("c.yaml", &oauth_canary("c", &s, "s3cret", 2))]);
+    let out = support::canary(dir.path(), &["test", "."]);
+    assert!(out.status.success(), "{:?}", support::text(&out));
+    assert_eq!(s.issued.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // A refused client: errored, error_kind auth, the endpoint's own error.
+    let dir = support::canary_dir(&[("c.yaml", &oauth_canary("c", &s, "wrong", 1))]);
+    let out = support::canary(dir.path(), &["test", ".", "--json", "-"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = &json["canaries"][0]["steps"][0];
+    assert_eq!(step["outcome"], "errored");
+    assert_eq!(step["error"]["kind"], "auth", "{step}");
+    let message = step["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("invalid_client: unknown client"),
+        "{message}"
+    );
+    assert!(
+        !out.stdout.windows(5).any(|w| w == b"wrong"),
+        "the secret never shows"
+    );
+
+    // Plain HTTP to a token endpoint off loopback is refused before anything runs.
+    let far = "name: far\nhttp:\n  url: 'http://127.0.0.1:9/'\n  auth: { oauth2: { token_url: 'http://auth.example.com/token', client_id: a, client_secret: b } }\n";
+    let dir = support::canary_dir(&[("far.yaml", far)]);
+    let out = support::canary(dir.path(), &["validate", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        support::text(&out)
+            .1
+            .contains("a token endpoint is https://"),
+        "{:?}",
+        support::text(&out)
+    );
 }

@@ -99,17 +99,24 @@ pub fn compile(
     })
 }
 
-/// The canary's redactor: its secrets, and the Basic-auth credentials made of them that are
-/// fixed at load time (a run adds those that use captures).
+/// The canary's redactor: its secrets, the Basic-auth credentials made of them that are fixed
+/// at load time (a run adds those that use captures), and OAuth2 client secrets (a run adds
+/// the tokens).
 fn redactor(secrets: Vec<String>, steps: &[Step]) -> crate::redact::Redactor {
     use crate::canary::http::Auth;
     let mut r = crate::redact::Redactor::new(secrets);
     for step in steps {
-        if let StepKind::Http(req) = &step.kind
-            && let Some(Auth::Basic { username, password }) = &req.auth
-            && let (Some(user), Some(password)) = (username.as_static(), password.as_static())
-        {
-            r.add_basic(&user, &password);
+        let StepKind::Http(req) = &step.kind else {
+            continue;
+        };
+        match &req.auth {
+            Some(Auth::Basic { username, password }) => {
+                if let (Some(user), Some(password)) = (username.as_static(), password.as_static()) {
+                    r.add_basic(&user, &password);
+                }
+            }
+            Some(Auth::OAuth2(o)) => r.add(&o.client_secret),
+            _ => {}
         }
     }
     r.frozen()

@@ -16,7 +16,9 @@ use serde::Deserialize;
 use super::raw::{RawAssert, RawCapture, RawTls, S};
 use super::values;
 use crate::canary::StepKind;
-use crate::canary::http::{Auth, Body, HttpVersion, Request, RequestUrl};
+use std::sync::Arc;
+
+use crate::canary::http::{Auth, Body, ClientAuth, HttpVersion, OAuth2, Request, RequestUrl};
 use crate::template::{JsonTemplate, Template};
 
 /// An HTTP request.
@@ -79,6 +81,29 @@ pub struct RawAuth {
     pub basic: Option<RawBasic>,
     /// A bearer token: `Authorization: Bearer <token>`.
     pub bearer: Option<S<String>>,
+    /// OAuth2 client credentials (RFC 6749): a bearer token from the token endpoint, fetched
+    /// once and kept across runs and canaries until shortly before it expires.
+    pub oauth2: Option<S<RawOAuth2>>,
+}
+
+/// OAuth2 client credentials.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOAuth2 {
+    /// The token endpoint: HTTPS (plain HTTP only on loopback).
+    pub token_url: S<String>,
+    /// The client's id, e.g. `${env:CLIENT_ID}`.
+    pub client_id: S<String>,
+    /// The client's secret: `${secret:CLIENT_SECRET}`.
+    pub client_secret: S<String>,
+    /// The scopes asked for.
+    #[serde(default)]
+    pub scopes: Vec<S<String>>,
+    /// The `audience` parameter some providers (Auth0, Okta) ask for.
+    pub audience: Option<S<String>>,
+    /// How the client authenticates: `basic` (HTTP Basic, the RFC's default) or `body`.
+    #[schemars(extend("default" = "basic", "enum" = ["basic", "body"]))]
+    pub client_auth: Option<S<String>>,
 }
 
 /// HTTP Basic credentials.
@@ -238,19 +263,73 @@ fn json_template(c: &mut Compiler<'_>, v: &Value, loc: &Location) -> Option<Json
 }
 
 fn auth(c: &mut Compiler<'_>, a: &S<RawAuth>) -> Option<Auth> {
-    match (&a.value.basic, &a.value.bearer) {
-        (Some(b), None) => Some(Auth::Basic {
+    match (&a.value.basic, &a.value.bearer, &a.value.oauth2) {
+        (Some(b), None, None) => Some(Auth::Basic {
             username: c.template(&b.username)?,
             password: c.template(&b.password)?,
         }),
-        (None, Some(t)) => Some(Auth::Bearer(c.template(t)?)),
+        (None, Some(t), None) => Some(Auth::Bearer(c.template(t)?)),
+        (None, None, Some(o)) => oauth2(c, &o.value).map(|o| Auth::OAuth2(Arc::new(o))),
         _ => {
             c.fail(
                 &a.referenced,
-                "`auth:` takes exactly one of `basic: { username, password }` or `bearer: TOKEN`",
+                "`auth:` takes exactly one of `basic: { username, password }`, `bearer: TOKEN` or `oauth2: { token_url, client_id, client_secret }`",
             );
             None
         }
+    }
+}
+
+/// `oauth2:` — every value known at load.
+fn oauth2(c: &mut Compiler<'_>, o: &RawOAuth2) -> Option<OAuth2> {
+    let mut fixed = |s: &S<String>| {
+        let t = c.template(s)?;
+        let why = "known when the canary loads: it cannot use a capture";
+        c.check(&s.referenced, t.as_static().ok_or(why.to_string()))
+    };
+    let url = fixed(&o.token_url);
+    let client_id = fixed(&o.client_id);
+    let client_secret = fixed(&o.client_secret);
+    let scopes: Vec<Option<String>> = o.scopes.iter().map(&mut fixed).collect();
+    let audience = o.audience.as_ref().map(&mut fixed);
+    let token_url = url.and_then(|u| c.check(&o.token_url.referenced, token_url(&u)));
+    let client_auth = match o.client_auth.as_ref().map(|a| (a, a.value.trim())) {
+        None | Some((_, "basic")) => Some(ClientAuth::Basic),
+        Some((_, "body")) => Some(ClientAuth::Body),
+        Some((a, other)) => {
+            let why = format!("`{other}`: a client authenticates by `basic` or `body`");
+            c.fail(&a.referenced, why);
+            None
+        }
+    };
+    Some(OAuth2 {
+        token_url: token_url?,
+        client_id: client_id?,
+        client_secret: client_secret?,
+        scopes: scopes.into_iter().collect::<Option<_>>()?,
+        params: match audience {
+            Some(a) => vec![("audience".into(), a?)],
+            None => Vec::new(),
+        },
+        client_auth: client_auth?,
+    })
+}
+
+/// A token endpoint: HTTPS, or plain HTTP on loopback only (a client secret in clear text
+/// crosses no network there).
+fn token_url(text: &str) -> Result<url::Url, String> {
+    let url = crate::canary::http::parse_url(text)?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match (url.scheme(), loopback) {
+        ("https", _) | ("http", true) => Ok(url),
+        _ => Err(format!(
+            "`{text}`: a token endpoint is https:// — the client secret would cross the network in clear text (plain http:// only on loopback)"
+        )),
     }
 }
 

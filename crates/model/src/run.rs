@@ -82,6 +82,8 @@ pub enum ErrorKind {
     Shutdown,
     /// A bug in canary itself; the message says what, please report it.
     Internal,
+    /// Signing in failed: the OAuth2 token endpoint refused or could not be reached.
+    Auth,
 }
 
 impl ErrorKind {
@@ -99,6 +101,7 @@ impl ErrorKind {
             ErrorKind::Browser => "browser",
             ErrorKind::Shutdown => "shutdown",
             ErrorKind::Internal => "internal",
+            ErrorKind::Auth => "auth",
         }
     }
 }
@@ -160,6 +163,9 @@ impl AssertionResult {
 /// One step of one attempt.
 #[derive(Debug, Clone)]
 pub struct StepRun {
+    /// How long fetching an OAuth2 token took, apart from the step's own phases (None: no
+    /// token was fetched; a kept one costs nothing).
+    pub auth: Option<Duration>,
     /// The step's name.
     pub name: String,
     /// How it ended.
@@ -225,6 +231,7 @@ impl StepRun {
             page: None,
             dns: None,
             received: Vec::new(),
+            auth: None,
         }
     }
 }

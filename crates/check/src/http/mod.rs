@@ -5,6 +5,7 @@ mod client;
 mod cookies;
 mod current;
 mod error;
+mod oauth2;
 mod timing;
 
 use std::time::Instant;
@@ -19,7 +20,7 @@ pub use timing::Timing;
 use super::Scope;
 use crate::assert;
 use crate::canary::Step;
-use crate::canary::http::{Auth, Body, HttpVersion, Request};
+use crate::canary::http::{Auth, Body, HttpVersion, OAuth2, Request};
 use crate::observed::Observed;
 use crate::run::{CheckError, ErrorKind, Outcome, Phases, StepRun};
 use crate::template::Captures;
@@ -31,6 +32,18 @@ struct Failure {
     phases: Option<Phases>,
     status: Option<u16>,
     redirects: u32,
+}
+
+impl Failure {
+    /// A failure before anything was sent.
+    fn of(error: CheckError) -> Failure {
+        Failure {
+            error,
+            phases: None,
+            status: None,
+            redirects: 0,
+        }
+    }
 }
 
 /// Runs an HTTP step: the request, then its judgement. Everything reported is redacted.
@@ -57,7 +70,10 @@ pub async fn run(step: &Step, req: &Request, scope: &mut Scope) -> StepRun {
     }
 
     let mut out = StepRun::new(&step.name);
-    let fetched = fetch(req, &url, scope, deadline).await;
+    let fetched = match &req.auth {
+        Some(Auth::OAuth2(o)) => signed_in(req, o, &url, scope, deadline, &mut out).await,
+        _ => fetch(req, &url, scope, deadline, None).await,
+    };
     out.url = Some(url);
     match fetched {
         Ok(seen) => {
@@ -77,31 +93,61 @@ pub async fn run(step: &Step, req: &Request, scope: &mut Scope) -> StepRun {
             out.redirects = f.redirects;
         }
     }
-    out.duration = started.elapsed();
+    // The token's fetching is the `auth` time, not the check's latency.
+    out.duration = started
+        .elapsed()
+        .saturating_sub(out.auth.unwrap_or_default());
     super::redact(&mut out, &scope.redactor);
     out
 }
 
-/// Sends the request on a fresh connection and reads the body, all before `deadline`.
+/// [`fetch`] with an OAuth2 token (its fetching time in `out.auth`); on 401, once more with a
+/// fresh token.
+async fn signed_in(
+    req: &Request,
+    o: &OAuth2,
+    url: &str,
+    scope: &mut Scope,
+    deadline: Instant,
+    out: &mut StepRun,
+) -> Result<Observed, Failure> {
+    let mut retried = false;
+    loop {
+        let (token, took) = oauth2::token(o, &req.tls, deadline)
+            .await
+            .map_err(Failure::of)?;
+        scope.redactor.add(&token);
+        out.auth = match (out.auth, took) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        let seen = fetch(req, url, scope, deadline, Some(&token)).await;
+        let refused = seen.as_ref().is_ok_and(|s| s.status == Some(401));
+        if !refused || retried {
+            return seen;
+        }
+        oauth2::forget(o, &token).await;
+        retried = true;
+    }
+}
+
+/// Sends the request on a fresh connection and reads the body, all before `deadline`; with
+/// `bearer`, as `Authorization: Bearer …`.
 async fn fetch(
     req: &Request,
     url: &str,
     scope: &Scope,
     deadline: Instant,
+    bearer: Option<&str>,
 ) -> Result<Observed, Failure> {
-    let fail = |error: CheckError| Failure {
-        error,
-        phases: None,
-        status: None,
-        redirects: 0,
-    };
+    let fail = Failure::of;
     let client = client::for_request(req, url).map_err(|e| {
         fail(CheckError::new(
             ErrorKind::Protocol,
             format!("could not build the HTTP client: {e}"),
         ))
     })?;
-    let request = build_request(&client, req, url, &scope.captures).map_err(fail)?;
+    let request = build_request(&client, req, url, &scope.captures, bearer).map_err(fail)?;
     let current = Current {
         follow: req.follow_redirects.then_some(req.max_redirects),
         jar: scope.cookies.clone(),
@@ -203,6 +249,7 @@ fn build_request(
     req: &Request,
     url: &str,
     captures: &Captures,
+    bearer: Option<&str>,
 ) -> Result<reqwest::Request, CheckError> {
     let bad = |msg: String| CheckError::new(ErrorKind::Protocol, msg);
     let url = req.url.to_send(url).map_err(bad)?;
@@ -226,6 +273,7 @@ fn build_request(
             b.basic_auth(username.render(captures), Some(password.render(captures)))
         }
         Some(Auth::Bearer(token)) => b.bearer_auth(token.render(captures)),
+        Some(Auth::OAuth2(_)) => b.bearer_auth(bearer.unwrap_or_default()),
     };
     b = match &req.body {
         Body::Empty => b,

@@ -48,7 +48,7 @@ impl Request {
         let (user, secret) = match &self.auth {
             Some(Auth::Basic { username, password }) => (Some(username), Some(password)),
             Some(Auth::Bearer(t)) => (None, Some(t)),
-            None => (None, None),
+            Some(Auth::OAuth2(_)) | None => (None, None),
         };
         let templates = (self.headers.iter().map(|(_, t)| t))
             .chain(self.query.iter().map(|(_, t)| t))
@@ -158,6 +158,45 @@ pub enum Auth {
     },
     /// `Authorization: Bearer …`.
     Bearer(Template),
+    /// A bearer token from OAuth2 client credentials, fetched and kept by the runner.
+    OAuth2(std::sync::Arc<OAuth2>),
+}
+
+/// OAuth2 client credentials (RFC 6749 §4.4): where to ask for a token, and as whom. The
+/// secret never shows in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuth2 {
+    /// The token endpoint (HTTPS, or plain HTTP on loopback).
+    pub token_url: Url,
+    /// The client's id.
+    pub client_id: String,
+    /// The client's secret.
+    pub client_secret: String,
+    /// The scopes asked for (`scope`, space-separated).
+    pub scopes: Vec<String>,
+    /// Other parameters of the token request, e.g. `audience`.
+    pub params: Vec<(String, String)>,
+    /// How the client authenticates: HTTP Basic (the RFC's default) or in the body.
+    pub client_auth: ClientAuth,
+}
+
+impl std::fmt::Debug for OAuth2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "OAuth2({} as {}, scopes {:?})",
+            self.token_url, self.client_id, self.scopes
+        )
+    }
+}
+
+/// How an OAuth2 client proves who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `Authorization: Basic` with the id and secret (RFC 6749's default).
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Body,
 }
 
 /// Parses an absolute http(s) URL.

@@ -60,6 +60,9 @@ struct StepJson<'a> {
     redirects: u32,
     duration_ms: f64,
     phases_ms: Option<PhasesJson>,
+    /// Fetching an OAuth2 token, apart from the phases (absent when a kept one was used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_ms: Option<f64>,
     assertions: &'a [AssertionResult],
     error: Option<&'a CheckError>,
     artifacts: Vec<String>,
@@ -125,6 +128,7 @@ fn step(s: &StepRun) -> StepJson<'_> {
         redirects: s.redirects,
         duration_ms: millis(s.duration),
         phases_ms,
+        auth_ms: s.auth.map(millis),
         assertions: &s.assertions,
         error: s.error.as_ref(),
         artifacts: s
