@@ -50,7 +50,12 @@ pub async fn token(
 ) -> Result<(String, Option<Duration>), CheckError> {
     let asked = Instant::now();
     let slot = slot(o);
-    let mut kept = slot.lock().await;
+    let url = &o.token_url;
+    let late = || auth_error(format!("the token endpoint {url} did not answer in time"));
+    // Waiting for another canary's request counts against this step's own time too.
+    let mut kept = tokio::time::timeout_at(deadline.into(), slot.lock())
+        .await
+        .map_err(|_| late())?;
     if let Some(k) = kept.as_ref().filter(|k| Instant::now() < k.until) {
         let waited = asked.elapsed();
         let waited = (waited > Duration::from_millis(1)).then_some(waited);
@@ -58,10 +63,7 @@ pub async fn token(
     }
     let started = Instant::now();
     let fetched = tokio::time::timeout_at(deadline.into(), fetch(o, tls)).await;
-    let (token, life) = fetched.map_err(|_| {
-        let url = &o.token_url;
-        auth_error(format!("the token endpoint {url} did not answer in time"))
-    })??;
+    let (token, life) = fetched.map_err(|_| late())??;
     let keep = life.saturating_sub(MARGIN.min(life / 10));
     *kept = Some(Kept {
         token: token.clone(),
