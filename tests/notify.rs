@@ -82,6 +82,16 @@ fn stop(mut child: Child) {
     }
 }
 
+/// LocalStack's URL and a new S3 bucket there for the alert state of `test` (None: no LocalStack,
+/// outside CI).
+fn state_bucket(test: &str) -> Option<(String, String)> {
+    let url = support::aws::localstack()?;
+    let bucket = support::aws::unique("state", test).to_lowercase();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(support::aws::s3_with_bucket(&url, &bucket));
+    Some((url, bucket))
+}
+
 fn wait_for(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
     let until = Instant::now() + within;
     while !f() {
@@ -378,12 +388,9 @@ async fn sns_and_eventbridge_reach_queues_as_synthetics_events() {
 /// recovery one OK; two runners failing at the same moment on an alarm's edge notify once.
 #[test]
 fn once_runners_with_fresh_disks_share_the_alert_state_in_s3() {
-    let Some(url) = support::aws::localstack() else {
+    let Some((url, bucket)) = state_bucket("once") else {
         return;
     };
-    let bucket = support::aws::unique("state", "once").to_lowercase();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(support::aws::s3_with_bucket(&url, &bucket));
     let (hook, got) = receiver("k3y-for-hmac");
     let failing = Arc::new(AtomicBool::new(true));
     let f = failing.clone();
@@ -573,12 +580,9 @@ fn a_bad_maintenance_window_is_a_config_error_at_its_line() {
 
 #[test]
 fn runners_in_three_locations_alert_once_when_two_agree() {
-    let Some(url) = support::aws::localstack() else {
+    let Some((url, bucket)) = state_bucket("where") else {
         return;
     };
-    let bucket = support::aws::unique("state", "where").to_lowercase();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(support::aws::s3_with_bucket(&url, &bucket));
     let (hook, got) = receiver("k3y-for-hmac");
     // The service fails for the locations listed here (each runner's canary says where it runs).
     let down: Arc<Mutex<Vec<String>>> = Arc::default();

@@ -141,39 +141,19 @@ impl AlarmPatch {
 
     /// "N of M" of the project's locations; `1 of M` when the alarm says nothing.
     fn quorum(&self, locations: &[String]) -> Result<Option<Quorum>, String> {
-        let name = &self.name;
-        let m = locations.len() as u32;
-        let need = match (self.locations, m) {
-            (None, 0) => return Ok(None),
-            (Some(_), 0) => {
-                return Err(format!(
-                    "alarm `{name}`: `locations:` counts the project file's `locations: [...]`, and it names none"
-                ));
-            }
-            (None, _) => 1,
-            (Some((n, None)), _) => n,
-            (Some((n, Some(of))), _) if of == m => n,
-            (Some((n, Some(of))), _) => {
-                return Err(format!(
-                    "alarm `{name}`: `{n} of {of}` locations, but the project names {m}: {}",
-                    locations.join(", ")
-                ));
-            }
+        let (need, of) = match self.locations {
+            None if locations.is_empty() => return Ok(None),
+            None => (1, None),
+            Some(written) => written,
         };
-        if need > m {
-            return Err(format!(
-                "alarm `{name}`: {need} locations cannot agree when the project names {m}"
-            ));
-        }
+        let name = &self.name;
+        let q = quorum(need, of, locations).map_err(|e| format!("alarm `{name}`: {e}"))?;
         if matches!(self.condition, Some(Condition::Anomaly { .. })) {
             return Err(format!(
                 "alarm `{name}`: an anomaly band is learnt per series; with `locations:` give a `threshold:`"
             ));
         }
-        Ok(Some(Quorum {
-            need,
-            locations: locations.to_vec(),
-        }))
+        Ok(Some(q))
     }
 }
 
@@ -224,10 +204,10 @@ impl Compiler<'_> {
             self.check(&m.referenced, v)
         });
         let locations = r.locations.as_ref().and_then(|l| {
-            let given = values::text(&l.value);
-            let r = self::datapoints(&l.value, "locations breaching")
-                .map(|(n, m)| (n, given.contains(" of ").then_some(m)));
-            self.check(&l.referenced, r)
+            self.check(
+                &l.referenced,
+                locations_written(&l.value, "locations breaching"),
+            )
         });
         let actions = r.actions.as_ref().map(|v| self.arns(v));
         let ok_actions = r.ok_actions.as_ref().map(|v| self.arns(v));
@@ -577,6 +557,37 @@ pub(super) fn datapoints(v: &Value, what: &str) -> Result<(u32, u32), String> {
         ));
     }
     Ok((m, n))
+}
+
+/// `locations:` as written: N, and M when given as `N of M` (a number N means N of all).
+pub(super) fn locations_written(v: &Value, what: &str) -> Result<(u32, Option<u32>), String> {
+    let of = values::text(v).contains(" of ");
+    datapoints(v, what).map(|(n, m)| (n, of.then_some(m)))
+}
+
+/// `N` (of `M`, when given) of the project's `locations`, checked against them.
+pub(super) fn quorum(n: u32, m: Option<u32>, locations: &[String]) -> Result<Quorum, String> {
+    let all = locations.len() as u32;
+    if all == 0 {
+        return Err(
+            "`locations:` counts the project file's `locations: [...]`, and it names none".into(),
+        );
+    }
+    if let Some(m) = m.filter(|m| *m != all) {
+        return Err(format!(
+            "`{n} of {m}` locations, but the project names {all}: {}",
+            locations.join(", ")
+        ));
+    }
+    if n > all {
+        return Err(format!(
+            "{n} locations cannot agree when the project names {all}"
+        ));
+    }
+    Ok(Quorum {
+        need: n,
+        locations: locations.to_vec(),
+    })
 }
 
 /// An action ARN CloudWatch alarms can use.

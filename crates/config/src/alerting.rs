@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::alarms::{locations_written, quorum};
 use super::compiler::Compiler;
 use super::raw::{RawAlerting, S};
 use crate::canary::alarm::Quorum;
@@ -106,31 +107,6 @@ impl AlertingPatch {
     }
 }
 
-/// `N` (of `M`, when given) of the project's `locations`.
-fn quorum(n: u32, m: Option<u32>, locations: &[String]) -> Result<Quorum, String> {
-    let all = locations.len() as u32;
-    if all == 0 {
-        return Err(
-            "`locations:` counts the project file's `locations: [...]`, and it names none".into(),
-        );
-    }
-    if let Some(m) = m.filter(|m| *m != all) {
-        return Err(format!(
-            "`{n} of {m}` locations, but the project names {all}: {}",
-            locations.join(", ")
-        ));
-    }
-    if n > all {
-        return Err(format!(
-            "{n} locations cannot agree when the project names {all}"
-        ));
-    }
-    Ok(Quorum {
-        need: n,
-        locations: locations.to_vec(),
-    })
-}
-
 impl Compiler<'_> {
     /// Compiles an `alerting:` section; `channels` are the project's channel names.
     pub(super) fn alerting_patch(
@@ -141,10 +117,8 @@ impl Compiler<'_> {
     ) -> AlertingPatch {
         let r = &a.value;
         let quorum = r.locations.as_ref().and_then(|l| {
-            let q = super::alarms::datapoints(&l.value, "locations in ALARM").and_then(|(n, m)| {
-                let given = super::values::text(&l.value).contains(" of ");
-                quorum(n, given.then_some(m), locations)
-            });
+            let written = locations_written(&l.value, "locations in ALARM");
+            let q = written.and_then(|(n, m)| quorum(n, m, locations));
             self.check(&l.referenced, q)
         });
         let failures = r.failures.as_ref().and_then(|f| {

@@ -1,7 +1,7 @@
 //! The series of each canary (success, degraded, duration, runs, skips, certificate expiry) in
 //! one compact entry per canary, written out on each scrape.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 
@@ -35,7 +35,12 @@ const OUTCOMES: [Outcome; 4] = [
 #[derive(Debug, Default)]
 pub struct Canaries {
     by_name: RwLock<HashMap<Arc<str>, Box<Series>>>,
+    /// The maintenance windows of the canaries some window covers (most canaries: none).
+    windows: RwLock<Covered>,
 }
+
+/// The windows of each covered canary, by name.
+type Covered = BTreeMap<Arc<str>, Box<[Arc<Window>]>>;
 
 /// One canary's series. Atomics: a scrape reads them while runs are recorded.
 #[derive(Debug, Default)]
@@ -54,8 +59,6 @@ struct Series {
     /// Runs by duration bucket: `BOUNDS` bounded buckets, then +Inf (not cumulative). 32 bits
     /// hold a run a second for 136 years.
     duration_buckets: [AtomicU32; BOUNDS + 1],
-    /// The maintenance windows that cover the canary (set when it is declared).
-    windows: RwLock<Box<[Arc<Window>]>>,
 }
 
 impl Canaries {
@@ -79,12 +82,12 @@ impl Canaries {
     /// histogram) are shown at 0 from now on, so that a rule over an outcome that has not
     /// happened yet sees 0, not a missing series (Prometheus' advice for labelled counters).
     pub fn declare(&self, canary: &str, windows: &[Arc<Window>]) {
-        self.with(canary, |s| {
-            let mut w = s.windows.write().unwrap_or_else(|e| e.into_inner());
-            if **w != *windows {
-                *w = windows.into();
-            }
-        });
+        self.with(canary, |_| {});
+        let mut all = self.windows.write().unwrap_or_else(|e| e.into_inner());
+        match windows.is_empty() {
+            true => all.remove(canary),
+            false => all.insert(Arc::from(canary), windows.into()),
+        };
     }
 
     /// Records a skipped instant of `canary`.
@@ -161,7 +164,10 @@ impl Collector for Canaries {
         }
         encode_durations(&mut encoder, &sorted)?;
         encode_runs(&mut encoder, &sorted)?;
-        encode_maintenance(&mut encoder, &sorted)?;
+        encode_maintenance(
+            &mut encoder,
+            &self.windows.read().unwrap_or_else(|e| e.into_inner()),
+        )?;
         encode_simple(
             &mut encoder,
             "canary_skipped_runs",
@@ -253,15 +259,9 @@ fn encode_runs(
 /// that covers a canary — from the clock at the scrape, so it opens on time without a run.
 fn encode_maintenance(
     encoder: &mut DescriptorEncoder,
-    sorted: &[(&Arc<str>, &Series)],
+    covered: &Covered,
 ) -> Result<(), std::fmt::Error> {
-    let covered = |s: &Series| {
-        !s.windows
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
-    };
-    if !sorted.iter().any(|(_, s)| covered(s)) {
+    if covered.is_empty() {
         return Ok(());
     }
     let mut family = encoder.encode_descriptor(
@@ -271,10 +271,9 @@ fn encode_maintenance(
         MetricType::Gauge,
     )?;
     let now = chrono::Utc::now();
-    for (canary, s) in sorted {
-        let windows = s.windows.read().unwrap_or_else(|e| e.into_inner());
+    for (canary, windows) in covered {
         for w in windows.iter() {
-            let labels = [("canary", &***canary), ("window", w.name.as_str())];
+            let labels = [("canary", &**canary), ("window", w.name.as_str())];
             let open = i64::from(w.open_at(now));
             family.encode_family(&labels)?.encode_gauge(&open)?;
         }
@@ -355,6 +354,40 @@ mod tests {
         assert!(
             out.find("canary=\"api\"") < out.find("canary=\"web\""),
             "canaries in name order"
+        );
+    }
+
+    #[test]
+    fn a_covered_canary_shows_each_window_open_or_closed_by_the_clock() {
+        use crate::canary::maintenance::When;
+        let window = |name: &str, start: &str, end: &str| {
+            Arc::new(Window {
+                name: name.into(),
+                when: When::Once {
+                    start: start.parse().unwrap(),
+                    end: end.parse().unwrap(),
+                },
+            })
+        };
+        let c = Arc::new(Canaries::default());
+        let open = window("now", "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z");
+        let past = window("past", "2000-01-01T00:00:00Z", "2000-01-02T00:00:00Z");
+        c.declare("db", &[open, past]);
+        c.declare("web", &[]);
+        let out = text(&c);
+        assert!(
+            out.contains("canary_maintenance{canary=\"db\",window=\"now\"} 1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("canary_maintenance{canary=\"db\",window=\"past\"} 0"),
+            "{out}"
+        );
+        assert!(!out.contains("canary_maintenance{canary=\"web\""), "{out}");
+        c.declare("db", &[]);
+        assert!(
+            !text(&c).contains("canary_maintenance"),
+            "a reload that drops the windows"
         );
     }
 }
